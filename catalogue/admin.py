@@ -1,0 +1,98 @@
+"""Admin for curators: register a retirement on the model's own screen."""
+
+from django.contrib import admin
+from django.utils import timezone
+
+from catalogue import selectors
+from catalogue.models import AIModel, LifecycleStatus, PlatformAvailability, Provider, Retirement, Tag
+
+
+class StatusListFilter(admin.SimpleListFilter):
+    title = "lifecycle status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return LifecycleStatus.choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(lifecycle_status=self.value())
+        return queryset
+
+
+class RetirementInline(admin.StackedInline):
+    model = Retirement
+    extra = 0
+    max_num = 1
+    readonly_fields = ["registered_by", "registered_at"]
+
+
+class PlatformInline(admin.TabularInline):
+    model = PlatformAvailability
+    extra = 0
+    fields = ["platform", "identifier", "is_maker_platform", "deprecated_on", "retires_on", "status_on_source"]
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "website"]
+    search_fields = ["slug", "name"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name"]
+    search_fields = ["slug", "name"]
+
+
+@admin.register(AIModel)
+class AIModelAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "display_name", "family", "status_display", "deprecated_on", "retires_on", "replacement"]
+    list_filter = [StatusListFilter, "provider", "modality"]
+    list_select_related = ["provider", "replacement__provider"]
+    search_fields = ["name", "display_name", "family", "provider__slug"]
+    autocomplete_fields = ["replacement", "tags"]
+    inlines = [RetirementInline, PlatformInline]
+    date_hierarchy = "retires_on"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(lifecycle_status=selectors.status_expression(timezone.localdate()))
+
+    @admin.display(description="status", ordering="lifecycle_status")
+    def status_display(self, obj):
+        return obj.status
+
+    def save_formset(self, request, form, formset, change):
+        # The curator who registers a retirement is recorded on it.
+        instances = formset.save(commit=False)
+        for instance in instances:
+            if isinstance(instance, Retirement) and instance.registered_by_id is None:
+                instance.registered_by = request.user
+            instance.save()
+        for obj in formset.deleted_objects:
+            obj.delete()
+        formset.save_m2m()
+
+
+@admin.register(Retirement)
+class RetirementAdmin(admin.ModelAdmin):
+    list_display = ["model", "reason_category", "access_after_retirement", "registered_by", "registered_at"]
+    list_filter = ["reason_category", "access_after_retirement", "model__provider"]
+    search_fields = ["model__name", "model__provider__slug", "reason"]
+    list_select_related = ["model__provider", "registered_by"]
+    autocomplete_fields = ["model"]
+    readonly_fields = ["registered_by", "registered_at"]
+
+    def save_model(self, request, obj, form, change):
+        if obj.registered_by_id is None:
+            obj.registered_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(PlatformAvailability)
+class PlatformAvailabilityAdmin(admin.ModelAdmin):
+    list_display = ["identifier", "platform", "model", "is_maker_platform", "deprecated_on", "retires_on"]
+    list_filter = ["platform", "is_maker_platform"]
+    search_fields = ["identifier", "model__name"]
+    list_select_related = ["model__provider"]
+    autocomplete_fields = ["model"]

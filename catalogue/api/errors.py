@@ -1,0 +1,72 @@
+"""One JSON error shape for every 4xx: {"status", "code", "detail", "errors"}."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from catalogue.exceptions import DomainError
+
+
+def _flatten(detail):
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [str(item) if not isinstance(item, (dict, list)) else _flatten(item) for item in detail]
+    return str(detail)
+
+
+def _first_message(errors) -> str:
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            message = _first_message(value)
+            return message if key in ("non_field_errors", "__all__") else f"{key}: {message}"
+    if isinstance(errors, list) and errors:
+        return _first_message(errors[0])
+    return str(errors)
+
+
+def error_body(*, status_code: int, code: str, detail: str, errors=None) -> dict:
+    body = {"status": status_code, "code": code, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        return Response(
+            error_body(status_code=exc.status_code, code=exc.code, detail=exc.message), status=exc.status_code
+        )
+    if isinstance(exc, DjangoValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        errors = {("non_field_errors" if k == "__all__" else k): v for k, v in errors.items()}
+        return Response(
+            error_body(status_code=400, code="invalid", detail=_first_message(errors), errors=errors),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        if isinstance(errors, list):
+            errors = {"non_field_errors": errors}
+        response.data = error_body(
+            status_code=response.status_code, code="invalid", detail=_first_message(errors), errors=errors
+        )
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        response.data = error_body(
+            status_code=response.status_code,
+            code=codes if isinstance(codes, str) else "error",
+            detail=str(detail),
+        )
+    return response

@@ -1,0 +1,85 @@
+"""API filters (django-filter): pairs by key and by slug, one free-text search."""
+
+import django_filters
+from django.db.models import Q
+from rest_framework.filters import OrderingFilter
+
+from catalogue.models import AIModel, LifecycleStatus, Provider, Retirement
+
+
+def search_models(queryset, value: str, prefix: str = ""):
+    """Free-text search over id, name, display name, family and description."""
+    terms = value.split()
+    for term in terms:
+        query = Q()
+        for field in ("name", "display_name", "family", "description", "provider__slug"):
+            query |= Q(**{f"{prefix}{field}__icontains": term})
+        queryset = queryset.filter(query)
+    return queryset
+
+
+class SlugInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
+    """`?provider=anthropic` or `?provider=anthropic,openai`."""
+
+
+class ModelFilterSet(django_filters.FilterSet):
+    provider = SlugInFilter(field_name="provider__slug", help_text="Provider slug(s), comma-separated.")
+    provider_id = django_filters.ModelMultipleChoiceFilter(field_name="provider", queryset=Provider.objects.all())
+    family = django_filters.CharFilter(field_name="family", lookup_expr="iexact")
+    status = django_filters.MultipleChoiceFilter(field_name="lifecycle_status", choices=LifecycleStatus.choices)
+    retiring_after = django_filters.DateFilter(field_name="retires_on", lookup_expr="gte")
+    retiring_before = django_filters.DateFilter(field_name="retires_on", lookup_expr="lte")
+    has_replacement = django_filters.BooleanFilter(field_name="replacement", lookup_expr="isnull", exclude=True)
+    tag = django_filters.CharFilter(field_name="tags__slug", distinct=True)
+    q = django_filters.CharFilter(method="filter_q", label="Search")
+
+    class Meta:
+        model = AIModel
+        fields = ["provider", "provider_id", "family", "status", "tag"]
+
+    def filter_q(self, queryset, name, value):
+        return search_models(queryset, value)
+
+
+class RetirementFilterSet(django_filters.FilterSet):
+    provider = SlugInFilter(field_name="model__provider__slug", help_text="Provider slug(s), comma-separated.")
+    reason_category = django_filters.CharFilter()
+    access_after_retirement = django_filters.CharFilter()
+    retiring_after = django_filters.DateFilter(field_name="model__retires_on", lookup_expr="gte")
+    retiring_before = django_filters.DateFilter(field_name="model__retires_on", lookup_expr="lte")
+
+    class Meta:
+        model = Retirement
+        fields = ["provider", "reason_category", "access_after_retirement"]
+
+
+class AliasOrderingFilter(OrderingFilter):
+    """Ordering with public names mapped to non-null sort annotations (cursor pagination needs them)."""
+
+    aliases: dict[str, str] = {}
+
+    def get_ordering(self, request, queryset, view):
+        params = request.query_params.get(self.ordering_param)
+        if not params:
+            return self.get_default_ordering(view)
+        result = []
+        for term in (p.strip() for p in params.split(",")):
+            desc = term.startswith("-")
+            key = self.aliases.get(term.lstrip("-"))
+            if key:
+                result.append(("-" if desc else "") + key)
+        return result or self.get_default_ordering(view)
+
+    def get_valid_fields(self, queryset, view, context=None):
+        return [(alias, alias) for alias in self.aliases]
+
+
+class ModelOrderingFilter(AliasOrderingFilter):
+    aliases = {
+        "id": "sort_id",
+        "retires_on": "retires_sort",
+        "deprecated_on": "deprecated_sort",
+        "release_date": "released_sort",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+    }

@@ -1,0 +1,221 @@
+"""API representations. Output serializers read; input serializers only validate shape —
+services apply the business rules."""
+
+from rest_framework import serializers
+
+from catalogue.api.fields import ModelRefField
+from catalogue.models import (
+    AccessAfterRetirement,
+    AIModel,
+    LifecycleStatus,
+    Modality,
+    PlatformAvailability,
+    Provider,
+    Retirement,
+    RetirementReason,
+)
+from catalogue.validators import validate_model_name, validate_provider_slug
+
+
+def _django_validator(func):
+    def run(value):
+        from django.core.exceptions import ValidationError
+
+        try:
+            func(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+    return run
+
+
+class ProviderSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    model_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Provider
+        fields = ["slug", "name", "website", "model_count", "url", "created_at", "updated_at"]
+
+    def get_url(self, obj) -> str:
+        request = self.context.get("request")
+        url = obj.get_absolute_url()
+        return request.build_absolute_uri(url) if request else url
+
+
+class ProviderInputSerializer(serializers.Serializer):
+    slug = serializers.CharField(max_length=64, validators=[_django_validator(validate_provider_slug)])
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    website = serializers.URLField(required=False, allow_blank=True)
+
+
+class PlatformSerializer(serializers.ModelSerializer):
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PlatformAvailability
+        fields = [
+            "platform",
+            "identifier",
+            "is_maker_platform",
+            "status",
+            "legacy_on",
+            "deprecated_on",
+            "retires_on",
+            "status_on_source",
+            "post_retirement_access",
+            "sources",
+            "notes",
+        ]
+
+    def get_status(self, obj) -> str:
+        from django.utils import timezone
+
+        from catalogue.models import lifecycle_status
+
+        return lifecycle_status(
+            deprecated_on=obj.deprecated_on,
+            legacy_on=obj.legacy_on,
+            retires_on=obj.retires_on,
+            today=timezone.localdate(),
+        )
+
+
+class RetirementSummarySerializer(serializers.ModelSerializer):
+    registered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Retirement
+        fields = [
+            "id",
+            "reason_category",
+            "reason",
+            "access_after_retirement",
+            "access_note",
+            "preservation_statement",
+            "preserved_until",
+            "preserved_for_lifetime",
+            "registered_by",
+            "registered_at",
+        ]
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="repo_id", read_only=True)
+    provider = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    status = serializers.ChoiceField(choices=LifecycleStatus.choices, read_only=True)
+    notice_period_days = serializers.IntegerField(read_only=True, allow_null=True)
+    replacement = ModelRefField(read_only=True, allow_null=True)
+    tags = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    platforms = PlatformSerializer(many=True, read_only=True)
+    retirement = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AIModel
+        fields = [
+            "id",
+            "provider",
+            "name",
+            "display_name",
+            "family",
+            "description",
+            "modality",
+            "license",
+            "release_date",
+            "parameter_count",
+            "tags",
+            "aliases",
+            "status",
+            "legacy_on",
+            "deprecated_on",
+            "retires_on",
+            "notice_period_days",
+            "replacement",
+            "platforms",
+            "retirement",
+            "url",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_retirement(self, obj) -> dict | None:
+        try:
+            retirement = obj.retirement
+        except Retirement.DoesNotExist:
+            return None
+        return RetirementSummarySerializer(retirement).data
+
+    def get_url(self, obj) -> str:
+        request = self.context.get("request")
+        url = obj.get_absolute_url()
+        return request.build_absolute_uri(url) if request else url
+
+
+class ModelInputSerializer(serializers.Serializer):
+    provider = serializers.SlugRelatedField(slug_field="slug", queryset=Provider.objects.all())
+    name = serializers.CharField(max_length=200, validators=[_django_validator(validate_model_name)])
+    display_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    family = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    modality = serializers.ChoiceField(choices=Modality.choices, required=False)
+    license = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    release_date = serializers.DateField(required=False, allow_null=True)
+    parameter_count = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    tags = serializers.ListField(child=serializers.SlugField(max_length=64), required=False)
+    aliases = serializers.ListField(child=serializers.CharField(max_length=255), required=False)
+    legacy_on = serializers.DateField(required=False, allow_null=True)
+    deprecated_on = serializers.DateField(required=False, allow_null=True)
+    retires_on = serializers.DateField(required=False, allow_null=True)
+    replacement = ModelRefField(required=False, allow_null=True)
+
+
+class ModelUpdateSerializer(ModelInputSerializer):
+    provider = None
+    name = None
+
+
+class RetirementSerializer(RetirementSummarySerializer):
+    model = ModelRefField(read_only=True)
+    model_status = serializers.CharField(read_only=True)
+    retires_on = serializers.DateField(source="model.retires_on", read_only=True)
+    deprecated_on = serializers.DateField(source="model.deprecated_on", read_only=True)
+    notice_period_days = serializers.IntegerField(source="model.notice_period_days", read_only=True)
+    replacement = ModelRefField(source="model.replacement", read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta(RetirementSummarySerializer.Meta):
+        fields = [
+            "id",
+            "model",
+            "model_status",
+            "deprecated_on",
+            "retires_on",
+            "notice_period_days",
+            "replacement",
+        ] + RetirementSummarySerializer.Meta.fields[1:] + ["url"]
+
+    def get_url(self, obj) -> str:
+        request = self.context.get("request")
+        url = obj.get_absolute_url()
+        return request.build_absolute_uri(url) if request else url
+
+
+class RetirementInputSerializer(serializers.Serializer):
+    model = ModelRefField()
+    retires_on = serializers.DateField()
+    deprecated_on = serializers.DateField(required=False, allow_null=True)
+    replacement = ModelRefField(required=False, allow_null=True)
+    reason_category = serializers.ChoiceField(choices=RetirementReason.choices)
+    reason = serializers.CharField(required=False, allow_blank=True)
+    access_after_retirement = serializers.ChoiceField(choices=AccessAfterRetirement.choices, required=False)
+    access_note = serializers.CharField(required=False, allow_blank=True)
+    preservation_statement = serializers.CharField(required=False, allow_blank=True)
+    preserved_until = serializers.DateField(required=False, allow_null=True)
+    preserved_for_lifetime = serializers.BooleanField(required=False)
+
+
+class RetirementUpdateSerializer(RetirementInputSerializer):
+    model = None
+    retires_on = serializers.DateField(required=False)
+    reason_category = serializers.ChoiceField(choices=RetirementReason.choices, required=False)

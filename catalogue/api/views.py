@@ -1,0 +1,112 @@
+"""Catalogue API views: declarative reads, writes delegated to services."""
+
+from django.db.models import Count
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
+
+from catalogue import selectors, services
+from catalogue.api.filters import AliasOrderingFilter, ModelFilterSet, ModelOrderingFilter, RetirementFilterSet
+from catalogue.api.serializers import (
+    ModelInputSerializer,
+    ModelSerializer,
+    ModelUpdateSerializer,
+    ProviderInputSerializer,
+    ProviderSerializer,
+    RetirementInputSerializer,
+    RetirementSerializer,
+    RetirementUpdateSerializer,
+)
+from catalogue.models import Provider
+from django_filters.rest_framework import DjangoFilterBackend
+
+
+class WriteMixin:
+    """Validate with an input serializer, call a service, answer with the output serializer."""
+
+    def _input(self, serializer_class, *, partial=False):
+        serializer = serializer_class(data=self.request.data, partial=partial, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def _output(self, instance, status_code=status.HTTP_200_OK):
+        instance = self.get_queryset().get(pk=instance.pk)
+        return Response(self.get_serializer(instance).data, status=status_code)
+
+
+class ProviderViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ProviderSerializer
+    lookup_field = "slug"
+    filter_backends = [AliasOrderingFilter]
+    ordering = ("slug",)
+
+    def get_queryset(self):
+        return Provider.objects.annotate(model_count=Count("models"))
+
+    @extend_schema(request=ProviderInputSerializer, responses={201: ProviderSerializer})
+    def create(self, request):
+        provider = services.provider_create(**self._input(ProviderInputSerializer))
+        return self._output(provider, status.HTTP_201_CREATED)
+
+    @extend_schema(request=ProviderInputSerializer, responses=ProviderSerializer)
+    def partial_update(self, request, slug=None):
+        data = self._input(ProviderInputSerializer, partial=True)
+        data.pop("slug", None)
+        provider = services.provider_update(provider=self.get_object(), **data)
+        return self._output(provider)
+
+
+class ModelViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Models, identified as `provider/name`; status is derived from dates."""
+
+    serializer_class = ModelSerializer
+    filter_backends = [DjangoFilterBackend, ModelOrderingFilter]
+    filterset_class = ModelFilterSet
+    ordering = ("sort_id",)
+
+    def get_queryset(self):
+        return selectors.model_queryset()
+
+    def get_object(self):
+        model = selectors.model_get(provider=self.kwargs["provider"], name=self.kwargs["name"])
+        self.check_object_permissions(self.request, model)
+        return model
+
+    @extend_schema(request=ModelInputSerializer, responses={201: ModelSerializer})
+    def create(self, request):
+        model = services.model_create(**self._input(ModelInputSerializer))
+        return self._output(model, status.HTTP_201_CREATED)
+
+    @extend_schema(request=ModelUpdateSerializer, responses=ModelSerializer)
+    def partial_update(self, request, provider=None, name=None):
+        data = self._input(ModelUpdateSerializer, partial=True)
+        model = services.model_update(model=self.get_object(), **data)
+        return self._output(model)
+
+    @extend_schema(request=ModelUpdateSerializer, responses=ModelSerializer)
+    def update(self, request, provider=None, name=None):
+        return self.partial_update(request, provider=provider, name=name)
+
+
+class RetirementViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Retirements registered by curators."""
+
+    serializer_class = RetirementSerializer
+    filter_backends = [DjangoFilterBackend, AliasOrderingFilter]
+    filterset_class = RetirementFilterSet
+    ordering = ("-registered_at",)
+
+    def get_queryset(self):
+        return selectors.retirement_queryset()
+
+    @extend_schema(request=RetirementInputSerializer, responses={201: RetirementSerializer})
+    def create(self, request):
+        data = self._input(RetirementInputSerializer)
+        retirement = services.retirement_register(registered_by=request.user, **data)
+        return self._output(retirement, status.HTTP_201_CREATED)
+
+    @extend_schema(request=RetirementUpdateSerializer, responses=RetirementSerializer)
+    def partial_update(self, request, pk=None):
+        data = self._input(RetirementUpdateSerializer, partial=True)
+        retirement = services.retirement_update(retirement=self.get_object(), **data)
+        return self._output(retirement)

@@ -1,0 +1,24 @@
+"""Domain errors: each carries a clear message and the HTTP status the API answers with."""
+
+
+class DomainError(Exception):
+    """Base class for errors a user can fix; the API maps them to 4xx JSON, the CLI to exit 1."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class NotFoundError(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class ConflictError(DomainError):
+    status_code = 409
+    code = "conflict"

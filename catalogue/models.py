@@ -1,0 +1,269 @@
+"""Catalogue domain: providers, models, per-platform availability, tags and retirements."""
+
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from catalogue.validators import validate_model_name, validate_provider_slug
+
+
+class LifecycleStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    LEGACY = "legacy", "Legacy"
+    DEPRECATED = "deprecated", "Deprecated"
+    RETIRED = "retired", "Retired"
+
+
+def lifecycle_status(*, deprecated_on, legacy_on, retires_on, today: date) -> str:
+    """Derive the lifecycle status from dates, so it is never stale (mirrors selectors.status_expression)."""
+    if retires_on and retires_on <= today:
+        return LifecycleStatus.RETIRED
+    if (deprecated_on and deprecated_on <= today) or (retires_on and not deprecated_on):
+        return LifecycleStatus.DEPRECATED
+    if legacy_on and legacy_on <= today:
+        return LifecycleStatus.LEGACY
+    return LifecycleStatus.ACTIVE
+
+
+class Provider(models.Model):
+    """An organisation that makes models (Anthropic, OpenAI, ...)."""
+
+    slug = models.CharField(
+        max_length=64,
+        unique=True,
+        validators=[validate_provider_slug],
+        help_text="Lowercase URL-safe identifier, e.g. 'anthropic'.",
+    )
+    name = models.CharField(max_length=200)
+    website = models.URLField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name or self.slug
+
+    def get_absolute_url(self) -> str:
+        return reverse("api:provider-detail", kwargs={"slug": self.slug})
+
+
+class Tag(models.Model):
+    """A free label for models (e.g. 'vision', 'open-weights')."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def get_absolute_url(self) -> str:
+        return reverse("api:model-list") + f"?tag={self.slug}"
+
+
+class Modality(models.TextChoices):
+    TEXT = "text", "Text"
+    MULTIMODAL = "multimodal", "Multimodal"
+    IMAGE = "image", "Image generation"
+    AUDIO = "audio", "Audio"
+    VIDEO = "video", "Video"
+    EMBEDDING = "embedding", "Embedding"
+    OTHER = "other", "Other"
+
+
+class AIModel(models.Model):
+    """A model, identified Hub-style as `provider/name`; its headline lifecycle follows its maker's platform."""
+
+    provider = models.ForeignKey(
+        to="catalogue.Provider",
+        on_delete=models.PROTECT,
+        related_name="models",
+    )
+    name = models.CharField(
+        max_length=200,
+        validators=[validate_model_name],
+        help_text="Identifier as the provider publishes it, e.g. 'claude-3-opus-20240229'.",
+    )
+    display_name = models.CharField(max_length=200, blank=True)
+    family = models.CharField(max_length=200, blank=True, db_index=True)
+    description = models.TextField(blank=True, help_text="Model card, Markdown.")
+    modality = models.CharField(max_length=20, choices=Modality.choices, default=Modality.TEXT)
+    license = models.CharField(max_length=200, blank=True)
+    release_date = models.DateField(null=True, blank=True)
+    parameter_count = models.BigIntegerField(null=True, blank=True)
+    tags = models.ManyToManyField(to="catalogue.Tag", related_name="models", blank=True)
+    aliases = models.JSONField(default=list, blank=True, help_text="Other identifiers of this model.")
+    # Headline lifecycle (the maker's own platform, or the only one known).
+    legacy_on = models.DateField(null=True, blank=True)
+    deprecated_on = models.DateField(
+        null=True, blank=True, help_text="Date the deprecation was announced."
+    )
+    retires_on = models.DateField(
+        null=True, blank=True, db_index=True, help_text="Retirement (shutdown) date; may be in the future."
+    )
+    replacement = models.ForeignKey(
+        to="catalogue.AIModel",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replaces",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "model"
+        ordering = ["provider__slug", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "name"], name="catalogue_model_unique_provider_name"),
+            models.CheckConstraint(
+                condition=models.Q(retires_on__isnull=True)
+                | models.Q(deprecated_on__isnull=True)
+                | models.Q(retires_on__gte=models.F("deprecated_on")),
+                name="catalogue_model_retirement_after_announcement",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(replacement=models.F("pk")),
+                name="catalogue_model_not_own_replacement",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.repo_id
+
+    @property
+    def repo_id(self) -> str:
+        return f"{self.provider.slug}/{self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("api:model-detail", kwargs={"provider": self.provider.slug, "name": self.name})
+
+    @property
+    def status(self) -> str:
+        annotated = getattr(self, "lifecycle_status", None)
+        if annotated:
+            return annotated
+        from django.utils import timezone
+
+        return lifecycle_status(
+            deprecated_on=self.deprecated_on,
+            legacy_on=self.legacy_on,
+            retires_on=self.retires_on,
+            today=timezone.localdate(),
+        )
+
+    @property
+    def notice_period_days(self) -> int | None:
+        if self.deprecated_on and self.retires_on:
+            return (self.retires_on - self.deprecated_on).days
+        return None
+
+
+class PlatformAvailability(models.Model):
+    """A model offered on one platform, with that platform's identifier and schedule."""
+
+    model = models.ForeignKey(
+        to="catalogue.AIModel",
+        on_delete=models.CASCADE,
+        related_name="platforms",
+    )
+    platform = models.CharField(max_length=64, help_text="e.g. claude-api, amazon-bedrock, vertex-ai")
+    identifier = models.CharField(max_length=255, help_text="The platform's own model id.")
+    is_maker_platform = models.BooleanField(default=False)
+    legacy_on = models.DateField(null=True, blank=True)
+    deprecated_on = models.DateField(null=True, blank=True)
+    retires_on = models.DateField(null=True, blank=True)
+    status_on_source = models.CharField(max_length=64, blank=True)
+    post_retirement_access = models.TextField(blank=True)
+    sources = models.JSONField(default=list, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "platform availability"
+        verbose_name_plural = "platform availability"
+        ordering = ["model_id", "-is_maker_platform", "platform"]
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "identifier"], name="catalogue_platform_unique_identifier"),
+            models.UniqueConstraint(fields=["model", "platform"], name="catalogue_platform_unique_model_platform"),
+            models.CheckConstraint(
+                condition=models.Q(retires_on__isnull=True)
+                | models.Q(deprecated_on__isnull=True)
+                | models.Q(retires_on__gte=models.F("deprecated_on")),
+                name="catalogue_platform_retirement_after_announcement",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.identifier}"
+
+    def get_absolute_url(self) -> str:
+        return self.model.get_absolute_url()
+
+
+class RetirementReason(models.TextChoices):
+    COST = "cost", "Cost"
+    MAINTENANCE = "maintenance", "Maintenance"
+    SUPERSEDED = "superseded", "Superseded"
+    SAFETY = "safety", "Safety"
+    OTHER = "other", "Other"
+
+
+class AccessAfterRetirement(models.TextChoices):
+    NONE = "none", "None"
+    PAID_API = "paid_api", "Paid API"
+    BY_REQUEST = "by_request", "By request"
+    RESEARCHERS_ONLY = "researchers_only", "Researchers only"
+    PUBLIC_WEIGHTS = "public_weights", "Public weights"
+
+
+class Retirement(models.Model):
+    """A curator's record of why and how a model is retired, and what is promised afterwards."""
+
+    model = models.OneToOneField(
+        to="catalogue.AIModel",
+        on_delete=models.CASCADE,
+        related_name="retirement",
+    )
+    reason_category = models.CharField(max_length=20, choices=RetirementReason.choices)
+    reason = models.TextField(blank=True)
+    access_after_retirement = models.CharField(
+        max_length=20, choices=AccessAfterRetirement.choices, default=AccessAfterRetirement.NONE
+    )
+    access_note = models.TextField(blank=True)
+    preservation_statement = models.TextField(blank=True)
+    preserved_until = models.DateField(null=True, blank=True)
+    preserved_for_lifetime = models.BooleanField(
+        default=False, help_text="Preserved for the lifetime of the organisation."
+    )
+    registered_by = models.ForeignKey(
+        to=settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="registered_retirements",
+    )
+    registered_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-registered_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~(models.Q(preserved_for_lifetime=True) & models.Q(preserved_until__isnull=False)),
+                name="catalogue_retirement_one_preservation_term",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Retirement of {self.model}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("api:retirement-detail", kwargs={"pk": self.pk})

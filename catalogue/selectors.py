@@ -1,0 +1,76 @@
+"""Reads of the catalogue that carry business rules (status derivation, prefetching)."""
+
+from datetime import date
+
+from django.db.models import Case, CharField, DateField, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, Concat
+from django.utils import timezone
+
+from catalogue.exceptions import NotFoundError
+from catalogue.models import AIModel, LifecycleStatus, PlatformAvailability, Provider, Retirement
+
+FAR_FUTURE = date(9999, 12, 31)
+
+
+def status_expression(today: date, prefix: str = "") -> Case:
+    """SQL twin of models.lifecycle_status, so status can be filtered and ordered in the database."""
+
+    def f(field: str) -> str:
+        return f"{prefix}{field}"
+
+    return Case(
+        When(**{f("retires_on__lte"): today}, then=Value(LifecycleStatus.RETIRED)),
+        When(
+            Q(**{f("deprecated_on__lte"): today})
+            | Q(**{f("retires_on__isnull"): False, f("deprecated_on__isnull"): True}),
+            then=Value(LifecycleStatus.DEPRECATED),
+        ),
+        When(**{f("legacy_on__lte"): today}, then=Value(LifecycleStatus.LEGACY)),
+        default=Value(LifecycleStatus.ACTIVE),
+        output_field=CharField(),
+    )
+
+
+def model_queryset(*, today: date | None = None) -> QuerySet[AIModel]:
+    """Models with status annotated and everything the API shows fetched in a fixed number of queries."""
+    today = today or timezone.localdate()
+    return (
+        AIModel.objects.select_related("provider", "replacement__provider", "retirement__registered_by")
+        .prefetch_related(
+            "tags",
+            Prefetch("platforms", queryset=PlatformAvailability.objects.order_by("-is_maker_platform", "platform")),
+        )
+        .annotate(
+            lifecycle_status=status_expression(today),
+            # Non-null sort keys, so cursor pagination can order on them.
+            sort_id=Concat("provider__slug", Value("/"), "name", output_field=CharField()),
+            retires_sort=Coalesce("retires_on", Value(FAR_FUTURE), output_field=DateField()),
+            deprecated_sort=Coalesce("deprecated_on", Value(FAR_FUTURE), output_field=DateField()),
+            released_sort=Coalesce("release_date", Value(FAR_FUTURE), output_field=DateField()),
+        )
+    )
+
+
+def model_get(*, repo_id: str | None = None, provider: str | None = None, name: str | None = None) -> AIModel:
+    """One model by `provider/name`; NotFoundError names what was missing."""
+    if repo_id is not None:
+        provider, sep, name = repo_id.partition("/")
+        if not sep or not provider or not name:
+            raise NotFoundError(f"Model id {repo_id!r} must have the form 'provider/name'.")
+    model = model_queryset().filter(provider__slug=provider, name=name).first()
+    if model is None:
+        raise NotFoundError(f"Model '{provider}/{name}' is not in the catalogue.", code="model_not_found")
+    return model
+
+
+def provider_get(*, slug: str) -> Provider:
+    provider = Provider.objects.filter(slug=slug).first()
+    if provider is None:
+        raise NotFoundError(f"Provider {slug!r} is not in the catalogue.", code="provider_not_found")
+    return provider
+
+
+def retirement_queryset() -> QuerySet[Retirement]:
+    return Retirement.objects.select_related(
+        "model__provider", "model__replacement__provider", "registered_by"
+    ).annotate(model_status=status_expression(timezone.localdate(), prefix="model__"))

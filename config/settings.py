@@ -1,0 +1,248 @@
+"""Coda settings: every value comes from the environment, with embedded defaults for development.
+
+`CODA_ENV=production` switches to production mode, which refuses to start without
+`DJANGO_SECRET_KEY` and `DJANGO_ALLOWED_HOSTS` and turns on the secure defaults that
+`manage.py check --deploy` asks for.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_json, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("CODA_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+
+CODA_ENV = env_str("CODA_ENV", "development").strip().lower()
+if CODA_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"CODA_ENV must be 'development' or 'production', got {CODA_ENV!r}")
+PRODUCTION = CODA_ENV == "production"
+
+# --- Core -----------------------------------------------------------------------------------
+if PRODUCTION:
+    SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+    if not SECRET_KEY:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when CODA_ENV=production")
+    ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when CODA_ENV=production")
+    DEBUG = env_bool("DJANGO_DEBUG", False)
+    if DEBUG:
+        raise ImproperlyConfigured("DJANGO_DEBUG cannot be true when CODA_ENV=production")
+else:
+    SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-insecure-coda-key-only-for-local-development-0123456789")
+    ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+    DEBUG = env_bool("DJANGO_DEBUG", True)
+
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "knox",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "catalogue",
+    "archive",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'coda.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 0))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A worker and the web server share the file: wait for locks instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- Security (production) -----------------------------------------------------------------
+if PRODUCTION:
+    # gunicorn serves static files itself (collectstatic at build time).
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("CODA_LOG_LEVEL", "INFO")},
+    "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+}
+
+# --- REST API -------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "catalogue.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["catalogue.permissions.CuratorWriteOrReadOnly"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "catalogue.api.pagination.CodaCursorPagination",
+    "PAGE_SIZE": env_int("CODA_API_PAGE_SIZE", 50),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "catalogue.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+}
+REST_KNOX = {
+    "TOKEN_TTL": None,  # no expiry unless the token is created with one
+    "TOKEN_PREFIX": "coda_",
+    "AUTH_HEADER_PREFIX": "Bearer",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Coda API",
+    "DESCRIPTION": "Preservation archive and catalogue for retired AI models.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the installed sidecar package: /api/docs/ works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Celery ---------------------------------------------------------------------------------
+# Default broker: kombu's filesystem transport, so `make run` runs a real, separate worker
+# process with no broker server. Production uses Redis (redis://...).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+_broker_dir = VAR_DIR / "broker"
+if CELERY_BROKER_URL.startswith("filesystem"):
+    (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {
+        "data_folder_in": str(_broker_dir),
+        "data_folder_out": str(_broker_dir),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+    if CELERY_BROKER_URL.startswith("filesystem")
+    else {
+        # Longer than any task may run, so a slow multipart upload is never redelivered mid-way.
+        "visibility_timeout": env_int("CODA_BROKER_VISIBILITY_TIMEOUT", 6 * 3600),
+    }
+)
+CELERY_RESULT_BACKEND = None  # job state lives in the database (IngestJob), not in Celery results
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_DEFAULT_QUEUE = "coda"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Coda -----------------------------------------------------------------------------------
+CODA_STAGING_ROOTS = [Path(p).resolve() for p in env_list("CODA_STAGING_ROOTS", [str(VAR_DIR / "staging")], sep=":")]
+CODA_PART_SIZE = env_int("CODA_PART_SIZE", 64 * 1024 * 1024)
+CODA_UPLOAD_CONCURRENCY = env_int("CODA_UPLOAD_CONCURRENCY", 4)
+CODA_CHUNK_SIZE = env_int("CODA_CHUNK_SIZE", 1024 * 1024)
+CODA_S3_CHECKSUMS = env_str("CODA_S3_CHECKSUMS", "when_supported")  # or when_required
+CODA_S3_MAX_ATTEMPTS = env_int("CODA_S3_MAX_ATTEMPTS", 5)
+CODA_TASK_MAX_RETRIES = env_int("CODA_TASK_MAX_RETRIES", 3)
+CODA_TASK_RETRY_BACKOFF = env_int("CODA_TASK_RETRY_BACKOFF", 5)
+
+
+def _storage_locations() -> list[dict]:
+    explicit = env_json("CODA_STORAGE_LOCATIONS", None)
+    if explicit is not None:
+        if not isinstance(explicit, list) or not explicit:
+            raise ImproperlyConfigured("CODA_STORAGE_LOCATIONS must be a non-empty JSON list")
+        return explicit
+    if env_str("CODA_S3_BUCKET"):
+        return [
+            {
+                "name": env_str("CODA_S3_LOCATION_NAME", "s3"),
+                "kind": "s3",
+                "endpoint_url": env_str("CODA_S3_ENDPOINT_URL"),
+                "bucket": env_str("CODA_S3_BUCKET"),
+                "prefix": env_str("CODA_S3_PREFIX", ""),
+                "region": env_str("CODA_S3_REGION", "us-east-1"),
+                "access_key_env": "CODA_S3_ACCESS_KEY_ID",
+                "secret_key_env": "CODA_S3_SECRET_ACCESS_KEY",
+                "primary": True,
+            }
+        ]
+    return [
+        {
+            "name": "local",
+            "kind": "filesystem",
+            "root": env_str("CODA_STORAGE_ROOT", str(VAR_DIR / "storage")),
+            "primary": True,
+        }
+    ]
+
+
+CODA_STORAGE_LOCATIONS = _storage_locations()
