@@ -147,3 +147,63 @@ def s3_server():
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     yield server
     server.stop()
+
+
+# --- Celery worker ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings):
+    """A real Celery worker consuming from the configured broker (Redis on CI; in-memory otherwise),
+    running in this process so it shares the test database."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    settings.CODA_TASK_RETRY_BACKOFF = 0
+    app.conf.task_always_eager = False
+    app.control.purge()  # nothing left over from earlier tests
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30) as worker:
+        yield worker
+
+
+def wait_for(predicate, timeout=60.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met within timeout")
+
+
+@pytest.fixture
+def s3_location(s3_server, settings, request):
+    """A fresh bucket on the S3 server, configured as the primary storage location."""
+    import boto3
+
+    bucket = f"coda-{abs(hash(request.node.nodeid)) % 10**10}"
+    from botocore.config import Config
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server.url,
+        region_name="us-east-1",
+        config=Config(response_checksum_validation="when_required"),
+    )
+    client.create_bucket(Bucket=bucket)
+    settings.CODA_STORAGE_LOCATIONS = [
+        {
+            "name": "s3main",
+            "kind": "s3",
+            "endpoint_url": s3_server.url,
+            "bucket": bucket,
+            "prefix": "archive",
+            "region": "us-east-1",
+            "access_key_env": "AWS_ACCESS_KEY_ID",
+            "secret_key_env": "AWS_SECRET_ACCESS_KEY",
+            "primary": True,
+        }
+    ]
+    client.bucket = bucket
+    return client

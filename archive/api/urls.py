@@ -1,1 +1,13 @@
-urlpatterns = []
+from django.urls import path
+
+from archive.api import views
+
+SNAPSHOTS = "models/<str:provider>/<str:name>/snapshots/"
+
+urlpatterns = [
+    path(SNAPSHOTS, views.SnapshotListView.as_view(), name="snapshot-list"),
+    path(SNAPSHOTS + "<str:revision>/", views.SnapshotDetailView.as_view(), name="snapshot-detail"),
+    path(SNAPSHOTS + "<str:revision>/manifest", views.ManifestView.as_view(), name="snapshot-manifest"),
+    path(SNAPSHOTS + "<str:revision>/manifest.sha256", views.ManifestSha256View.as_view(), name="snapshot-manifest-sha256"),
+    path("ingest-jobs/<int:pk>/", views.IngestJobView.as_view(), name="ingest-job-detail"),
+]

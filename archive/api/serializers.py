@@ -1,0 +1,82 @@
+from rest_framework import serializers
+
+from archive import selectors
+from archive.models import IngestJob, Snapshot, SnapshotFile
+
+
+class SnapshotFileSerializer(serializers.ModelSerializer):
+    sha256 = serializers.CharField(source="blob.sha256", read_only=True, allow_null=True, default=None)
+    copies = serializers.SerializerMethodField()
+    last_verified_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SnapshotFile
+        fields = ["path", "size", "sha256", "kind", "format", "state", "copies", "last_verified_at", "error"]
+
+    def get_copies(self, obj) -> int:
+        return len(getattr(obj.blob, "verified_replicas", [])) if obj.blob_id else 0
+
+    def get_last_verified_at(self, obj):
+        replicas = getattr(obj.blob, "verified_replicas", []) if obj.blob_id else []
+        dates = [r.last_verified_at for r in replicas if r.last_verified_at]
+        return min(dates) if dates else None
+
+
+class SnapshotSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(read_only=True)
+    model = serializers.CharField(source="model.repo_id", read_only=True)
+    file_count = serializers.IntegerField(read_only=True)
+    total_size = serializers.IntegerField(read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Snapshot
+        fields = ["id", "model", "revision", "state", "source", "file_count", "total_size", "created_at", "sealed_at", "manifest_key", "url"]
+
+    def get_url(self, obj) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(obj.get_absolute_url()) if request else obj.get_absolute_url()
+
+
+class SnapshotDetailSerializer(SnapshotSerializer):
+    files = serializers.SerializerMethodField()
+
+    class Meta(SnapshotSerializer.Meta):
+        fields = SnapshotSerializer.Meta.fields + ["files"]
+
+    def get_files(self, obj) -> list[dict]:
+        return SnapshotFileSerializer(selectors.snapshot_files(obj), many=True).data
+
+
+class IngestRequestSerializer(serializers.Serializer):
+    source = serializers.CharField(
+        max_length=2000, help_text="Directory under a staging root, or s3://bucket/prefix on the source endpoint."
+    )
+
+
+class IngestJobSerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="snapshot.model.repo_id", read_only=True)
+    snapshot = serializers.SerializerMethodField()
+    revision = serializers.CharField(source="snapshot.revision", read_only=True, allow_null=True)
+    progress = serializers.SerializerMethodField()
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = IngestJob
+        fields = [
+            "id", "model", "snapshot", "revision", "state", "progress", "requested_by",
+            "created_at", "started_at", "finished_at", "error", "url",
+        ]
+
+    def get_snapshot(self, obj) -> str:
+        request = self.context.get("request")
+        url = obj.snapshot.get_absolute_url()
+        return request.build_absolute_uri(url) if request else url
+
+    def get_progress(self, obj) -> dict:
+        return selectors.job_progress(obj)
+
+    def get_url(self, obj) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(obj.get_absolute_url()) if request else obj.get_absolute_url()

@@ -1,0 +1,93 @@
+"""`manage.py preserve MODEL SOURCE [--wait] [--create]`: the CLI door to snapshot ingest."""
+
+import sys
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from archive import manifests, selectors, services
+from archive.models import IngestJob
+from catalogue import selectors as catalogue_selectors
+from catalogue import services as catalogue_services
+from catalogue.exceptions import DomainError, NotFoundError
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
+        n /= 1024
+    return str(n)
+
+
+class Command(BaseCommand):
+    help = "Preserve a model's files (a staging directory or s3://bucket/prefix) as a new snapshot."
+
+    def add_arguments(self, parser):
+        parser.add_argument("model", help="provider/name")
+        parser.add_argument("source", help="directory under CODA_STAGING_ROOTS, or s3://bucket/prefix")
+        parser.add_argument("--wait", action="store_true", help="show progress until the snapshot is sealed or fails")
+        parser.add_argument("--create", action="store_true", help="register the model (and provider) if unknown")
+        parser.add_argument("--timeout", type=float, default=None, help="give up waiting after SECONDS")
+
+    def handle(self, *args, model, source, wait, create, timeout, **options):
+        try:
+            try:
+                ai_model = catalogue_selectors.model_get(repo_id=model)
+            except NotFoundError:
+                if not create:
+                    raise
+                provider_slug, _, name = model.partition("/")
+                provider = catalogue_services.provider_get_or_create(slug=provider_slug)
+                ai_model = catalogue_services.model_create(provider=provider, name=name)
+                self.stdout.write(f"registered {ai_model.repo_id} in the catalogue")
+            job = services.snapshot_ingest_start(model=ai_model, source=source)
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+        except Exception as exc:
+            from django.core.exceptions import ValidationError
+
+            if isinstance(exc, ValidationError):
+                raise CommandError("; ".join(exc.messages)) from None
+            raise
+        self.stdout.write(f"ingest job {job.pk}: {job.files_total} files, {_human(job.bytes_total)}")
+        if not wait:
+            return
+        deadline = time.monotonic() + timeout if timeout else None
+        while True:
+            job.refresh_from_db()
+            progress = selectors.job_progress(job)
+            self._progress(progress)
+            if job.state in (IngestJob.State.SUCCEEDED, IngestJob.State.FAILED):
+                break
+            if deadline and time.monotonic() > deadline:
+                raise CommandError(f"Timed out; job {job.pk} is still {job.state}. Is a worker running?")
+            time.sleep(0.5)
+        if self._tty:
+            self.stdout.write("")
+        if job.state == IngestJob.State.FAILED:
+            raise CommandError(f"Ingest failed: {job.error}")
+        snapshot = job.snapshot
+        snapshot.refresh_from_db()
+        self.stdout.write(f"sealed {snapshot.model.repo_id} revision {snapshot.revision}")
+        files = selectors.manifest_files(snapshot)
+        self.stdout.write(manifests.sha256sum_text((f["path"], f["size"], f["sha256"]) for f in files), ending="")
+
+    @property
+    def _tty(self) -> bool:
+        return sys.stdout.isatty()
+
+    def _progress(self, p: dict) -> None:
+        total = p["bytes_total"] or 1
+        width = 30
+        filled = int(width * min(p["bytes_done"], total) / total)
+        line = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {p['files_done']}/{p['files_total']} files, "
+            f"{_human(p['bytes_done'])}/{_human(p['bytes_total'])}"
+        )
+        if self._tty:
+            self.stdout.write("\r" + line, ending="")
+            self.stdout.flush()
+        elif getattr(self, "_last", None) != line:
+            self.stdout.write(line)
+            self._last = line

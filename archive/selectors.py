@@ -1,0 +1,77 @@
+"""Archive reads: snapshots by revision, job progress, manifests."""
+
+import re
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+
+from archive.exceptions import SnapshotNotFound
+from archive.models import IngestJob, Replica, Snapshot, SnapshotFile
+from catalogue.exceptions import NotFoundError
+from catalogue.models import AIModel
+
+REVISION_RE = re.compile(r"^[0-9a-f]{40}$")
+
+
+def snapshot_queryset() -> QuerySet[Snapshot]:
+    return Snapshot.objects.select_related("model__provider").annotate(
+        file_count=Count("files"), total_size=Sum("files__size")
+    )
+
+
+def snapshot_get(*, model: AIModel, ref: str) -> Snapshot:
+    """A snapshot by 40-hex revision id, 'main' (newest sealed) or numeric id (unsealed ones)."""
+    queryset = snapshot_queryset().filter(model=model)
+    if ref == "main":
+        snapshot = queryset.filter(state=Snapshot.State.SEALED).order_by("-sealed_at", "-pk").first()
+    elif REVISION_RE.match(ref):
+        snapshot = queryset.filter(revision=ref, state=Snapshot.State.SEALED).order_by("-sealed_at").first()
+    elif ref.isdigit():
+        snapshot = queryset.filter(pk=int(ref)).first()
+    else:
+        snapshot = None
+    if snapshot is None:
+        raise SnapshotNotFound(f"{model.repo_id} has no snapshot {ref!r}.")
+    return snapshot
+
+
+def snapshot_files(snapshot: Snapshot) -> QuerySet[SnapshotFile]:
+    verified = Replica.objects.filter(state=Replica.State.VERIFIED)
+    return (
+        snapshot.files.select_related("blob")
+        .prefetch_related(Prefetch("blob__replicas", queryset=verified.select_related("location"), to_attr="verified_replicas"))
+        .order_by("path")
+    )
+
+
+def manifest_files(snapshot: Snapshot) -> list[dict]:
+    """The sealed snapshot's files as manifest entries (path, size, sha256, kind, format)."""
+    if snapshot.state != Snapshot.State.SEALED:
+        raise SnapshotNotFound(f"Snapshot {snapshot.pk} is not sealed yet; it has no manifest.")
+    rows = snapshot.files.order_by("path").values("path", "blob__size", "blob__sha256", "kind", "format")
+    return [
+        {"path": r["path"], "size": r["blob__size"], "sha256": r["blob__sha256"], "kind": r["kind"], "format": r["format"]}
+        for r in rows
+    ]
+
+
+def job_get(*, job_id: int) -> IngestJob:
+    job = IngestJob.objects.select_related("snapshot__model__provider").filter(pk=job_id).first()
+    if job is None:
+        raise NotFoundError(f"Ingest job {job_id} does not exist.", code="job_not_found")
+    return job
+
+
+def job_progress(job: IngestJob) -> dict:
+    """Files and bytes done, derived from the snapshot's files (never a stale counter)."""
+    agg = job.snapshot.files.aggregate(
+        files_done=Count("pk", filter=Q(state=SnapshotFile.State.STORED)),
+        files_failed=Count("pk", filter=Q(state=SnapshotFile.State.FAILED)),
+        bytes_done=Sum("bytes_done"),
+    )
+    return {
+        "files_done": agg["files_done"],
+        "files_failed": agg["files_failed"],
+        "files_total": job.files_total,
+        "bytes_done": agg["bytes_done"] or 0,
+        "bytes_total": job.bytes_total,
+    }

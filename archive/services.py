@@ -1,0 +1,325 @@
+"""Archive writes: storage locations from settings, ingest (start, per-file, seal, fail, resume), events."""
+
+import logging
+import socket
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from archive import manifests
+from archive.exceptions import ConflictError, SnapshotSealed
+from archive.models import (
+    Blob,
+    EventOutcome,
+    EventType,
+    IngestJob,
+    PreservationEvent,
+    Replica,
+    Snapshot,
+    SnapshotFile,
+    StorageLocation,
+)
+from archive.sources import OpenedSource, classify, list_source
+from archive.storage import backend_for, manifest_key
+from archive.streaming import HashingReader
+from catalogue.models import AIModel
+
+logger = logging.getLogger(__name__)
+
+
+def worker_agent() -> str:
+    return f"worker:{socket.gethostname()}"
+
+
+def user_agent(user) -> str:
+    return f"user:{user.get_username()}" if user is not None and user.is_authenticated else "system"
+
+
+def event_record(*, event_type: str, outcome: str, agent: str, detail: dict | None = None, **objects) -> PreservationEvent:
+    """Append one PREMIS event."""
+    return PreservationEvent.objects.create(
+        event_type=event_type, outcome=outcome, agent=agent, detail=detail or {}, **objects
+    )
+
+
+# --- locations -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def locations_sync() -> list[StorageLocation]:
+    """Make the database's storage locations match CODA_STORAGE_LOCATIONS (credentials stay in the environment)."""
+    configured = settings.CODA_STORAGE_LOCATIONS
+    names = []
+    primary_name = next((c["name"] for c in configured if c.get("primary")), configured[0]["name"])
+    StorageLocation.objects.exclude(name=primary_name).update(is_primary=False)
+    for entry in configured:
+        kind = entry.get("kind", "filesystem")
+        values = {
+            "kind": kind,
+            "endpoint_url": entry.get("endpoint_url", "") or "",
+            "bucket": entry.get("bucket", "") or "",
+            "prefix": entry.get("prefix", "") or "",
+            "region": entry.get("region", "") or "",
+            "root_path": str(entry.get("root", "") or ""),
+            "access_key_env": entry.get("access_key_env", "") or "",
+            "secret_key_env": entry.get("secret_key_env", "") or "",
+            "is_primary": entry["name"] == primary_name,
+            "is_active": True,
+        }
+        location, _ = StorageLocation.objects.update_or_create(name=entry["name"], defaults=values)
+        names.append(location.name)
+    StorageLocation.objects.exclude(name__in=names).update(is_active=False, is_primary=False)
+    return list(StorageLocation.objects.filter(name__in=names))
+
+
+def primary_location() -> StorageLocation:
+    locations_sync()
+    return StorageLocation.objects.get(is_primary=True)
+
+
+# --- ingest ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def snapshot_ingest_start(*, model: AIModel, source: str, requested_by=None) -> IngestJob:
+    """Validate and list the source, create the snapshot, its files and a job, and queue one task per file.
+    A failed earlier ingest of the same source resumes: files already stored are not read again."""
+    canonical, files = list_source(source)
+    locations_sync()
+    previous = (
+        Snapshot.objects.select_for_update()
+        .filter(model=model, source=canonical)
+        .exclude(state=Snapshot.State.SEALED)
+        .order_by("-created_at")
+        .first()
+    )
+    if previous is not None and previous.state == Snapshot.State.INGESTING:
+        job = previous.jobs.order_by("-created_at").first()
+        raise ConflictError(f"An ingest of {canonical} for {model.repo_id} is already running (job {job.pk}).")
+    listed = {f.path: f for f in files}
+    if previous is not None and set(previous.files.values_list("path", flat=True)) == set(listed) and all(
+        previous.files.filter(path=f.path, size=f.size).exists() for f in files
+    ):
+        snapshot = previous
+        snapshot.files.filter(state=SnapshotFile.State.FAILED).update(
+            state=SnapshotFile.State.PENDING, error="", bytes_done=0
+        )
+        for row in snapshot.files.filter(state=SnapshotFile.State.PENDING):
+            row.source_mtime_ns = listed[row.path].mtime_ns
+            row.save(update_fields=["source_mtime_ns"])
+    else:
+        snapshot = Snapshot.objects.create(model=model, source=canonical, created_by=requested_by)
+        SnapshotFile.objects.bulk_create(
+            [
+                SnapshotFile(
+                    snapshot=snapshot,
+                    path=f.path,
+                    size=f.size,
+                    source_mtime_ns=f.mtime_ns,
+                    kind=classify(f.path)[0],
+                    format=classify(f.path)[1],
+                )
+                for f in files
+            ]
+        )
+    snapshot.state = Snapshot.State.INGESTING
+    snapshot.save(update_fields=["state"])
+    job = IngestJob.objects.create(
+        snapshot=snapshot,
+        requested_by=requested_by,
+        files_total=len(files),
+        bytes_total=sum(f.size for f in files),
+    )
+    pending = list(snapshot.files.filter(state=SnapshotFile.State.PENDING).values_list("pk", flat=True))
+
+    def enqueue():
+        from archive.tasks import snapshot_file_ingest
+
+        if not pending:
+            snapshot_finish_if_done(snapshot_id=snapshot.pk)
+        for file_id in pending:
+            snapshot_file_ingest.delay(file_id)
+
+    transaction.on_commit(enqueue)
+    return job
+
+
+def _current_job(snapshot: Snapshot) -> IngestJob | None:
+    return snapshot.jobs.order_by("-created_at").first()
+
+
+def _is_verified_at(location: StorageLocation):
+    def check(sha256: str) -> bool:
+        return Replica.objects.filter(
+            blob__sha256=sha256, location=location, state=Replica.State.VERIFIED
+        ).exists()
+
+    return check
+
+
+def snapshot_file_ingest(*, file_id: int, agent: str | None = None) -> SnapshotFile:
+    """Stream one source file into the primary location, reading it once; record blob, replica and events."""
+    agent = agent or worker_agent()
+    row = SnapshotFile.objects.select_related("snapshot__model__provider").get(pk=file_id)
+    snapshot = row.snapshot
+    if snapshot.state == Snapshot.State.SEALED:
+        return row
+    if row.state == SnapshotFile.State.STORED:
+        snapshot_finish_if_done(snapshot_id=snapshot.pk)
+        return row
+    job = _current_job(snapshot)
+    if job is not None and job.state == IngestJob.State.QUEUED:
+        IngestJob.objects.filter(pk=job.pk, state=IngestJob.State.QUEUED).update(
+            state=IngestJob.State.RUNNING, started_at=timezone.now()
+        )
+    location = primary_location()
+    backend = backend_for(location)
+    SnapshotFile.objects.filter(pk=row.pk).update(bytes_done=0, attempts=row.attempts + 1)
+
+    def progress(done: int) -> None:
+        SnapshotFile.objects.filter(pk=row.pk).update(bytes_done=done)
+
+    opened = OpenedSource(snapshot.source, row.path, size=row.size, mtime_ns=row.source_mtime_ns)
+    with opened as stream:
+        reader = HashingReader(stream, on_progress=progress)
+        result = backend.store(
+            reader, size=row.size, is_stored=_is_verified_at(location), before_commit=opened.check_unchanged
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        blob, _ = Blob.objects.get_or_create(sha256=result.sha256, defaults={"size": result.size})
+        Replica.objects.update_or_create(
+            blob=blob,
+            location=location,
+            defaults={
+                "key": result.key,
+                "state": Replica.State.VERIFIED,
+                "last_verified_at": now,
+                "verification": result.verification,
+            },
+        )
+        row.blob = blob
+        row.state = SnapshotFile.State.STORED
+        row.bytes_done = result.size
+        row.error = ""
+        row.save(update_fields=["blob", "state", "bytes_done", "error"])
+        common = {"model": snapshot.model, "snapshot": snapshot, "snapshot_file": row, "blob": blob, "job": job}
+        event_record(
+            event_type=EventType.DIGEST,
+            outcome=EventOutcome.SUCCESS,
+            agent=agent,
+            detail={"algorithm": "SHA-256", "digest": result.sha256, "bytes": result.size, "path": row.path},
+            **common,
+        )
+        event_record(
+            event_type=EventType.INGESTION,
+            outcome=EventOutcome.SUCCESS,
+            agent=agent,
+            location=location,
+            detail={
+                "path": row.path,
+                "key": result.key,
+                "deduplicated": result.deduplicated,
+                "note": "blob already stored and verified at this location; not written again"
+                if result.deduplicated
+                else "stored",
+                "verification": result.verification,
+            },
+            **common,
+        )
+    snapshot_finish_if_done(snapshot_id=snapshot.pk)
+    return row
+
+
+def snapshot_file_fail(*, file_id: int, message: str, agent: str | None = None) -> None:
+    """Mark one file failed (nothing of it counts as stored) and finish the job if nothing else is pending."""
+    row = SnapshotFile.objects.select_related("snapshot__model").get(pk=file_id)
+    if row.state == SnapshotFile.State.STORED or row.snapshot.state == Snapshot.State.SEALED:
+        return
+    with transaction.atomic():
+        SnapshotFile.objects.filter(pk=row.pk).update(state=SnapshotFile.State.FAILED, error=message, bytes_done=0)
+        event_record(
+            event_type=EventType.INGESTION,
+            outcome=EventOutcome.FAILURE,
+            agent=agent or worker_agent(),
+            model=row.snapshot.model,
+            snapshot=row.snapshot,
+            snapshot_file=row,
+            job=_current_job(row.snapshot),
+            detail={"path": row.path, "error": message},
+        )
+    logger.error("ingest of %s in snapshot %s failed: %s", row.path, row.snapshot_id, message)
+    snapshot_finish_if_done(snapshot_id=row.snapshot_id)
+
+
+@transaction.atomic
+def snapshot_finish_if_done(*, snapshot_id: int) -> Snapshot:
+    """Seal when every file is stored and verified; fail the job when nothing is pending but some file failed."""
+    snapshot = Snapshot.objects.select_for_update().select_related("model__provider").get(pk=snapshot_id)
+    if snapshot.state != Snapshot.State.INGESTING:
+        return snapshot
+    counts = snapshot.files.aggregate(
+        pending=Count("pk", filter=Q(state=SnapshotFile.State.PENDING)),
+        failed=Count("pk", filter=Q(state=SnapshotFile.State.FAILED)),
+    )
+    if counts["pending"]:
+        return snapshot
+    job = _current_job(snapshot)
+    now = timezone.now()
+    if counts["failed"]:
+        failures = list(snapshot.files.filter(state=SnapshotFile.State.FAILED).values_list("path", "error")[:5])
+        message = f"{counts['failed']} file(s) failed: " + "; ".join(f"{p}: {e}" for p, e in failures)
+        snapshot.state = Snapshot.State.FAILED
+        snapshot.save(update_fields=["state"])
+        if job is not None:
+            IngestJob.objects.filter(pk=job.pk).update(state=IngestJob.State.FAILED, finished_at=now, error=message)
+        return snapshot
+    return _seal(snapshot, job=job, now=now)
+
+
+def _seal(snapshot: Snapshot, *, job: IngestJob | None, now) -> Snapshot:
+    from catalogue.api.serializers import RetirementSummarySerializer  # storage describes the retirement too
+
+    files = list(snapshot.files.select_related("blob").order_by("path"))
+    unverified = [f.path for f in files if not _has_verified_replica(f.blob_id)]
+    if unverified:
+        raise SnapshotSealed(f"Cannot seal: no verified copy of {', '.join(unverified[:5])}.")
+    triples = [(f.path, f.blob.size, f.blob.sha256) for f in files]
+    snapshot.revision = manifests.revision_id(triples)
+    snapshot.state = Snapshot.State.SEALED
+    snapshot.sealed_at = now
+    retirement = getattr(snapshot.model, "retirement", None) if hasattr(snapshot.model, "retirement") else None
+    document = manifests.manifest_document(
+        repo_id=snapshot.model.repo_id,
+        revision=snapshot.revision,
+        sealed_at=now.isoformat(),
+        files=[
+            {"path": f.path, "size": f.blob.size, "sha256": f.blob.sha256, "kind": f.kind, "format": f.format}
+            for f in files
+        ],
+        retirement=dict(RetirementSummarySerializer(retirement).data) if retirement else None,
+    )
+    key = manifest_key(repo_id=snapshot.model.repo_id, revision=snapshot.revision)
+    location = primary_location()
+    backend_for(location).put_bytes(key, manifests.manifest_bytes(document))
+    snapshot.manifest_key = key
+    snapshot.save(update_fields=["revision", "state", "sealed_at", "manifest_key"])
+    if job is not None:
+        IngestJob.objects.filter(pk=job.pk).update(state=IngestJob.State.SUCCEEDED, finished_at=now, error="")
+    event_record(
+        event_type=EventType.INGESTION,
+        outcome=EventOutcome.SUCCESS,
+        agent=worker_agent(),
+        model=snapshot.model,
+        snapshot=snapshot,
+        job=job,
+        location=location,
+        detail={"sealed": True, "revision": snapshot.revision, "files": len(files), "manifest_key": key},
+    )
+    return snapshot
+
+
+def _has_verified_replica(blob_id: int | None) -> bool:
+    return blob_id is not None and Replica.objects.filter(blob_id=blob_id, state=Replica.State.VERIFIED).exists()

@@ -1,0 +1,159 @@
+"""Storage backends: put a stream into a location under its SHA-256, with proof that what was
+stored is what was read. One interface for filesystem and S3-compatible locations."""
+
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+
+from archive.exceptions import ChecksumMismatch, InvalidSource, SizeMismatch, TransientStorageError
+from archive.models import StorageLocation
+from archive.streaming import HashingReader
+
+
+@dataclass
+class StoreResult:
+    key: str
+    sha256: str
+    size: int
+    deduplicated: bool
+    verification: str  # how the stored copy was proven equal to what was read
+
+
+def blob_key(sha256: str) -> str:
+    """Content-addressed layout shared by every location: blobs/sha256/ab/cd/<digest>."""
+    return f"blobs/sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def manifest_key(*, repo_id: str, revision: str) -> str:
+    return f"manifests/{repo_id}/{revision}.json"
+
+
+class Backend:
+    """Interface of a storage location."""
+
+    location: StorageLocation
+
+    def store(
+        self,
+        reader: HashingReader,
+        *,
+        size: int,
+        is_stored: Callable[[str], bool],
+        before_commit: Callable[[], None] = lambda: None,
+    ) -> StoreResult:
+        """Stream `reader` in; call `before_commit` once every byte is read and before the content-addressed
+        object appears; skip the write when `is_stored(sha256)` says the blob is already verified here."""
+        raise NotImplementedError
+
+    def open(self, key: str) -> BinaryIO:
+        raise NotImplementedError
+
+    def size_of(self, key: str) -> int | None:
+        raise NotImplementedError
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        raise NotImplementedError
+
+    def delete(self, key: str) -> None:
+        raise NotImplementedError
+
+
+class FilesystemBackend(Backend):
+    """Blobs under a root directory: temp file in the blobs directory, fsync, atomic rename."""
+
+    def __init__(self, location: StorageLocation):
+        self.location = location
+        self.root = Path(location.root_path).resolve()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root):
+            raise InvalidSource(f"Key {key!r} escapes the storage root.")
+        return path
+
+    def _write_atomic(self, final: Path, chunks) -> None:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f".tmp-{uuid.uuid4().hex}"
+        try:
+            with open(tmp, "wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, final)
+            _fsync_dir(final.parent)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def store(self, reader, *, size, is_stored, before_commit=lambda: None) -> StoreResult:
+        blobs = self.root / "blobs"
+        blobs.mkdir(parents=True, exist_ok=True)
+        tmp = blobs / f".tmp-{uuid.uuid4().hex}"
+        try:
+            with open(tmp, "wb") as out:
+                for chunk in reader.chunks(settings.CODA_CHUNK_SIZE):
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            if reader.bytes_read != size:
+                raise SizeMismatch(f"Read {reader.bytes_read} bytes, expected {size}.")
+            before_commit()
+            sha256 = reader.hexdigest()
+            key = blob_key(sha256)
+            if is_stored(sha256) and self.size_of(key) == size:
+                return StoreResult(key, sha256, size, True, "already verified")
+            final = self._path(key)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)  # same filesystem: atomic
+            _fsync_dir(final.parent)
+        finally:
+            tmp.unlink(missing_ok=True)
+        # Proof: read the stored copy back (the source is not read again).
+        with open(final, "rb") as stored:
+            check = HashingReader(stored)
+            check.drain(settings.CODA_CHUNK_SIZE)
+        if check.hexdigest() != sha256 or check.bytes_read != size:
+            final.unlink(missing_ok=True)
+            raise ChecksumMismatch(f"Stored copy at {final} does not match what was read.")
+        return StoreResult(key, sha256, size, False, "read-back sha256")
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return open(self._path(key), "rb")
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise TransientStorageError(str(exc)) from exc
+
+    def size_of(self, key: str) -> int | None:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self._write_atomic(self._path(key), [data])
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def backend_for(location: StorageLocation) -> Backend:
+    if location.kind == StorageLocation.Kind.S3:
+        from archive.s3 import S3Backend
+
+        return S3Backend(location)
+    return FilesystemBackend(location)

@@ -1,0 +1,85 @@
+"""The one streaming primitive: every byte read from a source passes through a HashingReader once,
+feeding the SHA-256 (and MD5 for S3 ETag checks), the byte counter and any observers, on its way to
+its destination. Ingest, replication, fixity audit and export all read through it; memory stays
+bounded by the size of the reads the caller makes."""
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from typing import BinaryIO, Protocol
+
+
+class Observer(Protocol):
+    def feed(self, data: bytes) -> None: ...
+
+
+class HashingReader:
+    """Wraps a binary stream; read() returns the same bytes and updates digests on the way."""
+
+    def __init__(
+        self,
+        raw: BinaryIO,
+        *,
+        md5: bool = False,
+        observers: Iterable[Observer] = (),
+        on_progress: Callable[[int], None] | None = None,
+        progress_interval: float = 1.0,
+    ):
+        self.raw = raw
+        self.sha256 = hashlib.sha256()
+        self.md5 = hashlib.md5(usedforsecurity=False) if md5 else None
+        self.bytes_read = 0
+        self.observers = list(observers)
+        self._on_progress = on_progress
+        self._progress_interval = progress_interval
+        self._last_progress = time.monotonic()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        if data:
+            self.sha256.update(data)
+            if self.md5 is not None:
+                self.md5.update(data)
+            self.bytes_read += len(data)
+            for observer in self.observers:
+                observer.feed(data)
+            if self._on_progress is not None:
+                now = time.monotonic()
+                if now - self._last_progress >= self._progress_interval:
+                    self._last_progress = now
+                    self._on_progress(self.bytes_read)
+        return data
+
+    def read_exact(self, size: int) -> bytes:
+        """Read up to `size` bytes, looping over short reads (network bodies); b'' only at EOF."""
+        chunks = []
+        remaining = size
+        while remaining > 0:
+            data = self.read(min(remaining, 8 * 1024 * 1024))
+            if not data:
+                break
+            chunks.append(data)
+            remaining -= len(data)
+        return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+
+    def chunks(self, chunk_size: int):
+        """Iterate over the rest of the stream in chunks of at most chunk_size bytes."""
+        while True:
+            data = self.read(chunk_size)
+            if not data:
+                return
+            yield data
+
+    def drain(self, chunk_size: int) -> int:
+        """Read to the end (fixity checks): only the digests are kept."""
+        for _ in self.chunks(chunk_size):
+            pass
+        return self.bytes_read
+
+    def hexdigest(self) -> str:
+        return self.sha256.hexdigest()
+
+    def close(self) -> None:
+        close = getattr(self.raw, "close", None)
+        if close:
+            close()

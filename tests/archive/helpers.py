@@ -1,0 +1,46 @@
+import hashlib
+import os
+from pathlib import Path
+
+from archive.models import IngestJob
+
+
+def make_tree(root: Path, files: dict[str, bytes]) -> dict[str, bytes]:
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return files
+
+
+def random_bytes(n: int, seed: int = 0) -> bytes:
+    # Deterministic but incompressible-looking content.
+    out = bytearray()
+    block = hashlib.sha256(str(seed).encode()).digest()
+    while len(out) < n:
+        block = hashlib.sha256(block).digest()
+        out += block * 64
+    return bytes(out[:n])
+
+
+def independent_revision(files: dict[str, bytes]) -> str:
+    """The recipe from docs/revision-id.md, written out again without Coda's code."""
+    lines = sorted(
+        (f"{path}\t{len(data)}\t{hashlib.sha256(data).hexdigest()}\n" for path, data in files.items()),
+        key=lambda line: line.split("\t")[0].encode(),
+    )
+    return hashlib.sha256("".join(lines).encode()).hexdigest()[:40]
+
+
+def wait_job(job_id: int, timeout: float = 90) -> IngestJob:
+    from tests.conftest import wait_for
+
+    def done():
+        job = IngestJob.objects.get(pk=job_id)
+        return job if job.state in (IngestJob.State.SUCCEEDED, IngestJob.State.FAILED) else None
+
+    return wait_for(done, timeout=timeout)
+
+
+def chmod_safe(path: Path, mode: int) -> None:
+    os.chmod(path, mode)
