@@ -115,6 +115,12 @@ class Snapshot(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     sealed_at = models.DateTimeField(null=True, blank=True)
     manifest_key = models.CharField(max_length=1000, blank=True)
+    file_access = models.CharField(
+        max_length=20,
+        choices=[("public", "Public"), ("gated", "Gated"), ("restricted", "Restricted")],
+        blank=True,
+        help_text="Overrides the model's file access for this snapshot; blank inherits.",
+    )
 
     class Meta:
         ordering = ["-sealed_at", "-created_at"]

@@ -77,6 +77,17 @@ class Modality(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class MetadataAccess(models.TextChoices):
+    PUBLIC = "public", "Public"
+    RESTRICTED = "restricted", "Restricted (curators and granted researchers)"
+
+
+class FileAccess(models.TextChoices):
+    PUBLIC = "public", "Public"
+    GATED = "gated", "Gated (request and approval)"
+    RESTRICTED = "restricted", "Restricted (curators only)"
+
+
 class AIModel(models.Model):
     """A model, identified Hub-style as `provider/name`; its headline lifecycle follows its maker's platform."""
 
@@ -114,6 +125,11 @@ class AIModel(models.Model):
         blank=True,
         related_name="replaces",
     )
+    metadata_access = models.CharField(
+        max_length=20, choices=MetadataAccess.choices, default=MetadataAccess.PUBLIC
+    )
+    file_access = models.CharField(max_length=20, choices=FileAccess.choices, default=FileAccess.GATED)
+    access_terms = models.TextField(blank=True, help_text="Terms a researcher accepts when requesting gated files.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -267,3 +283,37 @@ class Retirement(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("api:retirement-detail", kwargs={"pk": self.pk})
+
+
+class AccessRequest(models.Model):
+    """A researcher's request for a gated model's files; approved with an optional expiry, it is a grant."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+        REVOKED = "revoked", "Revoked"
+
+    user = models.ForeignKey(to=settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_requests")
+    model = models.ForeignKey(to="catalogue.AIModel", on_delete=models.CASCADE, related_name="access_requests")
+    purpose = models.TextField()
+    affiliation = models.CharField(max_length=300)
+    accepted_terms = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    decided_by = models.ForeignKey(
+        to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "model", "status"], name="catalogue_access_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.user} -> {self.model} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:catalogue_accessrequest_change", args=[self.pk])

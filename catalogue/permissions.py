@@ -1,6 +1,9 @@
-"""The one place where Coda decides who may do what."""
+"""The one place where Coda decides who may do what. Pages, the REST API, the Hub-compatible API and
+downloads all ask these functions."""
 
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 CURATORS_GROUP = "curators"
@@ -23,6 +26,78 @@ def can_write_catalogue(user) -> bool:
     return is_curator(user)
 
 
+def has_grant(user, model) -> bool:
+    """An approved, unexpired access request of this user for this model."""
+    from catalogue.models import AccessRequest
+
+    if user is None or not user.is_authenticated:
+        return False
+    now = timezone.now()
+    return AccessRequest.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+        user=user,
+        model=model,
+        status=AccessRequest.Status.APPROVED,
+    ).exists()
+
+
+def can_view_model(user, model) -> bool:
+    """Metadata: public models for everyone; restricted ones for curators and granted researchers."""
+    from catalogue.models import MetadataAccess
+
+    if model.metadata_access == MetadataAccess.PUBLIC:
+        return True
+    return is_curator(user) or has_grant(user, model)
+
+
+def visible_models(user, queryset: QuerySet) -> QuerySet:
+    """Restrict a model queryset to what `user` may see (same rule as can_view_model, in SQL)."""
+    from catalogue.models import AccessRequest, MetadataAccess
+
+    if is_curator(user):
+        return queryset
+    public = Q(metadata_access=MetadataAccess.PUBLIC)
+    if user is None or not user.is_authenticated:
+        return queryset.filter(public)
+    now = timezone.now()
+    granted = AccessRequest.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now), user=user, status=AccessRequest.Status.APPROVED
+    ).values("model_id")
+    return queryset.filter(public | Q(pk__in=granted))
+
+
+def file_access_level(model, snapshot=None) -> str:
+    return (getattr(snapshot, "file_access", "") or "") or model.file_access
+
+
+def can_read_files(user, model, snapshot=None) -> bool:
+    """File bytes: public for all; gated for curators and granted researchers; restricted for curators."""
+    from catalogue.models import FileAccess
+
+    level = file_access_level(model, snapshot)
+    if level == FileAccess.PUBLIC:
+        return can_view_model(user, model)
+    if level == FileAccess.GATED:
+        return is_curator(user) or has_grant(user, model)
+    return is_curator(user)
+
+
+def file_access_denial(user, model, snapshot=None) -> str:
+    """The message for a 403 on file bytes: what the rule is and how to get access."""
+    from catalogue.models import FileAccess
+
+    level = file_access_level(model, snapshot)
+    if level == FileAccess.RESTRICTED:
+        return f"The files of {model.repo_id} are restricted to curators."
+    how = (
+        f"Sign in and request access on /models/{model.repo_id}/ "
+        f"(or POST /api/v1/models/{model.repo_id}/access-requests/ with purpose, affiliation and accepted_terms)."
+    )
+    if user is None or not user.is_authenticated:
+        return f"The files of {model.repo_id} are gated. {how}"
+    return f"The files of {model.repo_id} are gated and you have no current access grant. {how}"
+
+
 class CuratorWriteOrReadOnly(BasePermission):
     """Anyone reads public data; only curators write. Anonymous writes get 401, others 403."""
 
@@ -35,7 +110,7 @@ class CuratorWriteOrReadOnly(BasePermission):
 
 
 class CuratorOnly(BasePermission):
-    """Curators only, also for reads (job internals, event trail actions)."""
+    """Curators only, also for reads."""
 
     message = "Only curators may use this endpoint."
 

@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from catalogue.exceptions import NotFoundError
+from catalogue.permissions import can_view_model
 from catalogue.models import AIModel, LifecycleStatus, PlatformAvailability, Provider, Retirement
 
 FAR_FUTURE = date(9999, 12, 31)
@@ -51,13 +52,18 @@ def model_queryset(*, today: date | None = None) -> QuerySet[AIModel]:
     )
 
 
-def model_get(*, repo_id: str | None = None, provider: str | None = None, name: str | None = None) -> AIModel:
-    """One model by `provider/name`; NotFoundError names what was missing."""
+def model_get(
+    *, repo_id: str | None = None, provider: str | None = None, name: str | None = None, user=None, check_visible=False
+) -> AIModel:
+    """One model by `provider/name`; NotFoundError names what was missing. With check_visible, a model the
+    user may not see answers exactly like a missing one."""
     if repo_id is not None:
         provider, sep, name = repo_id.partition("/")
         if not sep or not provider or not name:
             raise NotFoundError(f"Model id {repo_id!r} must have the form 'provider/name'.")
     model = model_queryset().filter(provider__slug=provider, name=name).first()
+    if model is not None and check_visible and not can_view_model(user, model):
+        model = None
     if model is None:
         raise NotFoundError(f"Model '{provider}/{name}' is not in the catalogue.", code="model_not_found")
     return model

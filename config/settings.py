@@ -179,6 +179,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "SnapshotStateEnum": "archive.models.Snapshot.State",
+        "SnapshotFileStateEnum": "archive.models.SnapshotFile.State",
+        "IngestJobStateEnum": "archive.models.IngestJob.State",
+        "ReplicaStateEnum": "archive.models.Replica.State",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

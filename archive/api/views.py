@@ -13,7 +13,9 @@ from catalogue import selectors as catalogue_selectors
 
 class ModelScopedMixin:
     def get_model(self):
-        return catalogue_selectors.model_get(provider=self.kwargs["provider"], name=self.kwargs["name"])
+        return catalogue_selectors.model_get(
+            provider=self.kwargs["provider"], name=self.kwargs["name"], user=self.request.user, check_visible=True
+        )
 
 
 class SnapshotListView(ModelScopedMixin, generics.ListAPIView):

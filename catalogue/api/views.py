@@ -17,7 +17,8 @@ from catalogue.api.serializers import (
     RetirementSerializer,
     RetirementUpdateSerializer,
 )
-from catalogue.models import Provider
+from catalogue.models import AIModel, Provider
+from catalogue.permissions import visible_models
 from django_filters.rest_framework import DjangoFilterBackend
 
 
@@ -65,10 +66,12 @@ class ModelViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     ordering = ("sort_id",)
 
     def get_queryset(self):
-        return selectors.model_queryset()
+        return visible_models(self.request.user, selectors.model_queryset())
 
     def get_object(self):
-        model = selectors.model_get(provider=self.kwargs["provider"], name=self.kwargs["name"])
+        model = selectors.model_get(
+            provider=self.kwargs["provider"], name=self.kwargs["name"], user=self.request.user, check_visible=True
+        )
         self.check_object_permissions(self.request, model)
         return model
 
@@ -97,7 +100,8 @@ class RetirementViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelM
     ordering = ("-registered_at",)
 
     def get_queryset(self):
-        return selectors.retirement_queryset()
+        visible = visible_models(self.request.user, AIModel.objects.all()).values("pk")
+        return selectors.retirement_queryset().filter(model__in=visible)
 
     @extend_schema(request=RetirementInputSerializer, responses={201: RetirementSerializer})
     def create(self, request):

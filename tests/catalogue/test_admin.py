@@ -45,6 +45,8 @@ def test_admin_registers_retirement_on_model_screen(admin_client):
         "family": model.family,
         "modality": "text",
         "aliases": "[]",
+        "metadata_access": "public",
+        "file_access": "gated",
         "retires_on": "2026-01-05",
         "deprecated_on": "2025-06-30",
         "retirement-TOTAL_FORMS": "1",

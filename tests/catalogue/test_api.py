@@ -264,3 +264,20 @@ def test_schema_and_docs(anon_client, db):
     docs = anon_client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn.jsdelivr" not in docs.content
+
+
+def test_restricted_metadata_is_hidden_from_anonymous_and_researchers(anon_client, researcher_client, curator_client, catalogue):
+    from catalogue.models import AccessRequest
+
+    gpt = catalogue["gpt"]
+    gpt.metadata_access = "restricted"
+    gpt.save()
+    for client in (anon_client, researcher_client):
+        assert "openai/gpt-4o" not in ids(client.get(MODELS))
+        assert client.get(f"{MODELS}openai/gpt-4o/").status_code == 404
+    assert "openai/gpt-4o" in ids(curator_client.get(MODELS))
+    AccessRequest.objects.create(
+        user=researcher_client.user, model=gpt, purpose="study", affiliation="lab", accepted_terms=True, status="approved"
+    )
+    assert researcher_client.get(f"{MODELS}openai/gpt-4o/").status_code == 200
+    assert "openai/gpt-4o" in ids(researcher_client.get(MODELS))
