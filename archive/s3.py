@@ -271,9 +271,13 @@ class S3Backend(Backend):
             pass  # the leftover-upload sweep aborts it later
 
     # --- other operations ------------------------------------------------------------------------
-    def open(self, key: str):
+    def open(self, key: str, *, start: int = 0, end: int | None = None):
+        """A streaming body for the object, or for bytes start..end (inclusive) of it."""
+        extra = {}
+        if start or end is not None:
+            extra["Range"] = f"bytes={start}-{'' if end is None else end}"
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))["Body"]
+            return self.client.get_object(Bucket=self.bucket, Key=self.full_key(key), **extra)["Body"]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise FileNotFoundError(key) from exc
@@ -290,6 +294,12 @@ class S3Backend(Backend):
             raise translate(exc) from exc
         except BotoCoreError as exc:
             raise translate(exc) from exc
+
+    def presigned_url(self, key: str, *, expires_in: int, filename: str | None = None) -> str:
+        params = {"Bucket": self.bucket, "Key": self.full_key(key)}
+        if filename:
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
 
     def put_bytes(self, key: str, data: bytes) -> None:
         try:

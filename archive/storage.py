@@ -50,8 +50,13 @@ class Backend:
         object appears; skip the write when `is_stored(sha256)` says the blob is already verified here."""
         raise NotImplementedError
 
-    def open(self, key: str) -> BinaryIO:
+    def open(self, key: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
+        """A binary stream of the object (or of bytes start..end inclusive); FileNotFoundError if absent."""
         raise NotImplementedError
+
+    def presigned_url(self, key: str, *, expires_in: int, filename: str | None = None) -> str | None:
+        """A short-lived URL to the bytes, where the storage can give one (S3); None otherwise."""
+        return None
 
     def size_of(self, key: str) -> int | None:
         raise NotImplementedError
@@ -122,13 +127,18 @@ class FilesystemBackend(Backend):
             raise ChecksumMismatch(f"Stored copy at {final} does not match what was read.")
         return StoreResult(key, sha256, size, False, "read-back sha256")
 
-    def open(self, key: str) -> BinaryIO:
+    def open(self, key: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
         try:
-            return open(self._path(key), "rb")
+            handle = open(self._path(key), "rb")
         except FileNotFoundError:
             raise
         except OSError as exc:
             raise TransientStorageError(str(exc)) from exc
+        if start:
+            handle.seek(start)
+        if end is None:
+            return handle
+        return _Limited(handle, end - start + 1)
 
     def size_of(self, key: str) -> int | None:
         try:
@@ -141,6 +151,24 @@ class FilesystemBackend(Backend):
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+
+class _Limited:
+    """At most `remaining` bytes of a file (ranged reads)."""
+
+    def __init__(self, handle, remaining: int):
+        self.handle, self.remaining = handle, remaining
+
+    def read(self, size: int = -1) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        size = self.remaining if size < 0 else min(size, self.remaining)
+        data = self.handle.read(size)
+        self.remaining -= len(data)
+        return data
+
+    def close(self) -> None:
+        self.handle.close()
 
 
 def _fsync_dir(path: Path) -> None:

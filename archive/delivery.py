@@ -1,0 +1,67 @@
+"""Giving stored bytes to readers (downloads, the Hub-compatible API, BagIt export): pick a verified
+copy, stream it (optionally a byte range) or presign a URL, and record each access as an event.
+Access *decisions* are not made here: callers ask catalogue.permissions.can_read_files first."""
+
+from collections.abc import Iterator
+
+from django.conf import settings
+
+from archive.exceptions import TransientStorageError
+from archive.models import Blob, EventOutcome, EventType, Replica, SnapshotFile
+from archive.storage import backend_for
+from catalogue.exceptions import NotFoundError
+
+DEFAULT_PRESIGN_SECONDS = 15 * 60
+MAX_PRESIGN_SECONDS = 60 * 60
+
+
+def readable_replica(blob: Blob) -> Replica:
+    """A verified copy of the blob, the primary location's first."""
+    replica = (
+        Replica.objects.select_related("location", "blob")
+        .filter(blob=blob, state=Replica.State.VERIFIED, location__is_active=True)
+        .order_by("-location__is_primary", "location__name")
+        .first()
+    )
+    if replica is None:
+        raise NotFoundError(f"No verified copy of sha256:{blob.sha256} is available.", code="no_verified_copy")
+    return replica
+
+
+def iter_blob(replica: Replica, *, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """Yield the replica's bytes (or the inclusive range start..end) in CODA_CHUNK_SIZE chunks."""
+    stream = backend_for(replica.location).open(replica.key, start=start, end=end)
+    try:
+        while True:
+            data = stream.read(settings.CODA_CHUNK_SIZE)
+            if not data:
+                return
+            yield data
+    finally:
+        stream.close()
+
+
+def presigned_url(replica: Replica, *, expires_in: int | None = None, filename: str | None = None) -> str | None:
+    """A presigned GET URL for S3 replicas (default 15 minutes, at most 1 hour); None for filesystem ones."""
+    seconds = min(max(1, expires_in or DEFAULT_PRESIGN_SECONDS), MAX_PRESIGN_SECONDS)
+    try:
+        return backend_for(replica.location).presigned_url(replica.key, expires_in=seconds, filename=filename)
+    except Exception as exc:  # botocore errors while signing are configuration problems
+        raise TransientStorageError(f"Cannot presign a URL: {exc}") from exc
+
+
+def access_record(*, user, snapshot_file: SnapshotFile, replica: Replica | None, via: str, detail: dict | None = None):
+    """Append an `access` event for one delivery of a file's bytes."""
+    from archive.services import event_record, user_agent
+
+    return event_record(
+        event_type=EventType.ACCESS,
+        outcome=EventOutcome.SUCCESS,
+        agent=user_agent(user),
+        model=snapshot_file.snapshot.model,
+        snapshot=snapshot_file.snapshot,
+        snapshot_file=snapshot_file,
+        blob=snapshot_file.blob,
+        location=replica.location if replica else None,
+        detail={"path": snapshot_file.path, "via": via, **(detail or {})},
+    )
