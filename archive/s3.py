@@ -28,8 +28,8 @@ from archive.streaming import HashingReader
 
 MAX_PARTS = 10_000
 MIN_PART = 5 * 1024 * 1024
-MAX_SINGLE_COPY = 5 * 1024**3
 MIB = 1024 * 1024
+MAX_SINGLE_COPY = 5 * 1024**3
 TRANSIENT_CODES = {"500", "502", "503", "504", "SlowDown", "InternalError", "RequestTimeout", "ServiceUnavailable"}
 
 
@@ -88,6 +88,11 @@ def _etag(value: str) -> str:
     return (value or "").strip('"')
 
 
+def _composite_etag(parts: list[dict]) -> str:
+    """S3's multipart ETag: MD5 of the concatenated part MD5s, then '-<number of parts>'."""
+    return hashlib.md5(b"".join(p["md5"] for p in parts), usedforsecurity=False).hexdigest() + f"-{len(parts)}"
+
+
 class S3Backend(Backend):
     def __init__(self, location: StorageLocation):
         self.location = location
@@ -130,7 +135,7 @@ class S3Backend(Backend):
             Key=self.full_key(key),
             Body=data,
             ContentMD5=_b64(md5.digest()),
-            ChecksumSHA256=_b64(hashlib.sha256(data).digest()),
+            ChecksumSHA256=_b64(bytes.fromhex(sha256)),
         )
         verification = self._check_put(response, sha256=sha256, md5_hex=md5.hexdigest())
         self._check_size(key, size)
@@ -155,71 +160,91 @@ class S3Backend(Backend):
             raise SizeMismatch(f"Stored object {key} has {stored} bytes, expected {size}.")
 
     def _store_multipart(self, reader: HashingReader, *, size: int, part_size: int, is_stored, before_commit) -> StoreResult:
-        reader.md5 = reader.md5 or hashlib.md5(usedforsecurity=False)
         tmp_key = self.full_key(f"tmp/{uuid.uuid4().hex}")
-        upload_id = self.client.create_multipart_upload(
-            Bucket=self.bucket, Key=tmp_key, ChecksumAlgorithm="SHA256"
-        )["UploadId"]
+        # Beyond 5 GiB the server-side copy must itself be multipart; its proof is the composite of part MD5s.
+        part_mode = "md5" if size > MAX_SINGLE_COPY else settings.CODA_S3_PART_CHECKSUM
+        algorithm = {"sha256": "SHA256", "crc32": "CRC32"}.get(part_mode)
+        extra = {"ChecksumAlgorithm": algorithm} if algorithm and settings.CODA_S3_CHECKSUMS == "when_supported" else {}
+        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=tmp_key, **extra)["UploadId"]
+        full_md5 = hashlib.md5(usedforsecurity=False)
         try:
-            parts = self._upload_parts(reader, tmp_key=tmp_key, upload_id=upload_id, part_size=part_size)
+            parts = self._upload_parts(
+                reader, tmp_key=tmp_key, upload_id=upload_id, part_size=part_size, part_mode=part_mode, full_md5=full_md5
+            )
             if reader.bytes_read != size:
                 raise SizeMismatch(f"Read {reader.bytes_read} bytes, expected {size}.")
-            composite = hashlib.md5(b"".join(p["md5"] for p in parts), usedforsecurity=False).hexdigest()
             response = self.client.complete_multipart_upload(
                 Bucket=self.bucket,
                 Key=tmp_key,
                 UploadId=upload_id,
-                MultipartUpload={
-                    "Parts": [
-                        {"PartNumber": p["PartNumber"], "ETag": p["ETag"], "ChecksumSHA256": p["ChecksumSHA256"]}
-                        for p in parts
-                    ]
-                },
+                MultipartUpload={"Parts": [{k: v for k, v in p.items() if k != "md5"} for p in parts]},
             )
         except BaseException:
             self._abort(tmp_key, upload_id)
             raise
         try:
             before_commit()
-            etag = _etag(response.get("ETag"))
-            if etag != f"{composite}-{len(parts)}":
-                raise ChecksumMismatch(f"Multipart ETag {etag} differs from the parts sent ({composite}-{len(parts)}).")
+            if part_mode == "md5" and _etag(response.get("ETag")) != _composite_etag(parts):
+                raise ChecksumMismatch(f"Multipart ETag {response.get('ETag')} differs from the parts sent.")
             sha256 = reader.hexdigest()
             key = blob_key(sha256)
             if is_stored(sha256) and self.size_of(key) == size:
                 return StoreResult(key, sha256, size, True, "already verified")
-            verification = self._copy(tmp_key, key, size=size, part_size=part_size, sha256=sha256,
-                                      md5_hex=reader.md5.hexdigest(), multipart_etag=etag)
+            if size > MAX_SINGLE_COPY:
+                self._copy_parts(tmp_key, key, size=size, part_size=part_size, expected_etag=_composite_etag(parts))
+                verification = "server etag md5 per part"
+            else:
+                response = self.client.copy_object(
+                    Bucket=self.bucket, Key=self.full_key(key), CopySource={"Bucket": self.bucket, "Key": tmp_key}
+                )
+                verification = self._check_put(
+                    response["CopyObjectResult"], sha256=sha256, md5_hex=full_md5.hexdigest(), use_checksum=False
+                )
             self._check_size(key, size)
             return StoreResult(key, sha256, size, False, verification)
         finally:
             self.client.delete_object(Bucket=self.bucket, Key=tmp_key)
 
-    def _upload_parts(self, reader: HashingReader, *, tmp_key: str, upload_id: str, part_size: int) -> list[dict]:
+    def _upload_parts(
+        self, reader: HashingReader, *, tmp_key: str, upload_id: str, part_size: int, part_mode: str, full_md5
+    ) -> list[dict]:
+        """Read parts in order on this thread (SHA-256 sees every byte once, in order); upload them on a bounded
+        pool while one more thread folds them, in order, into the whole-object MD5 that will check the final
+        copy. A part's memory is released when both are done: at most `concurrency` parts are held, plus the
+        one being read."""
         concurrency = max(1, settings.CODA_UPLOAD_CONCURRENCY)
-        slots = threading.BoundedSemaphore(concurrency)  # parts in memory: concurrency + the one being read
+        slots = threading.BoundedSemaphore(concurrency)
         futures = []
 
-        def send(number: int, data: bytes) -> dict:
+        def send(number: int, data: bytes, digested) -> dict:
             try:
-                md5 = hashlib.md5(data, usedforsecurity=False)
-                checksum = _b64(hashlib.sha256(data).digest())
+                extra = {}
+                md5 = None
+                if part_mode == "md5":
+                    md5 = hashlib.md5(data, usedforsecurity=False)
+                    extra["ContentMD5"] = _b64(md5.digest())
+                elif part_mode == "sha256":
+                    extra["ChecksumSHA256"] = _b64(hashlib.sha256(data).digest())
+                # Otherwise botocore adds its default CRC32 checksum header (CODA_S3_CHECKSUMS=when_supported).
                 result = self.client.upload_part(
-                    Bucket=self.bucket,
-                    Key=tmp_key,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    Body=data,
-                    ContentMD5=_b64(md5.digest()),
-                    ChecksumSHA256=checksum,
+                    Bucket=self.bucket, Key=tmp_key, UploadId=upload_id, PartNumber=number, Body=data, **extra
                 )
-                if _etag(result["ETag"]) != md5.hexdigest():
+                if md5 is not None and _etag(result["ETag"]) != md5.hexdigest():
                     raise ChecksumMismatch(f"Part {number}: server ETag differs from the MD5 of the bytes sent.")
-                return {"PartNumber": number, "ETag": result["ETag"], "ChecksumSHA256": checksum, "md5": md5.digest()}
+                part = {"PartNumber": number, "ETag": result["ETag"]}
+                if md5 is not None:
+                    part["md5"] = md5.digest()
+                for name in ("ChecksumSHA256", "ChecksumCRC32"):
+                    if result.get(name):
+                        part[name] = result[name]
+                digested.result()  # the whole-object MD5 has taken these bytes too
+                return part
             finally:
                 slots.release()
 
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="coda-part") as pool:
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="coda-part") as pool, ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="coda-md5"
+        ) as digester:
             number = 0
             while True:
                 slots.acquire()
@@ -232,37 +257,38 @@ class S3Backend(Backend):
                     slots.release()
                     break
                 number += 1
-                futures.append(pool.submit(send, number, data))
+                digested = digester.submit(full_md5.update, data)  # one worker: parts fold in order
+                futures.append(pool.submit(send, number, data, digested))
                 del data
             return [future.result() for future in futures]
 
-    def _copy(self, src: str, key: str, *, size: int, part_size: int, sha256: str, md5_hex: str, multipart_etag: str) -> str:
-        """Server-side copy to the content-addressed key; the copy's ETag proves its content."""
+    def _copy_parts(self, src: str, key: str, *, size: int, part_size: int, expected_etag: str) -> None:
+        """Server-side multipart copy over the same part ranges as the upload, so the new object's ETag must
+        equal the composite of the part MD5s computed from the bytes read: proof without reading anything again."""
         dest = self.full_key(key)
         source = {"Bucket": self.bucket, "Key": src}
-        if size <= MAX_SINGLE_COPY:
-            response = self.client.copy_object(Bucket=self.bucket, Key=dest, CopySource=source)
-            return self._check_put(response["CopyObjectResult"], sha256=sha256, md5_hex=md5_hex, use_checksum=False)
-        # Beyond 5 GiB: multipart copy over the same part ranges, so the ETag must equal the upload's.
         upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=dest)["UploadId"]
+
+        def copy(number: int, start: int) -> dict:
+            end = min(start + part_size, size) - 1
+            result = self.client.upload_part_copy(
+                Bucket=self.bucket, Key=dest, UploadId=upload_id, PartNumber=number,
+                CopySource=source, CopySourceRange=f"bytes={start}-{end}",
+            )
+            return {"PartNumber": number, "ETag": result["CopyPartResult"]["ETag"]}
+
         try:
-            parts = []
-            for number, start in enumerate(range(0, size, part_size), start=1):
-                end = min(start + part_size, size) - 1
-                result = self.client.upload_part_copy(
-                    Bucket=self.bucket, Key=dest, UploadId=upload_id, PartNumber=number,
-                    CopySource=source, CopySourceRange=f"bytes={start}-{end}",
-                )
-                parts.append({"PartNumber": number, "ETag": result["CopyPartResult"]["ETag"]})
+            with ThreadPoolExecutor(max_workers=max(1, settings.CODA_UPLOAD_CONCURRENCY)) as pool:
+                parts = list(pool.map(lambda args: copy(*args), enumerate(range(0, size, part_size), start=1)))
             response = self.client.complete_multipart_upload(
                 Bucket=self.bucket, Key=dest, UploadId=upload_id, MultipartUpload={"Parts": parts}
             )
         except BaseException:
             self._abort(dest, upload_id)
             raise
-        if _etag(response.get("ETag")) != multipart_etag:
-            raise ChecksumMismatch("Server-side copy ETag differs from the uploaded object's.")
-        return "server etag md5 (multipart)"
+        if _etag(response.get("ETag")) != expected_etag:
+            self.client.delete_object(Bucket=self.bucket, Key=dest)
+            raise ChecksumMismatch("Server-side copy ETag differs from the uploaded parts' composite.")
 
     def _abort(self, key: str, upload_id: str) -> None:
         try:

@@ -1,5 +1,5 @@
 """The one streaming primitive: every byte read from a source passes through a HashingReader once,
-feeding the SHA-256 (and MD5 for S3 ETag checks), the byte counter and any observers, on its way to
+feeding the SHA-256, the byte counter and any observers, on its way to
 its destination. Ingest, replication, fixity audit and export all read through it; memory stays
 bounded by the size of the reads the caller makes."""
 
@@ -20,14 +20,12 @@ class HashingReader:
         self,
         raw: BinaryIO,
         *,
-        md5: bool = False,
         observers: Iterable[Observer] = (),
         on_progress: Callable[[int], None] | None = None,
         progress_interval: float = 1.0,
     ):
         self.raw = raw
         self.sha256 = hashlib.sha256()
-        self.md5 = hashlib.md5(usedforsecurity=False) if md5 else None
         self.bytes_read = 0
         self.observers = list(observers)
         self._on_progress = on_progress
@@ -38,8 +36,6 @@ class HashingReader:
         data = self.raw.read(size)
         if data:
             self.sha256.update(data)
-            if self.md5 is not None:
-                self.md5.update(data)
             self.bytes_read += len(data)
             for observer in self.observers:
                 observer.feed(data)

@@ -218,10 +218,13 @@ CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- Coda -----------------------------------------------------------------------------------
 CODA_STAGING_ROOTS = [Path(p).resolve() for p in env_list("CODA_STAGING_ROOTS", [str(VAR_DIR / "staging")], sep=":")]
-CODA_PART_SIZE = env_int("CODA_PART_SIZE", 64 * 1024 * 1024)
+CODA_PART_SIZE = env_int("CODA_PART_SIZE", 16 * 1024 * 1024)
 CODA_UPLOAD_CONCURRENCY = env_int("CODA_UPLOAD_CONCURRENCY", 4)
 CODA_CHUNK_SIZE = env_int("CODA_CHUNK_SIZE", 1024 * 1024)
 CODA_S3_CHECKSUMS = env_str("CODA_S3_CHECKSUMS", "when_supported")  # or when_required
+# Per-part integrity on the wire: "crc32" (botocore's default flexible checksum, needs CODA_S3_CHECKSUMS=
+# when_supported), "md5" (Content-MD5, validated by every S3 server) or "sha256" (x-amz-checksum-sha256).
+CODA_S3_PART_CHECKSUM = env_str("CODA_S3_PART_CHECKSUM", "crc32")
 CODA_S3_MAX_ATTEMPTS = env_int("CODA_S3_MAX_ATTEMPTS", 5)
 CODA_TASK_MAX_RETRIES = env_int("CODA_TASK_MAX_RETRIES", 3)
 CODA_TASK_RETRY_BACKOFF = env_int("CODA_TASK_RETRY_BACKOFF", 5)

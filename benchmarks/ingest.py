@@ -1,0 +1,221 @@
+"""Ingest benchmark (issue 3), run by `make bench`.
+
+In one run, against one moto_server (a real S3 HTTP server) and the same generated file:
+  (a) raw boto3 upload_file, no hashing
+  (b) naive two passes: hashlib SHA-256 over the file, then upload_file
+  (c) Coda's ingest of that file through archive.services.snapshot_file_ingest, in a fresh process
+and for 1 GiB and 4 GiB files Coda's peak RSS (ru_maxrss of the ingest process) and source bytes read.
+Prints the figures, then one JSON line with ingest_vs_raw, ingest_vs_two_pass, bytes_read_ratio,
+rss_mb_1gib, rss_mb_4gib.
+
+Usage: python benchmarks/ingest.py [--sizes-gib 1,4] [--repeat 2]
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+GIB = 1024**3
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_moto() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("moto_server did not start")
+
+
+def make_file(path: Path, size: int) -> None:
+    block = os.urandom(8 * 1024 * 1024)
+    with open(path, "wb") as out:
+        written = 0
+        while written < size:
+            n = min(len(block), size - written)
+            out.write(block[:n])
+            written += n
+            block = block[1:] + block[:1]  # cheap variation so blocks differ
+
+
+def s3(endpoint):
+    import boto3
+
+    return boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench"
+    )
+
+
+def empty_bucket(client, bucket):
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for obj in page.get("Contents", []):
+            client.delete_object(Bucket=bucket, Key=obj["Key"])
+
+
+def raw_upload(endpoint, bucket, path) -> float:
+    client = s3(endpoint)
+    start = time.perf_counter()
+    client.upload_file(str(path), bucket, "raw/object")
+    elapsed = time.perf_counter() - start
+    empty_bucket(client, bucket)
+    return elapsed
+
+
+def two_pass(endpoint, bucket, path) -> float:
+    client = s3(endpoint)
+    start = time.perf_counter()
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    client.upload_file(str(path), bucket, f"twopass/{digest.hexdigest()}")
+    elapsed = time.perf_counter() - start
+    empty_bucket(client, bucket)
+    return elapsed
+
+
+CHILD = r'''
+import json, os, resource, sys, time
+sys.path.insert(0, os.environ["CODA_ROOT"])
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from archive import services, sources
+from archive.models import SnapshotFile, Snapshot
+from archive.tasks import snapshot_file_ingest
+from catalogue.models import AIModel, Provider
+
+counted = [0]
+original = sources.OpenedSource.__enter__
+def counting_enter(self):
+    stream = original(self)
+    raw = stream.read
+    def read(n=-1):
+        data = raw(n)
+        counted[0] += len(data)
+        return data
+    stream.read = read
+    return stream
+sources.OpenedSource.__enter__ = counting_enter
+snapshot_file_ingest.delay = lambda file_id: None  # run in this process, timed
+provider, _ = Provider.objects.get_or_create(slug="bench", defaults={"name": "bench"})
+model, _ = AIModel.objects.get_or_create(provider=provider, name=f"model-{time.time_ns()}")
+job = services.snapshot_ingest_start(model=model, source=os.environ["BENCH_SOURCE"])
+rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+for row in SnapshotFile.objects.filter(snapshot=job.snapshot):
+    services.snapshot_file_ingest(file_id=row.pk)
+elapsed = time.perf_counter() - start
+snapshot = Snapshot.objects.get(pk=job.snapshot_id)
+assert snapshot.state == "sealed", snapshot.state
+print(json.dumps({"seconds": elapsed, "bytes_read": counted[0],
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "rss_before_mb": rss_before / 1024}))
+'''
+
+
+def coda_ingest(endpoint, bucket, source_dir: Path, workdir: Path) -> dict:
+    env = dict(os.environ)
+    env.update(
+        CODA_ROOT=str(ROOT),
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
+        CELERY_BROKER_URL="memory://",
+        CODA_VAR_DIR=str(workdir),
+        CODA_STAGING_ROOTS=str(source_dir.parent),
+        BENCH_SOURCE=str(source_dir),
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        CODA_STORAGE_LOCATIONS=json.dumps(
+            [{"name": "bench", "kind": "s3", "endpoint_url": endpoint, "bucket": bucket, "region": "us-east-1",
+              "access_key_env": "AWS_ACCESS_KEY_ID", "secret_key_env": "AWS_SECRET_ACCESS_KEY", "primary": True}]
+        ),
+        CODA_LOG_LEVEL="WARNING",
+    )
+    result = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-3000:])
+    empty_bucket(s3(endpoint), bucket)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes-gib", default="1,4")
+    parser.add_argument("--repeat", type=int, default=2, help="timed repetitions of (a), (b), (c) on the first size")
+    args = parser.parse_args()
+    sizes = [float(s) for s in args.sizes_gib.split(",")]
+    moto, endpoint = start_moto()
+    bucket = "coda-bench"
+    s3(endpoint).create_bucket(Bucket=bucket)
+    figures = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="coda-bench-") as tmp:
+            tmp = Path(tmp)
+            for index, size_gib in enumerate(sizes):
+                size = int(size_gib * GIB)
+                source = tmp / "staging" / f"model-{index}"
+                source.mkdir(parents=True)
+                path = source / "model.safetensors"
+                make_file(path, size)
+                print(f"== {size_gib:g} GiB file ==", flush=True)
+                if index == 0:
+                    raw, naive, coda = [], [], []
+                    for rep in range(args.repeat):  # interleaved, so drift hits all three alike
+                        raw.append(raw_upload(endpoint, bucket, path))
+                        naive.append(two_pass(endpoint, bucket, path))
+                        work = tmp / f"work-{index}-{rep}"
+                        work.mkdir()
+                        coda.append(coda_ingest(endpoint, bucket, source, work)["seconds"])
+                        print(f"  rep {rep}: raw {raw[-1]:.2f}s  two-pass {naive[-1]:.2f}s  coda {coda[-1]:.2f}s", flush=True)
+                    figures["raw_s"], figures["two_pass_s"], figures["coda_s"] = min(raw), min(naive), min(coda)
+                    figures["ingest_vs_raw"] = round(min(coda) / min(raw), 3)
+                    figures["ingest_vs_two_pass"] = round(min(coda) / min(naive), 3)
+                work = tmp / f"work-{index}-rss"
+                work.mkdir()
+                result = coda_ingest(endpoint, bucket, source, work)
+                figures[f"bytes_read_ratio_{size_gib:g}gib"] = round(result["bytes_read"] / size, 4)
+                figures[f"rss_mb_{size_gib:g}gib"] = round(result["rss_mb"], 1)
+                print(f"  coda: {result['seconds']:.2f}s, read {result['bytes_read']} of {size} bytes, "
+                      f"peak RSS {result['rss_mb']:.1f} MB (after setup {result['rss_before_mb']:.1f} MB)", flush=True)
+                path.unlink()
+    finally:
+        moto.terminate()
+    ratios = [v for k, v in figures.items() if k.startswith("bytes_read_ratio_")]
+    summary = {
+        "ingest_vs_raw": figures.get("ingest_vs_raw"),
+        "ingest_vs_two_pass": figures.get("ingest_vs_two_pass"),
+        "bytes_read_ratio": max(ratios) if ratios else None,
+        "rss_mb_1gib": figures.get("rss_mb_1gib"),
+        "rss_mb_4gib": figures.get("rss_mb_4gib"),
+    }
+    print("figures:", json.dumps(figures))
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
