@@ -182,6 +182,8 @@ class SnapshotFile(models.Model):
     format = models.CharField(max_length=20, choices=FileFormat.choices, default=FileFormat.OTHER)
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     bytes_done = models.BigIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker last started on this file.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last progress from that worker.")
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
 

@@ -176,10 +176,13 @@ def snapshot_file_ingest(*, file_id: int, agent: str | None = None) -> SnapshotF
         )
     location = primary_location()
     backend = backend_for(location)
-    SnapshotFile.objects.filter(pk=row.pk).update(bytes_done=0, attempts=row.attempts + 1)
+    started = timezone.now()
+    SnapshotFile.objects.filter(pk=row.pk).update(
+        bytes_done=0, attempts=row.attempts + 1, claimed_at=started, heartbeat_at=started
+    )
 
     def progress(done: int) -> None:
-        SnapshotFile.objects.filter(pk=row.pk).update(bytes_done=done)
+        SnapshotFile.objects.filter(pk=row.pk).update(bytes_done=done, heartbeat_at=timezone.now())
 
     opened = OpenedSource(snapshot.source, row.path, size=row.size, mtime_ns=row.source_mtime_ns)
     with opened as stream:
@@ -279,9 +282,34 @@ def snapshot_finish_if_done(*, snapshot_id: int) -> Snapshot:
     return _seal(snapshot, job=job, now=now)
 
 
-def _seal(snapshot: Snapshot, *, job: IngestJob | None, now) -> Snapshot:
-    from catalogue.api.serializers import RetirementSummarySerializer  # storage describes the retirement too
+def manifest_document_for(snapshot: Snapshot, files=None) -> dict:
+    """The manifest stored next to the blobs: files, digests and a summary of the retirement record."""
+    from catalogue.api.serializers import RetirementSummarySerializer
+    from catalogue.models import Retirement
 
+    files = files if files is not None else list(snapshot.files.select_related("blob").order_by("path"))
+    retirement = Retirement.objects.filter(model=snapshot.model).first()
+    summary = None
+    if retirement is not None:
+        summary = dict(RetirementSummarySerializer(retirement).data)
+        summary.update(
+            retires_on=str(snapshot.model.retires_on or ""),
+            deprecated_on=str(snapshot.model.deprecated_on or ""),
+            replacement=snapshot.model.replacement.repo_id if snapshot.model.replacement_id else None,
+        )
+    return manifests.manifest_document(
+        repo_id=snapshot.model.repo_id,
+        revision=snapshot.revision,
+        sealed_at=snapshot.sealed_at.isoformat(),
+        files=[
+            {"path": f.path, "size": f.blob.size, "sha256": f.blob.sha256, "kind": f.kind, "format": f.format}
+            for f in files
+        ],
+        retirement=summary,
+    )
+
+
+def _seal(snapshot: Snapshot, *, job: IngestJob | None, now) -> Snapshot:
     files = list(snapshot.files.select_related("blob").order_by("path"))
     unverified = [f.path for f in files if not _has_verified_replica(f.blob_id)]
     if unverified:
@@ -290,20 +318,9 @@ def _seal(snapshot: Snapshot, *, job: IngestJob | None, now) -> Snapshot:
     snapshot.revision = manifests.revision_id(triples)
     snapshot.state = Snapshot.State.SEALED
     snapshot.sealed_at = now
-    retirement = getattr(snapshot.model, "retirement", None) if hasattr(snapshot.model, "retirement") else None
-    document = manifests.manifest_document(
-        repo_id=snapshot.model.repo_id,
-        revision=snapshot.revision,
-        sealed_at=now.isoformat(),
-        files=[
-            {"path": f.path, "size": f.blob.size, "sha256": f.blob.sha256, "kind": f.kind, "format": f.format}
-            for f in files
-        ],
-        retirement=dict(RetirementSummarySerializer(retirement).data) if retirement else None,
-    )
     key = manifest_key(repo_id=snapshot.model.repo_id, revision=snapshot.revision)
     location = primary_location()
-    backend_for(location).put_bytes(key, manifests.manifest_bytes(document))
+    backend_for(location).put_bytes(key, manifests.manifest_bytes(manifest_document_for(snapshot, files=files)))
     snapshot.manifest_key = key
     snapshot.save(update_fields=["revision", "state", "sealed_at", "manifest_key"])
     if job is not None:
@@ -318,6 +335,15 @@ def _seal(snapshot: Snapshot, *, job: IngestJob | None, now) -> Snapshot:
         location=location,
         detail={"sealed": True, "revision": snapshot.revision, "files": len(files), "manifest_key": key},
     )
+
+    def after_seal():
+        from archive.preservation import model_preservation_refresh
+        from archive.tasks import snapshot_replicate
+
+        model_preservation_refresh(snapshot.model)
+        snapshot_replicate.delay(snapshot.pk)
+
+    transaction.on_commit(after_seal)
     return snapshot
 
 

@@ -67,6 +67,10 @@ class Backend:
     def delete(self, key: str) -> None:
         raise NotImplementedError
 
+    def list_keys(self, prefix: str):
+        """Every key under prefix (relative to the location), lazily."""
+        raise NotImplementedError
+
 
 class FilesystemBackend(Backend):
     """Blobs under a root directory: temp file in the blobs directory, fsync, atomic rename."""
@@ -151,6 +155,14 @@ class FilesystemBackend(Backend):
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def list_keys(self, prefix: str):
+        base = self._path(prefix) if prefix else self.root
+        if not base.exists():
+            return
+        for path in sorted(base.rglob("*")):
+            if path.is_file():
+                yield path.relative_to(self.root).as_posix()
 
 
 class _Limited:

@@ -31,3 +31,52 @@ def snapshot_file_ingest(self, file_id: int) -> None:
         logger.exception("unexpected error ingesting file %s", file_id)
         services.snapshot_file_fail(file_id=file_id, message=f"unexpected error: {exc!r}")
         raise
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def snapshot_replicate(snapshot_id: int) -> dict:
+    """Copy a sealed snapshot's blobs until each has the minimum number of verified copies."""
+    from archive.replication import snapshot_replicate as replicate
+
+    return replicate(snapshot_id=snapshot_id, agent=services.worker_agent())
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def fixity_audit_due() -> dict:
+    """The scheduled fixity audit: the next batch of replicas, oldest-verified first."""
+    from archive import fixity
+
+    return fixity.audit_replicas(fixity.replicas_due(), agent=services.worker_agent()).as_dict()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def model_audit(model_id: int) -> dict:
+    """Audit every replica of one model's sealed snapshots (the curators' API action)."""
+    from archive import fixity
+    from catalogue.models import AIModel
+
+    model = AIModel.objects.get(pk=model_id)
+    return fixity.audit_replicas(fixity.replicas_of_model(model), agent=services.worker_agent()).as_dict()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def preservation_enforce() -> int:
+    """Queue replication for sealed snapshots whose files lack verified copies."""
+    from archive.preservation_policy import snapshots_under_replicated
+
+    ids = snapshots_under_replicated()
+    for snapshot_id in ids:
+        snapshot_replicate.delay(snapshot_id)
+    return len(ids)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def leftovers_sweep() -> dict:
+    """Abort stale multipart uploads and resume ingests abandoned by dead workers."""
+    from archive import leftovers
+
+    agent = services.worker_agent()
+    return {
+        "multipart_uploads_aborted": leftovers.multipart_uploads_abort(agent=agent),
+        "ingest_files_requeued": leftovers.stale_ingests_resume(),
+    }

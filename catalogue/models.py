@@ -88,6 +88,13 @@ class FileAccess(models.TextChoices):
     RESTRICTED = "restricted", "Restricted (curators only)"
 
 
+class PreservationStatus(models.TextChoices):
+    PRESERVED = "preserved", "Preserved"
+    AT_RISK = "at_risk", "At risk"
+    DEGRADED = "degraded", "Degraded"
+    NOT_PRESERVED = "not_preserved", "Not preserved"
+
+
 class AIModel(models.Model):
     """A model, identified Hub-style as `provider/name`; its headline lifecycle follows its maker's platform."""
 
@@ -130,6 +137,13 @@ class AIModel(models.Model):
     )
     file_access = models.CharField(max_length=20, choices=FileAccess.choices, default=FileAccess.GATED)
     access_terms = models.TextField(blank=True, help_text="Terms a researcher accepts when requesting gated files.")
+    preservation_status = models.CharField(
+        max_length=20,
+        choices=PreservationStatus.choices,
+        default=PreservationStatus.NOT_PRESERVED,
+        db_index=True,
+        help_text="Kept current by the archive after every ingest, replication, audit and repair.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -214,7 +214,33 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_DEFAULT_QUEUE = "coda"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE: dict = {}
+
+
+def _beat(name: str, task: str, default_cron: str) -> dict:
+    """A beat entry whose crontab comes from CODA_BEAT_<NAME> ('m h dom mon dow'), or 'disable' to drop it."""
+    from celery.schedules import crontab
+
+    raw = env_str(f"CODA_BEAT_{name.upper().replace('-', '_')}", default_cron).strip()
+    if raw.lower() in ("disable", "disabled", "off", "none"):
+        return {}
+    fields = raw.split()
+    if len(fields) != 5:
+        raise ImproperlyConfigured(f"CODA_BEAT_{name.upper().replace('-', '_')} must be a 5-field crontab or 'disable'")
+    minute, hour, day_of_month, month_of_year, day_of_week = fields
+    return {
+        name: {
+            "task": task,
+            "schedule": crontab(minute, hour, day_of_week, day_of_month, month_of_year),
+        }
+    }
+
+
+# Every entry is overridable (a crontab) or can be disabled ('disable') from the environment.
+CELERY_BEAT_SCHEDULE: dict = {
+    **_beat("fixity-audit", "archive.tasks.fixity_audit_due", "0 * * * *"),
+    **_beat("preservation-enforce", "archive.tasks.preservation_enforce", "*/30 * * * *"),
+    **_beat("leftovers-sweep", "archive.tasks.leftovers_sweep", "15 3 * * *"),
+}
 
 # --- Coda -----------------------------------------------------------------------------------
 CODA_STAGING_ROOTS = [Path(p).resolve() for p in env_list("CODA_STAGING_ROOTS", [str(VAR_DIR / "staging")], sep=":")]
@@ -226,6 +252,13 @@ CODA_S3_CHECKSUMS = env_str("CODA_S3_CHECKSUMS", "when_supported")  # or when_re
 # when_supported), "md5" (Content-MD5, validated by every S3 server) or "sha256" (x-amz-checksum-sha256).
 CODA_S3_PART_CHECKSUM = env_str("CODA_S3_PART_CHECKSUM", "crc32")
 CODA_S3_MAX_ATTEMPTS = env_int("CODA_S3_MAX_ATTEMPTS", 5)
+_min_copies = env_str("CODA_MIN_COPIES", "")
+CODA_MIN_COPIES = int(_min_copies) if _min_copies.strip() else None  # None: 2 with two or more locations, else 1
+CODA_FIXITY_INTERVAL_DAYS = env_int("CODA_FIXITY_INTERVAL_DAYS", 90)
+CODA_FIXITY_BATCH_PERIOD_MINUTES = env_int("CODA_FIXITY_BATCH_PERIOD_MINUTES", 60)
+CODA_MULTIPART_MAX_AGE_HOURS = env_int("CODA_MULTIPART_MAX_AGE_HOURS", 24)
+CODA_INGEST_STALE_MINUTES = env_int("CODA_INGEST_STALE_MINUTES", 30)
+CODA_ALERT_WEBHOOK_URL = env_str("CODA_ALERT_WEBHOOK_URL", "")
 CODA_TASK_MAX_RETRIES = env_int("CODA_TASK_MAX_RETRIES", 3)
 CODA_TASK_RETRY_BACKOFF = env_int("CODA_TASK_RETRY_BACKOFF", 5)
 

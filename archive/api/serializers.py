@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from archive import selectors
-from archive.models import IngestJob, Snapshot, SnapshotFile
+from archive.models import IngestJob, PreservationEvent, Snapshot, SnapshotFile
 
 
 class SnapshotFileSerializer(serializers.ModelSerializer):
@@ -80,3 +80,18 @@ class IngestJobSerializer(serializers.ModelSerializer):
     def get_url(self, obj) -> str:
         request = self.context.get("request")
         return request.build_absolute_uri(obj.get_absolute_url()) if request else obj.get_absolute_url()
+
+
+class PreservationEventSerializer(serializers.ModelSerializer):
+    type = serializers.CharField(source="event_type")
+    model = serializers.SerializerMethodField()
+    revision = serializers.CharField(source="snapshot.revision", default=None, allow_null=True)
+    sha256 = serializers.CharField(source="blob.sha256", default=None, allow_null=True)
+    location = serializers.CharField(source="location.name", default=None, allow_null=True)
+
+    class Meta:
+        model = PreservationEvent
+        fields = ["id", "type", "outcome", "created_at", "model", "revision", "sha256", "location", "agent", "detail"]
+
+    def get_model(self, obj) -> str | None:
+        return obj.model.repo_id if obj.model_id else None

@@ -9,5 +9,8 @@ urlpatterns = [
     path(SNAPSHOTS + "<str:revision>/", views.SnapshotDetailView.as_view(), name="snapshot-detail"),
     path(SNAPSHOTS + "<str:revision>/manifest", views.ManifestView.as_view(), name="snapshot-manifest"),
     path(SNAPSHOTS + "<str:revision>/manifest.sha256", views.ManifestSha256View.as_view(), name="snapshot-manifest-sha256"),
+    path("models/<str:provider>/<str:name>/preservation/", views.PreservationView.as_view(), name="model-preservation"),
+    path("models/<str:provider>/<str:name>/audit/", views.ModelAuditView.as_view(), name="model-audit"),
+    path("events/", views.EventListView.as_view(), name="event-list"),
     path("ingest-jobs/<int:pk>/", views.IngestJobView.as_view(), name="ingest-job-detail"),
 ]

@@ -1,13 +1,25 @@
 """Archive API: snapshots under a model, manifests, ingest jobs."""
 
+import django_filters
+from django.db.models import Q
 from django.http import HttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from archive import manifests, selectors, services
-from archive.api.serializers import IngestJobSerializer, IngestRequestSerializer, SnapshotDetailSerializer, SnapshotSerializer
+from archive.api.serializers import (
+    IngestJobSerializer,
+    IngestRequestSerializer,
+    PreservationEventSerializer,
+    SnapshotDetailSerializer,
+    SnapshotSerializer,
+)
+from archive.models import EventOutcome, EventType, PreservationEvent
+from catalogue.models import AIModel
+from catalogue.permissions import CuratorOnly, is_curator, visible_models
 from catalogue import selectors as catalogue_selectors
 
 
@@ -83,3 +95,65 @@ class IngestJobView(generics.RetrieveAPIView):
     def get_object(self):
         return selectors.job_get(job_id=int(self.kwargs["pk"]))
 
+
+
+class PreservationView(ModelScopedMixin, APIView):
+    """Copies per file, verified copies, oldest verification, open problems and the overall status."""
+
+    @extend_schema(responses=OpenApiResponse(description="Preservation report"))
+    def get(self, request, provider, name):
+        from archive.preservation import model_preservation_report
+
+        return Response(model_preservation_report(self.get_model()))
+
+
+class ModelAuditView(ModelScopedMixin, APIView):
+    """Curators: queue a fixity audit of every copy of this model's files (202)."""
+
+    permission_classes = [CuratorOnly]
+
+    @extend_schema(request=None, responses={202: OpenApiResponse(description="Audit queued")})
+    def post(self, request, provider, name):
+        from archive.tasks import model_audit
+
+        model = self.get_model()
+        result = model_audit.delay(model.pk)
+        return Response({"model": model.repo_id, "task_id": result.id, "status": "queued"}, status=status.HTTP_202_ACCEPTED)
+
+
+class EventFilterSet(django_filters.FilterSet):
+    model = django_filters.CharFilter(method="filter_model", help_text="provider/name")
+    type = django_filters.ChoiceFilter(field_name="event_type", choices=EventType.choices)
+    outcome = django_filters.ChoiceFilter(choices=EventOutcome.choices)
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    location = django_filters.CharFilter(field_name="location__name")
+    sha256 = django_filters.CharFilter(field_name="blob__sha256")
+
+    class Meta:
+        model = PreservationEvent
+        fields = ["type", "outcome"]
+
+    def filter_model(self, queryset, name, value):
+        provider, _, model_name = value.partition("/")
+        return queryset.filter(
+            Q(model__provider__slug=provider, model__name=model_name)
+            | Q(blob__snapshot_files__snapshot__model__provider__slug=provider,
+                blob__snapshot_files__snapshot__model__name=model_name)
+        ).distinct()
+
+
+class EventListView(generics.ListAPIView):
+    """The append-only PREMIS event trail. `access` events (who downloaded what) are for curators only."""
+
+    serializer_class = PreservationEventSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = EventFilterSet
+    ordering = ("-created_at", "-id")
+
+    def get_queryset(self):
+        queryset = PreservationEvent.objects.select_related("model__provider", "location", "blob", "snapshot")
+        user = self.request.user
+        if not is_curator(user):
+            visible = visible_models(user, AIModel.objects.all()).values("pk")
+            queryset = queryset.exclude(event_type=EventType.ACCESS).filter(Q(model__isnull=True) | Q(model__in=visible))
+        return queryset

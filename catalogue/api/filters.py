@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import Q
 from rest_framework.filters import OrderingFilter
 
-from catalogue.models import AIModel, LifecycleStatus, Provider, Retirement
+from catalogue.models import AIModel, LifecycleStatus, PreservationStatus, Provider, Retirement
 
 
 def search_models(queryset, value: str, prefix: str = ""):
@@ -31,6 +31,7 @@ class ModelFilterSet(django_filters.FilterSet):
     retiring_before = django_filters.DateFilter(field_name="retires_on", lookup_expr="lte")
     has_replacement = django_filters.BooleanFilter(field_name="replacement", lookup_expr="isnull", exclude=True)
     tag = django_filters.CharFilter(field_name="tags__slug", distinct=True)
+    preservation = django_filters.MultipleChoiceFilter(field_name="preservation_status", choices=PreservationStatus.choices)
     q = django_filters.CharFilter(method="filter_q", label="Search")
 
     class Meta:

@@ -1,0 +1,151 @@
+"""Fixity audits: re-read stored copies, recompute SHA-256, compare; on a mismatch or a missing object,
+mark the replica, alert, repair it from a verified copy and verify the repair. One implementation for
+the beat schedule, `manage.py audit` and the curators' API action."""
+
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from archive.alerts import alert_raise
+from archive.exceptions import TransientStorageError
+from archive.models import EventOutcome, EventType, Replica, Snapshot
+from archive.preservation import models_refresh_for_blobs
+from archive.replication import NoGoodCopy, blob_copy
+from archive.storage import backend_for
+from archive.streaming import HashingReader
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AuditReport:
+    checked: int = 0
+    ok: int = 0
+    corrupt: int = 0
+    missing: int = 0
+    unreachable: int = 0
+    repaired: int = 0
+    unrecoverable: int = 0
+    problems: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def replica_check(replica: Replica, *, agent: str) -> str:
+    """Stream one stored copy and compare its SHA-256 with the blob's: 'ok', 'corrupt', 'missing' or 'unreachable'."""
+    from archive.services import event_record
+
+    blob = replica.blob
+    try:
+        stream = backend_for(replica.location).open(replica.key)
+    except FileNotFoundError:
+        found, size, outcome = None, None, "missing"
+    except TransientStorageError as exc:
+        event_record(event_type=EventType.FIXITY, outcome=EventOutcome.WARNING, agent=agent, blob=blob,
+                     location=replica.location, detail={"expected": blob.sha256, "error": f"location unreachable: {exc}"})
+        return "unreachable"
+    else:
+        reader = HashingReader(stream)
+        try:
+            reader.drain(settings.CODA_CHUNK_SIZE)
+        except Exception as exc:  # a connection that drops mid-read says nothing about the bytes
+            event_record(event_type=EventType.FIXITY, outcome=EventOutcome.WARNING, agent=agent, blob=blob,
+                         location=replica.location, detail={"expected": blob.sha256, "error": f"read interrupted: {exc}"})
+            return "unreachable"
+        finally:
+            stream.close()
+        found, size = reader.hexdigest(), reader.bytes_read
+        outcome = "ok" if (found == blob.sha256 and size == blob.size) else "corrupt"
+    now = timezone.now()
+    with transaction.atomic():
+        if outcome == "ok":
+            Replica.objects.filter(pk=replica.pk).update(
+                state=Replica.State.VERIFIED, last_verified_at=now, verification="fixity check sha256"
+            )
+        else:
+            Replica.objects.filter(pk=replica.pk).update(
+                state=Replica.State.MISSING if outcome == "missing" else Replica.State.CORRUPT
+            )
+        event_record(
+            event_type=EventType.FIXITY,
+            outcome=EventOutcome.SUCCESS if outcome == "ok" else EventOutcome.FAILURE,
+            agent=agent,
+            blob=blob,
+            location=replica.location,
+            detail={"expected": blob.sha256, "found": found, "expected_size": blob.size, "found_size": size,
+                    "key": replica.key, "result": outcome},
+        )
+    replica.refresh_from_db()
+    return outcome
+
+
+def replica_repair(replica: Replica, *, agent: str) -> bool:
+    """Restore a corrupt or missing copy from a verified one, then verify it; False when none is left."""
+    from archive.services import event_record
+
+    try:
+        blob_copy(blob=replica.blob, target=replica.location, event_type=EventType.REPAIR, agent=agent)
+    except NoGoodCopy as exc:
+        event_record(event_type=EventType.REPAIR, outcome=EventOutcome.FAILURE, agent=agent, blob=replica.blob,
+                     location=replica.location, detail={"error": str(exc), "unrecoverable": True})
+        alert_raise(kind="unrecoverable", message=str(exc), sha256=replica.blob.sha256, location=replica.location.name)
+        return False
+    replica.refresh_from_db()
+    return replica_check(replica, agent=agent) == "ok"
+
+
+def audit_replicas(replicas: QuerySet[Replica], *, agent: str) -> AuditReport:
+    """Check each replica; alert on and repair every bad one."""
+    report = AuditReport()
+    touched = set()
+    for replica in replicas.select_related("blob", "location"):
+        outcome = replica_check(replica, agent=agent)
+        report.checked += 1
+        touched.add(replica.blob_id)
+        if outcome == "ok":
+            report.ok += 1
+            continue
+        if outcome == "unreachable":
+            report.unreachable += 1
+            continue
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        problem = {"sha256": replica.blob.sha256, "location": replica.location.name, "problem": outcome}
+        alert_raise(kind=f"replica {outcome}", message=f"Stored copy of sha256:{replica.blob.sha256} at "
+                    f"{replica.location.name} is {outcome}.", sha256=replica.blob.sha256, location=replica.location.name)
+        if replica_repair(replica, agent=agent):
+            report.repaired += 1
+            problem["repaired"] = True
+        else:
+            report.unrecoverable += 1
+            problem["repaired"] = False
+        report.problems.append(problem)
+    models_refresh_for_blobs(touched)
+    return report
+
+
+def replicas_of_model(model) -> QuerySet[Replica]:
+    return Replica.objects.filter(
+        blob__snapshot_files__snapshot__model=model, blob__snapshot_files__snapshot__state=Snapshot.State.SEALED
+    ).distinct()
+
+
+def replicas_due(*, now=None) -> QuerySet[Replica]:
+    """The next batch, oldest-verified first, sized so every replica is re-read within CODA_FIXITY_INTERVAL_DAYS
+    when a batch runs every CODA_FIXITY_BATCH_PERIOD_MINUTES; anything already overdue is always included."""
+    now = now or timezone.now()
+    total = Replica.objects.count()
+    interval = timedelta(days=settings.CODA_FIXITY_INTERVAL_DAYS)
+    period = timedelta(minutes=settings.CODA_FIXITY_BATCH_PERIOD_MINUTES)
+    batch = max(1, math.ceil(total * (period / interval)))
+    overdue = Replica.objects.filter(last_verified_at__lt=now - interval).count()
+    ids = Replica.objects.order_by(F("last_verified_at").asc(nulls_first=True), "pk").values_list("pk", flat=True)[
+        : max(batch, overdue)
+    ]
+    return Replica.objects.filter(pk__in=list(ids))

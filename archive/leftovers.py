@@ -1,0 +1,64 @@
+"""Leftovers: incomplete multipart uploads, ingests abandoned by a dead worker, objects nothing refers to."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from archive.models import EventOutcome, EventType, Replica, Snapshot, SnapshotFile, StorageLocation
+from archive.storage import backend_for
+
+
+def multipart_uploads_abort(*, older_than: timedelta | None = None, agent: str) -> int:
+    """Abort incomplete multipart uploads older than CODA_MULTIPART_MAX_AGE_HOURS at every S3 location."""
+    from archive.services import event_record
+
+    older_than = older_than if older_than is not None else timedelta(hours=settings.CODA_MULTIPART_MAX_AGE_HOURS)
+    cutoff = timezone.now() - older_than
+    aborted = 0
+    for location in StorageLocation.objects.filter(is_active=True, kind=StorageLocation.Kind.S3):
+        backend = backend_for(location)
+        for upload in backend.incomplete_uploads():
+            if upload["Initiated"] <= cutoff:
+                backend.client.abort_multipart_upload(Bucket=backend.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                event_record(event_type=EventType.DELETION, outcome=EventOutcome.SUCCESS, agent=agent, location=location,
+                             detail={"incomplete_multipart_upload": upload["Key"], "initiated": upload["Initiated"].isoformat()})
+                aborted += 1
+    return aborted
+
+
+def stale_ingests_resume(*, stale_after: timedelta | None = None) -> int:
+    """Re-queue files whose worker stopped sending progress (killed, lost); the task is idempotent."""
+    from archive.tasks import snapshot_file_ingest
+
+    stale_after = stale_after if stale_after is not None else timedelta(minutes=settings.CODA_INGEST_STALE_MINUTES)
+    cutoff = timezone.now() - stale_after
+    stale = SnapshotFile.objects.filter(
+        Q(heartbeat_at__lte=cutoff) | Q(heartbeat_at__isnull=True, claimed_at__lte=cutoff),
+        snapshot__state=Snapshot.State.INGESTING,
+        state=SnapshotFile.State.PENDING,
+        claimed_at__isnull=False,
+    )
+    ids = list(stale.values_list("pk", flat=True))
+    SnapshotFile.objects.filter(pk__in=ids).update(claimed_at=None, heartbeat_at=None)
+    for file_id in ids:
+        snapshot_file_ingest.delay(file_id)
+    return len(ids)
+
+
+def orphans_find(location: StorageLocation) -> list[str]:
+    """Blob objects at the location that no replica refers to (report only)."""
+    known = set(Replica.objects.filter(location=location).values_list("key", flat=True))
+    return [key for key in backend_for(location).list_keys("blobs/") if key not in known and "/.tmp-" not in key]
+
+
+def orphans_delete(location: StorageLocation, keys: list[str], *, agent: str) -> int:
+    from archive.services import event_record
+
+    backend = backend_for(location)
+    for key in keys:
+        backend.delete(key)
+        event_record(event_type=EventType.DELETION, outcome=EventOutcome.SUCCESS, agent=agent, location=location,
+                     detail={"orphan_key": key})
+    return len(keys)

@@ -1,0 +1,108 @@
+"""Preservation status: how many verified copies each preserved file has, the oldest proof, the open
+problems, and the model's overall status (preserved, at risk, degraded, not preserved)."""
+
+from collections import defaultdict
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from archive.models import Replica, Snapshot, SnapshotFile, StorageLocation
+from catalogue.models import AIModel, PreservationStatus
+
+
+def min_copies() -> tuple[int, list[str]]:
+    """The copies every file needs (CODA_MIN_COPIES, default 2 with two or more locations, else 1) and warnings."""
+    active = StorageLocation.objects.filter(is_active=True).count()
+    configured = settings.CODA_MIN_COPIES
+    warnings = []
+    if configured is None:
+        configured = 2 if active >= 2 else 1
+    if active < 2:
+        warnings.append("Only one storage location is configured: every file has a single copy.")
+    if configured > active:
+        warnings.append(f"CODA_MIN_COPIES={configured} but only {active} storage location(s) are configured.")
+    return configured, warnings
+
+
+def model_preservation_report(model: AIModel) -> dict:
+    """Copies per file of the model's sealed snapshots, verified copies, oldest verification, problems, status."""
+    required, warnings = min_copies()
+    stale_before = timezone.now() - timedelta(days=settings.CODA_FIXITY_INTERVAL_DAYS)
+    snapshots = list(Snapshot.objects.filter(model=model, state=Snapshot.State.SEALED).order_by("-sealed_at"))
+    files = list(
+        SnapshotFile.objects.filter(snapshot__in=snapshots).select_related("blob", "snapshot").order_by("snapshot_id", "path")
+    )
+    replicas = defaultdict(list)
+    for replica in Replica.objects.filter(blob_id__in={f.blob_id for f in files}).select_related("location"):
+        replicas[replica.blob_id].append(replica)
+    rows, problems = [], []
+    oldest = None
+    worst = PreservationStatus.PRESERVED if snapshots else PreservationStatus.NOT_PRESERVED
+    rank = {PreservationStatus.PRESERVED: 0, PreservationStatus.AT_RISK: 1, PreservationStatus.DEGRADED: 2}
+    for f in files:
+        copies = replicas.get(f.blob_id, [])
+        verified = [r for r in copies if r.state == Replica.State.VERIFIED]
+        dates = [r.last_verified_at for r in verified if r.last_verified_at]
+        file_oldest = min(dates) if dates else None
+        if file_oldest and (oldest is None or file_oldest < oldest):
+            oldest = file_oldest
+        status = PreservationStatus.PRESERVED
+        for r in copies:
+            if r.state in (Replica.State.CORRUPT, Replica.State.MISSING):
+                problems.append(
+                    {"revision": f.snapshot.revision, "path": f.path, "sha256": f.blob.sha256,
+                     "location": r.location.name, "problem": r.state}
+                )
+        if not verified:
+            status = PreservationStatus.DEGRADED
+            problems.append({"revision": f.snapshot.revision, "path": f.path, "sha256": f.blob.sha256,
+                             "location": None, "problem": "unrecoverable: no verified copy"})
+        elif len(verified) < required or (file_oldest and file_oldest < stale_before):
+            status = PreservationStatus.AT_RISK
+            if len(verified) < required:
+                problems.append({"revision": f.snapshot.revision, "path": f.path, "sha256": f.blob.sha256,
+                                 "location": None, "problem": f"{len(verified)} of {required} verified copies"})
+        if snapshots and rank[status] > rank[worst]:
+            worst = status
+        rows.append(
+            {
+                "revision": f.snapshot.revision,
+                "path": f.path,
+                "sha256": f.blob.sha256,
+                "size": f.blob.size,
+                "copies": len(copies),
+                "verified_copies": len(verified),
+                "oldest_verification": file_oldest,
+                "locations": {r.location.name: r.state for r in copies},
+            }
+        )
+    if snapshots and oldest and oldest < stale_before and worst == PreservationStatus.PRESERVED:
+        worst = PreservationStatus.AT_RISK
+    return {
+        "model": model.repo_id,
+        "status": worst,
+        "min_copies": required,
+        "warnings": warnings,
+        "snapshots": [s.revision for s in snapshots],
+        "files": rows,
+        "oldest_verification": oldest,
+        "problems": problems,
+    }
+
+
+def model_preservation_refresh(model: AIModel) -> str:
+    """Recompute and store the model's preservation status (kept alongside the events, never instead)."""
+    status = model_preservation_report(model)["status"]
+    if model.preservation_status != status:
+        AIModel.objects.filter(pk=model.pk).update(preservation_status=status)
+        model.preservation_status = status
+    return status
+
+
+def models_refresh_for_blobs(blob_ids) -> None:
+    models = AIModel.objects.filter(
+        snapshots__state=Snapshot.State.SEALED, snapshots__files__blob_id__in=list(blob_ids)
+    ).distinct()
+    for model in models:
+        model_preservation_refresh(model)

@@ -1,0 +1,124 @@
+"""Replication and repair: copy a blob from a verified replica to another location, hashing every
+byte on the way (the same HashingReader as ingest), and commit only if the digest matches."""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from archive import manifests
+from archive.exceptions import ChecksumMismatch, SizeMismatch
+from archive.models import Blob, EventOutcome, EventType, Replica, Snapshot, StorageLocation
+from archive.preservation import min_copies, model_preservation_refresh
+from archive.storage import backend_for, manifest_key
+from archive.streaming import HashingReader
+
+logger = logging.getLogger(__name__)
+
+
+class NoGoodCopy(Exception):
+    """No verified replica exists to copy from."""
+
+
+def _source_replicas(blob: Blob, *, exclude: StorageLocation):
+    return (
+        Replica.objects.select_related("location")
+        .filter(blob=blob, state=Replica.State.VERIFIED, location__is_active=True)
+        .exclude(location=exclude)
+        .order_by("-location__is_primary", "location__name")
+    )
+
+
+def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: str) -> Replica:
+    """Stream the blob from a verified replica into `target`; the bytes are hashed as they pass and the copy
+    becomes visible only if they hash to the blob's SHA-256. A source that turns out bad is marked corrupt
+    and the next verified one is tried; with none left, NoGoodCopy (never a copy from a bad replica)."""
+    from archive.services import event_record
+
+    for source in _source_replicas(blob, exclude=target):
+        stream = backend_for(source.location).open(source.key)
+        reader = HashingReader(stream)
+
+        def digest_matches():
+            if reader.bytes_read != blob.size or reader.hexdigest() != blob.sha256:
+                raise ChecksumMismatch(
+                    f"Source copy at {source.location.name} hashes to {reader.hexdigest()} "
+                    f"({reader.bytes_read} bytes), expected {blob.sha256} ({blob.size} bytes)."
+                )
+
+        try:
+            result = backend_for(target).store(
+                reader, size=blob.size, is_stored=lambda sha256: False, before_commit=digest_matches
+            )
+        except (ChecksumMismatch, SizeMismatch) as exc:
+            with transaction.atomic():
+                Replica.objects.filter(pk=source.pk).update(state=Replica.State.CORRUPT)
+                event_record(
+                    event_type=EventType.FIXITY, outcome=EventOutcome.FAILURE, agent=agent, blob=blob,
+                    location=source.location,
+                    detail={"expected": blob.sha256, "found": reader.hexdigest(), "during": event_type, "error": str(exc)},
+                )
+            logger.error("replica of %s at %s is corrupt: %s", blob.sha256, source.location.name, exc)
+            continue
+        finally:
+            stream.close()
+        with transaction.atomic():
+            replica, _ = Replica.objects.update_or_create(
+                blob=blob,
+                location=target,
+                defaults={
+                    "key": result.key,
+                    "state": Replica.State.VERIFIED,
+                    "last_verified_at": timezone.now(),
+                    "verification": result.verification,
+                },
+            )
+            event_record(
+                event_type=event_type, outcome=EventOutcome.SUCCESS, agent=agent, blob=blob, location=target,
+                detail={"from": source.location.name, "to": target.name, "key": result.key,
+                        "sha256": reader.hexdigest(), "bytes": reader.bytes_read, "verification": result.verification},
+            )
+        return replica
+    raise NoGoodCopy(f"No verified copy of sha256:{blob.sha256} is left to copy from.")
+
+
+def snapshot_replicate(*, snapshot_id: int, agent: str) -> dict:
+    """Give every file of a sealed snapshot the minimum number of verified copies, and put its manifest at
+    every location that holds it. Idempotent: copies that exist are not made again."""
+    from archive.services import event_record, manifest_document_for
+
+    snapshot = Snapshot.objects.select_related("model__provider").get(pk=snapshot_id)
+    if snapshot.state != Snapshot.State.SEALED:
+        return {"copied": 0}
+    required, _ = min_copies()
+    locations = list(StorageLocation.objects.filter(is_active=True).order_by("-is_primary", "name"))
+    copied = 0
+    blobs = Blob.objects.filter(snapshot_files__snapshot=snapshot).distinct()
+    for blob in blobs:
+        verified = set(
+            Replica.objects.filter(blob=blob, state=Replica.State.VERIFIED).values_list("location_id", flat=True)
+        )
+        for location in locations:
+            if len(verified) >= required:
+                break
+            if location.pk in verified:
+                continue
+            try:
+                blob_copy(blob=blob, target=location, event_type=EventType.REPLICATION, agent=agent)
+            except NoGoodCopy as exc:
+                event_record(event_type=EventType.REPLICATION, outcome=EventOutcome.FAILURE, agent=agent, blob=blob,
+                             location=location, detail={"error": str(exc)})
+                break
+            verified.add(location.pk)
+            copied += 1
+    document = manifests.manifest_bytes(manifest_document_for(snapshot))
+    key = manifest_key(repo_id=snapshot.model.repo_id, revision=snapshot.revision)
+    holders = set(
+        Replica.objects.filter(blob__in=blobs, state=Replica.State.VERIFIED)
+        .values_list("location_id", flat=True)
+    )
+    for location in locations:
+        if location.pk in holders:
+            backend_for(location).put_bytes(key, document)
+    model_preservation_refresh(snapshot.model)
+    return {"copied": copied}
