@@ -48,12 +48,13 @@ class TagAdmin(admin.ModelAdmin):
 @admin.register(AIModel)
 class AIModelAdmin(admin.ModelAdmin):
     list_display = ["__str__", "display_name", "family", "status_display", "deprecated_on", "retires_on", "replacement"]
-    list_filter = [StatusListFilter, "provider", "modality"]
+    list_filter = [StatusListFilter, "preservation_status", "provider", "modality"]
     list_select_related = ["provider", "replacement__provider"]
     search_fields = ["name", "display_name", "family", "provider__slug"]
     autocomplete_fields = ["replacement", "tags"]
     inlines = [RetirementInline, PlatformInline]
     date_hierarchy = "retires_on"
+    readonly_fields = ["preservation_status"]  # kept current by the archive, never typed in
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(lifecycle_status=selectors.status_expression(timezone.localdate()))

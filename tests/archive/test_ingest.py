@@ -162,35 +162,6 @@ def test_filesystem_location(celery_worker, staging_dir, opus, settings, tmp_pat
     assert (root / "manifests" / "anthropic" / "claude-3-opus-20240229" / f"{snapshot.revision}.json").exists()
 
 
-def test_s3_server_stopped_mid_job_fails_clearly_then_resumes(
-    celery_worker, s3_location, s3_server, small_parts, staging_dir, opus, settings
-):
-    settings.CODA_S3_MAX_ATTEMPTS = 1
-    settings.CODA_TASK_MAX_RETRIES = 1
-    source, files = tree(staging_dir)
-    # First run: stored fully, then stop the server and ingest a changed tree of the same source.
-    s3_server.stop()
-    try:
-        job = services.snapshot_ingest_start(model=opus, source=str(source))
-        job = wait_job(job.pk)
-    finally:
-        s3_server.start()
-    assert job.state == IngestJob.State.FAILED
-    assert "storage unavailable" in job.error
-    assert Snapshot.objects.get().state == Snapshot.State.FAILED
-    assert not Replica.objects.filter(state=Replica.State.VERIFIED).exists()
-    assert SnapshotFile.objects.filter(state=SnapshotFile.State.STORED).count() == 0
-    failures = PreservationEvent.objects.filter(event_type=EventType.INGESTION, outcome="failure")
-    assert failures.count() == 4 and "storage unavailable" in failures.first().detail["error"]
-
-    # The server is back (empty: moto keeps nothing): re-running the same source resumes the same snapshot.
-    s3_location.create_bucket(Bucket=s3_location.bucket)
-    again = services.snapshot_ingest_start(model=opus, source=str(source))
-    assert again.snapshot_id == job.snapshot_id
-    assert wait_job(again.pk).state == IngestJob.State.SUCCEEDED
-    assert Snapshot.objects.get().revision == independent_revision(files)
-
-
 @pytest.fixture
 def dispatched(monkeypatch):
     """Record task dispatches instead of sending them (unit tests of the service logic, no worker)."""
