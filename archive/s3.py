@@ -2,6 +2,7 @@
 with per-part integrity checks and a server-side copy to the content-addressed key."""
 
 import base64
+import functools
 import hashlib
 import math
 import os
@@ -34,13 +35,21 @@ TRANSIENT_CODES = {"500", "502", "503", "504", "SlowDown", "InternalError", "Req
 
 
 def s3_client(*, endpoint_url: str = "", region: str = "", access_key: str | None, secret_key: str | None):
-    """A boto3 client with bounded retries and configurable checksum behaviour."""
-    mode = settings.CODA_S3_CHECKSUMS
+    """A boto3 client with bounded retries and configurable checksum behaviour. Clients are thread-safe and
+    costly to build (hundreds of ms), so one is kept per configuration."""
+    return _cached_client(
+        endpoint_url, region, access_key, secret_key,
+        settings.CODA_S3_CHECKSUMS, settings.CODA_S3_MAX_ATTEMPTS, settings.CODA_UPLOAD_CONCURRENCY,
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_client(endpoint_url, region, access_key, secret_key, mode, max_attempts, concurrency):
     config = Config(
-        retries={"max_attempts": settings.CODA_S3_MAX_ATTEMPTS, "mode": "standard"},
+        retries={"max_attempts": max_attempts, "mode": "standard"},
         connect_timeout=10,
         read_timeout=120,
-        max_pool_connections=max(10, settings.CODA_UPLOAD_CONCURRENCY * 2),
+        max_pool_connections=max(10, concurrency * 2),
         request_checksum_calculation=mode,
         # Coda hashes every byte it reads itself; botocore's response validation would only add a second
         # opinion, and some servers (moto) return stale checksums on server-side copies.

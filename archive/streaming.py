@@ -4,6 +4,8 @@ its destination. Ingest, replication, fixity audit and export all read through i
 bounded by the size of the reads the caller makes."""
 
 import hashlib
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import BinaryIO, Protocol
@@ -35,6 +37,11 @@ class HashingReader:
     def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size)
         if data:
+            self._consume(data)
+        return data
+
+    def _consume(self, data: bytes) -> None:
+        if data:
             self.sha256.update(data)
             self.bytes_read += len(data)
             for observer in self.observers:
@@ -44,7 +51,6 @@ class HashingReader:
                 if now - self._last_progress >= self._progress_interval:
                     self._last_progress = now
                     self._on_progress(self.bytes_read)
-        return data
 
     def read_exact(self, size: int) -> bytes:
         """Read up to `size` bytes, looping over short reads (network bodies); b'' only at EOF."""
@@ -66,10 +72,33 @@ class HashingReader:
                 return
             yield data
 
-    def drain(self, chunk_size: int) -> int:
-        """Read to the end (fixity checks): only the digests are kept."""
-        for _ in self.chunks(chunk_size):
-            pass
+    def drain(self, chunk_size: int, *, read_ahead: int = 4) -> int:
+        """Read to the end keeping only the digests (fixity checks). One thread reads the next chunks
+        while this one hashes, so network and hashing overlap; at most `read_ahead` chunks are held."""
+        chunks: queue.Queue = queue.Queue(maxsize=read_ahead)
+        failure: list[BaseException] = []
+
+        def produce():
+            try:
+                while True:
+                    data = self.raw.read(chunk_size)
+                    chunks.put(data)
+                    if not data:
+                        return
+            except BaseException as exc:  # handed to the consumer, raised there
+                failure.append(exc)
+                chunks.put(b"")
+
+        reader = threading.Thread(target=produce, name="coda-read-ahead", daemon=True)
+        reader.start()
+        while True:
+            data = chunks.get()
+            if not data:
+                break
+            self._consume(data)
+        reader.join()
+        if failure:
+            raise failure[0]
         return self.bytes_read
 
     def hexdigest(self) -> str:

@@ -63,9 +63,12 @@ def make_file(path: Path, size: int) -> None:
 
 def s3(endpoint):
     import boto3
+    from botocore.config import Config
 
+    # Plain boto3 defaults, except response checksum validation: moto echoes a stale checksum on copied objects.
     return boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench"
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench",
+        config=Config(response_checksum_validation="when_required"),
     )
 
 

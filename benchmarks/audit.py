@@ -1,0 +1,100 @@
+"""Audit read-back benchmark (issue 4), run by `make bench`.
+
+In one run, against one moto_server and the same stored objects: (a) raw boto3 download of each object
+(get_object, streamed to nowhere in 1 MiB reads) and (b) Coda's fixity check of the same replicas
+(archive.fixity.replica_check: stream, SHA-256, compare, record the event). Prints the times and one
+JSON line with audit_vs_raw_download.
+
+Usage: python benchmarks/audit.py [--size-mib 512] [--objects 2] [--repeat 3]
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from ingest import empty_bucket, make_file, s3, start_moto  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size-mib", type=int, default=512)
+    parser.add_argument("--objects", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    moto, endpoint = start_moto()
+    bucket = "coda-audit-bench"
+    client = s3(endpoint)
+    client.create_bucket(Bucket=bucket)
+    tmp = Path(tempfile.mkdtemp(prefix="coda-audit-bench-"))
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}",
+        CELERY_BROKER_URL="memory://",
+        CODA_VAR_DIR=str(tmp),
+        CODA_STAGING_ROOTS=str(tmp / "staging"),
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        CODA_LOG_LEVEL="WARNING",
+        CODA_STORAGE_LOCATIONS=json.dumps(
+            [{"name": "bench", "kind": "s3", "endpoint_url": endpoint, "bucket": bucket, "region": "us-east-1",
+              "access_key_env": "AWS_ACCESS_KEY_ID", "secret_key_env": "AWS_SECRET_ACCESS_KEY", "primary": True}]
+        ),
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from archive import fixity, services
+    from archive.models import Replica, SnapshotFile
+    from archive.tasks import snapshot_file_ingest, snapshot_replicate
+    from catalogue.models import AIModel, Provider
+
+    snapshot_file_ingest.delay = lambda file_id: None
+    snapshot_replicate.delay = lambda snapshot_id: None
+    try:
+        source = tmp / "staging" / "model"
+        source.mkdir(parents=True)
+        for i in range(args.objects):
+            make_file(source / f"shard-{i}.safetensors", args.size_mib * 1024 * 1024)
+        provider = Provider.objects.create(slug="bench", name="bench")
+        model = AIModel.objects.create(provider=provider, name="audit")
+        job = services.snapshot_ingest_start(model=model, source=str(source))
+        for row in SnapshotFile.objects.filter(snapshot=job.snapshot):
+            services.snapshot_file_ingest(file_id=row.pk)
+        for f in source.iterdir():
+            f.unlink()
+        replicas = list(Replica.objects.select_related("blob", "location"))
+        keys = [f"{r.key}" for r in replicas]
+        raw_times, audit_times = [], []
+        for rep in range(args.repeat):
+            start = time.perf_counter()
+            for key in keys:
+                body = client.get_object(Bucket=bucket, Key=key)["Body"]
+                while body.read(1024 * 1024):
+                    pass
+            raw_times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            for replica in replicas:
+                assert fixity.replica_check(replica, agent="bench") == "ok"
+            audit_times.append(time.perf_counter() - start)
+            print(f"rep {rep}: raw download {raw_times[-1]:.2f}s, audit {audit_times[-1]:.2f}s", flush=True)
+        total = args.objects * args.size_mib
+        print(f"{total} MiB in {args.objects} objects; best raw {min(raw_times):.2f}s, best audit {min(audit_times):.2f}s")
+        print(json.dumps({"audit_vs_raw_download": round(min(audit_times) / min(raw_times), 3)}))
+    finally:
+        empty_bucket(client, bucket)
+        moto.terminate()
+
+
+if __name__ == "__main__":
+    main()
