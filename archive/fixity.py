@@ -34,6 +34,7 @@ class AuditReport:
     repaired: int = 0
     unrecoverable: int = 0
     problems: list = field(default_factory=list)
+    completeness: dict = field(default_factory=dict)  # "provider/name@revision" -> complete, problems, missing
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -128,6 +129,12 @@ def audit_replicas(replicas: QuerySet[Replica], *, agent: str) -> AuditReport:
             problem["repaired"] = False
         report.problems.append(problem)
     models_refresh_for_blobs(touched)
+    # A lost shard also makes its checkpoint incomplete: report that alongside "missing".
+    from archive.inspection import snapshot_completeness
+
+    snapshots = Snapshot.objects.filter(state=Snapshot.State.SEALED, files__blob_id__in=touched).distinct()
+    for snapshot in snapshots.select_related("model__provider"):
+        report.completeness[f"{snapshot.model.repo_id}@{snapshot.revision}"] = snapshot_completeness(snapshot)
     return report
 
 

@@ -121,6 +121,9 @@ class Snapshot(models.Model):
         blank=True,
         help_text="Overrides the model's file access for this snapshot; blank inherits.",
     )
+    inspection = models.JSONField(
+        default=dict, blank=True, help_text="What the weights add up to and whether the checkpoint is complete (at seal)."
+    )
 
     class Meta:
         ordering = ["-sealed_at", "-created_at"]
@@ -186,6 +189,8 @@ class SnapshotFile(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last progress from that worker.")
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    inspection = models.JSONField(default=dict, blank=True, help_text="Header/config facts read while ingesting.")
+    problems = models.JSONField(default=list, blank=True, help_text="Inspection problems: {code, path, message}.")
 
     class Meta:
         ordering = ["snapshot_id", "path"]

@@ -79,9 +79,12 @@ def model_preservation_report(model: AIModel) -> dict:
         )
     if snapshots and oldest and oldest < stale_before and worst == PreservationStatus.PRESERVED:
         worst = PreservationStatus.AT_RISK
+    from archive.inspection import snapshot_completeness
+
     return {
         "model": model.repo_id,
         "status": worst,
+        "completeness": {s.revision: snapshot_completeness(s) for s in snapshots},
         "min_copies": required,
         "warnings": warnings,
         "snapshots": [s.revision for s in snapshots],

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from archive import manifests
+from archive import inspection, manifests
 from archive.exceptions import ConflictError, SnapshotSealed
 from archive.models import (
     Blob,
@@ -185,8 +185,9 @@ def snapshot_file_ingest(*, file_id: int, agent: str | None = None) -> SnapshotF
         SnapshotFile.objects.filter(pk=row.pk).update(bytes_done=done, heartbeat_at=timezone.now())
 
     opened = OpenedSource(snapshot.source, row.path, size=row.size, mtime_ns=row.source_mtime_ns)
+    inspector = inspection.FileInspector(path=row.path, format=row.format, size=row.size)
     with opened as stream:
-        reader = HashingReader(stream, on_progress=progress)
+        reader = HashingReader(stream, on_progress=progress, observers=[inspector])
         result = backend.store(
             reader, size=row.size, is_stored=_is_verified_at(location), before_commit=opened.check_unchanged
         )
@@ -207,7 +208,8 @@ def snapshot_file_ingest(*, file_id: int, agent: str | None = None) -> SnapshotF
         row.state = SnapshotFile.State.STORED
         row.bytes_done = result.size
         row.error = ""
-        row.save(update_fields=["blob", "state", "bytes_done", "error"])
+        row.inspection, row.problems = inspector.finish()
+        row.save(update_fields=["blob", "state", "bytes_done", "error", "inspection", "problems"])
         common = {"model": snapshot.model, "snapshot": snapshot, "snapshot_file": row, "blob": blob, "job": job}
         event_record(
             event_type=EventType.DIGEST,
@@ -323,6 +325,7 @@ def _seal(snapshot: Snapshot, *, job: IngestJob | None, now) -> Snapshot:
     backend_for(location).put_bytes(key, manifests.manifest_bytes(manifest_document_for(snapshot, files=files)))
     snapshot.manifest_key = key
     snapshot.save(update_fields=["revision", "state", "sealed_at", "manifest_key"])
+    inspection.snapshot_inspect(snapshot=snapshot)
     if job is not None:
         IngestJob.objects.filter(pk=job.pk).update(state=IngestJob.State.SUCCEEDED, finished_at=now, error="")
     event_record(

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from archive import selectors
+from archive.inspection.files import inspection_summary
 from archive.models import IngestJob, PreservationEvent, Snapshot, SnapshotFile
 
 
@@ -8,10 +9,17 @@ class SnapshotFileSerializer(serializers.ModelSerializer):
     sha256 = serializers.CharField(source="blob.sha256", read_only=True, allow_null=True, default=None)
     copies = serializers.SerializerMethodField()
     last_verified_at = serializers.SerializerMethodField()
+    inspection = serializers.SerializerMethodField()
 
     class Meta:
         model = SnapshotFile
-        fields = ["path", "size", "sha256", "kind", "format", "state", "copies", "last_verified_at", "error"]
+        fields = [
+            "path", "size", "sha256", "kind", "format", "state", "copies", "last_verified_at", "error",
+            "inspection", "problems",
+        ]
+
+    def get_inspection(self, obj) -> dict:
+        return inspection_summary(obj.inspection)
 
     def get_copies(self, obj) -> int:
         return len(getattr(obj.blob, "verified_replicas", [])) if obj.blob_id else 0
@@ -40,9 +48,10 @@ class SnapshotSerializer(serializers.ModelSerializer):
 
 class SnapshotDetailSerializer(SnapshotSerializer):
     files = serializers.SerializerMethodField()
+    inspection = serializers.JSONField(read_only=True)
 
     class Meta(SnapshotSerializer.Meta):
-        fields = SnapshotSerializer.Meta.fields + ["files"]
+        fields = SnapshotSerializer.Meta.fields + ["inspection", "files"]
 
     def get_files(self, obj) -> list[dict]:
         return SnapshotFileSerializer(selectors.snapshot_files(obj), many=True).data

@@ -162,9 +162,16 @@ def test_corrupting_the_only_good_copy_is_unrecoverable_and_degraded(preserved, 
     assert two_locations.get_object(Bucket=two_locations.bucket, Key=s3_key(digest))["Body"].read() == bad
     model.refresh_from_db()
     assert model.preservation_status == "degraded"
+    # The completeness check sees the loss too: the checkpoint is incomplete, the shard named.
+    from archive.fixity import audit_replicas, replicas_of_model
+
+    audit = audit_replicas(replicas_of_model(model), agent="t")
+    completeness = audit.completeness[f"anthropic/claude-3-opus-20240229@{snapshot.revision}"]
+    assert completeness["complete"] is False and completeness["missing"] == ["weights/model.safetensors"]
     report = anon_client.get("/api/v1/models/anthropic/claude-3-opus-20240229/preservation/").json()
     assert report["status"] == "degraded"
     assert any(p["problem"].startswith("unrecoverable") for p in report["problems"])
+    assert report["completeness"][snapshot.revision]["complete"] is False
     kinds = {alert["kind"] for alert in WebhookCatcher.received}
     assert "replica corrupt" in kinds and "unrecoverable" in kinds
     assert all(alert["sha256"] == digest for alert in WebhookCatcher.received)
