@@ -161,7 +161,8 @@ def visible_model_requests(user, queryset: QuerySet) -> QuerySet:
 
 def visible_writings(user, queryset: QuerySet, *, now=None) -> QuerySet:
     """Curators see every writing; others only published ones whose time has come, of models they may see."""
-    from catalogue.models import AIModel, WritingStatus
+    from catalogue.dossier.models import WritingStatus
+    from catalogue.models import AIModel
 
     if is_curator(user):
         return queryset

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from catalogue.dossier.models import ExitInterview, ModelRequest, ModelWriting, PostDeploymentReport, ResponseStatus
@@ -29,14 +29,14 @@ def model_request_queryset(user) -> QuerySet[ModelRequest]:
 
 
 def commitments(user, *, model: AIModel | None = None, today: date | None = None) -> QuerySet[ModelRequest]:
-    """Accepted requests not yet fulfilled, with `overdue` (due date passed) annotated; overdue first."""
+    """Accepted requests not yet fulfilled, with `overdue` (due date passed) annotated; overdue first, undated last."""
     today = today or timezone.localdate()
     queryset = model_request_queryset(user).filter(status=ResponseStatus.ACCEPTED)
     if model is not None:
         queryset = queryset.filter(interview__model=model)
     return queryset.annotate(
         overdue=Case(When(Q(due_on__lt=today), then=Value(True)), default=Value(False), output_field=BooleanField())
-    ).order_by("-overdue", "due_on", "pk")
+    ).order_by("-overdue", F("due_on").asc(nulls_last=True), "pk")
 
 
 def is_overdue(model_request: ModelRequest, *, today: date | None = None) -> bool:

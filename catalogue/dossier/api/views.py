@@ -4,6 +4,7 @@ Reads follow catalogue.permissions; writes are for curators (the default permiss
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -103,8 +104,17 @@ def _check_transcript(request, interview) -> None:
         raise exceptions.PermissionDenied(transcript_denial(interview))
 
 
+class FileFormatNegotiation(DefaultContentNegotiation):
+    """Here `?format=` names the file format, not a DRF renderer; errors still answer in JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class InterviewTranscriptView(InterviewDetailView):
     """The transcript exported in an import format (`?format=json|markdown`), as a file."""
+
+    content_negotiation_class = FileFormatNegotiation
 
     @extend_schema(
         parameters=[OpenApiParameter("format", enum=["json", "markdown"], default="json")],
