@@ -2,6 +2,7 @@
 written to a fresh staging directory and ingested as a new snapshot through archive.services, so they
 get checksums, copies and events like the weights. A sealed snapshot never changes, hence a new one."""
 
+import shutil
 import uuid
 from pathlib import Path
 
@@ -80,8 +81,13 @@ def dossier_preserve(*, model: AIModel, requested_by=None):
         target = directory / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-    with transaction.atomic():
-        job = snapshot_ingest_start(model=model, source=str(directory), requested_by=requested_by)
-        interview_ids = [int(Path(p).stem.rsplit("-", 1)[1]) for p in documents if p.startswith("interviews/")]
-        ExitInterview.objects.filter(pk__in=interview_ids).update(preserved_in=job.snapshot)
+    try:
+        with transaction.atomic():
+            job = snapshot_ingest_start(model=model, source=str(directory), requested_by=requested_by)
+            interview_ids = [int(Path(p).stem.rsplit("-", 1)[1]) for p in documents if p.startswith("interviews/")]
+            ExitInterview.objects.filter(pk__in=interview_ids).update(preserved_in=job.snapshot)
+    except Exception:
+        shutil.rmtree(directory, ignore_errors=True)  # nothing refers to it
+        raise
+    # The directory stays: the ingest tasks read it after this returns.
     return job

@@ -2,21 +2,49 @@
 
 from datetime import date
 
-from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
-from catalogue.dossier.models import ExitInterview, ModelRequest, ModelWriting, PostDeploymentReport, ResponseStatus
+from catalogue.dossier.models import (
+    ExitInterview,
+    ModelRequest,
+    ModelWriting,
+    PostDeploymentReport,
+    ResponseStatus,
+)
 from catalogue.exceptions import NotFoundError
 from catalogue.models import AIModel
-from catalogue.permissions import visible_model_requests, visible_models, visible_writings
+from catalogue.permissions import (
+    visible_model_requests,
+    visible_models,
+    visible_writings,
+)
 
 
-def interview_queryset(model: AIModel) -> QuerySet[ExitInterview]:
-    return ExitInterview.objects.filter(model=model).select_related("model__provider", "snapshot", "created_by")
+def interview_queryset(model: AIModel, *, user=None) -> QuerySet[ExitInterview]:
+    """A model's interviews with turn counts and the requests `user` may see, in a fixed number of queries."""
+    return (
+        ExitInterview.objects.filter(model=model)
+        .select_related("model__provider", "snapshot", "created_by")
+        .annotate(turn_count=Count("turns"))
+        .prefetch_related(
+            Prefetch("requests", queryset=model_request_queryset(user).order_by("pk"), to_attr="visible_requests")
+        )
+    )
 
 
-def interview_get(*, model: AIModel, pk: int) -> ExitInterview:
-    interview = interview_queryset(model).filter(pk=pk).first()
+def interview_get(*, model: AIModel, pk: int, user=None) -> ExitInterview:
+    interview = interview_queryset(model, user=user).filter(pk=pk).first()
     if interview is None:
         raise NotFoundError(f"{model.repo_id} has no exit interview {pk}.", code="interview_not_found")
     return interview

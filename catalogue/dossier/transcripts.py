@@ -218,7 +218,7 @@ def _sections(lines: list[str], start: int) -> list[tuple[int, str, int, list[st
         if match:
             sections.append((len(match.group(1)), match.group(2).strip(), number, []))
         elif line.startswith("#"):
-            _fail(f"a heading needs a space after '#' (write '\\#' for a line of text that starts with '#').", number)
+            _fail("a heading needs a space after '#' (write '\\#' for a line of text that starts with '#').", number)
         elif sections:
             sections[-1][3].append(line)
         elif line.strip():

@@ -120,24 +120,35 @@ class InterviewSerializer(serializers.ModelSerializer):
     def get_preserved_in(self, obj) -> int | None:
         return obj.preserved_in_id
 
+    def _may(self, obj, rule) -> bool:
+        # Several fields ask the same question; ask catalogue.permissions once per interview.
+        cache = self.context.setdefault("_dossier_access", {})
+        key = (rule.__name__, obj.pk)
+        if key not in cache:
+            cache[key] = rule(_user(self), obj)
+        return cache[key]
+
     def get_summary(self, obj) -> str | None:
-        return obj.summary if can_view_interview_summary(_user(self), obj) else None
+        return obj.summary if self._may(obj, can_view_interview_summary) else None
 
     def get_summary_html(self, obj) -> str | None:
-        return render_markdown(obj.summary) if can_view_interview_summary(_user(self), obj) else None
+        return render_markdown(obj.summary) if self._may(obj, can_view_interview_summary) else None
 
     def get_turn_count(self, obj) -> int:
-        return obj.turns.count()
+        annotated = getattr(obj, "turn_count", None)
+        return annotated if annotated is not None else obj.turns.count()
 
     def get_turns(self, obj) -> list | None:
-        if not self.include_turns or not can_view_transcript(_user(self), obj):
+        if not self.include_turns or not self._may(obj, can_view_transcript):
             return None
         return TurnSerializer(obj.turns.order_by("index"), many=True).data
 
     def get_requests(self, obj) -> list:
-        from catalogue.dossier.selectors import model_request_queryset
+        rows = getattr(obj, "visible_requests", None)
+        if rows is None:
+            from catalogue.dossier.selectors import model_request_queryset
 
-        rows = model_request_queryset(_user(self)).filter(interview=obj)
+            rows = model_request_queryset(_user(self)).filter(interview=obj).order_by("pk")
         return ModelRequestSerializer(rows, many=True, context=self.context).data
 
     def get_transcript_url(self, obj) -> str:

@@ -35,6 +35,10 @@ class ModelScoped:
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
 
+    def fresh(self, interview):
+        """Re-read an interview the way reads do (counts, visible requests) after a write."""
+        return selectors.interview_get(model=self.get_model(), pk=interview.pk, user=self.request.user)
+
     def output(self, serializer_class, instance, status_code=status.HTTP_200_OK) -> Response:
         return Response(serializer_class(instance, context={"request": self.request}).data, status=status_code)
 
@@ -49,13 +53,13 @@ class InterviewListView(ModelScoped, generics.ListAPIView):
     ordering = ("conducted_on", "id")
 
     def get_queryset(self):
-        return selectors.interview_queryset(self.get_model())
+        return selectors.interview_queryset(self.get_model(), user=self.request.user)
 
     @extend_schema(request=s.InterviewInputSerializer, responses={201: s.InterviewSerializer})
     def post(self, request, provider, name):
         data = self.input(s.InterviewInputSerializer)
         interview = services.interview_create(model=self.get_model(), created_by=request.user, **data)
-        return self.output(s.InterviewSerializer, interview, status.HTTP_201_CREATED)
+        return self.output(s.InterviewSerializer, self.fresh(interview), status.HTTP_201_CREATED)
 
 
 class InterviewImportView(ModelScoped, APIView):
@@ -77,14 +81,14 @@ class InterviewImportView(ModelScoped, APIView):
             text, filename = data["content"], ""
         fmt = data.get("format") or transcripts.detect_format(filename, text)
         interview = services.interview_import(model=self.get_model(), text=text, fmt=fmt, created_by=request.user)
-        return self.output(s.InterviewSerializer, interview, status.HTTP_201_CREATED)
+        return self.output(s.InterviewSerializer, self.fresh(interview), status.HTTP_201_CREATED)
 
 
 class InterviewDetailView(ModelScoped, APIView):
     """One interview: summary and turns when the reader may see them."""
 
     def get_interview(self):
-        return selectors.interview_get(model=self.get_model(), pk=int(self.kwargs["pk"]))
+        return selectors.interview_get(model=self.get_model(), pk=int(self.kwargs["pk"]), user=self.request.user)
 
     @extend_schema(responses=s.InterviewSerializer)
     def get(self, request, provider, name, pk):
@@ -94,7 +98,7 @@ class InterviewDetailView(ModelScoped, APIView):
     def patch(self, request, provider, name, pk):
         data = self.input(s.InterviewUpdateSerializer, partial=True)
         interview = services.interview_update(interview=self.get_interview(), **data)
-        return self.output(s.InterviewSerializer, interview)
+        return self.output(s.InterviewSerializer, self.fresh(interview))
 
 
 def _check_transcript(request, interview) -> None:

@@ -5,11 +5,17 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from catalogue.dossier.models import ExitInterview, ModelWriting
+from catalogue.dossier.models import ExitInterview
 from catalogue.models import AccessRequest
-from tests.catalogue.dossier.factories import InterviewFactory, ModelRequestFactory, TurnFactory
+from tests.catalogue.dossier.factories import (
+    InterviewFactory,
+    ModelRequestFactory,
+    TurnFactory,
+)
 from tests.conftest import _token_client
 from tests.factories import AIModelFactory, ProviderFactory, UserFactory
 
@@ -210,3 +216,19 @@ def test_preserve_endpoint_is_for_curators(researcher_client, curator_client, op
     response = curator_client.post(f"{BASE}dossier/preserve")
     assert response.status_code == 202, response.content
     assert response.json()["progress"]["files_total"] == 2, response.json()
+
+
+def test_interview_list_queries_do_not_grow_with_interviews(anon_client, opus, django_assert_max_num_queries):
+    def add(n):
+        for _ in range(n):
+            interview = InterviewFactory(model=opus, restricted=True)
+            turn = TurnFactory(interview=interview, index=1, text="Keep me.")
+            ModelRequestFactory(turn=turn)
+
+    add(1)
+    with CaptureQueriesContext(connection) as one:
+        assert len(anon_client.get(f"{BASE}interviews/").json()["results"]) == 1
+    add(4)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        rows = anon_client.get(f"{BASE}interviews/").json()["results"]
+    assert len(rows) == 5 and all(r["turn_count"] == 1 and len(r["requests"]) == 1 for r in rows)

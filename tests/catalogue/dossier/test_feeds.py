@@ -1,7 +1,6 @@
 """Feeds read by real parsers: feedparser for Atom, icalendar for ICS."""
 
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import date, timedelta
 
 import feedparser
 import icalendar

@@ -18,7 +18,7 @@ from catalogue.dossier.exceptions import (
     TurnOrderGap,
 )
 from catalogue.dossier.models import ImmutableVersion, ResponseStatus, WritingStatus
-from tests.catalogue.dossier.factories import InterviewFactory, ModelRequestFactory, TurnFactory
+from tests.catalogue.dossier.factories import ModelRequestFactory
 from tests.factories import AIModelFactory, CuratorFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalogue.dossier import services, transcripts
-from catalogue.dossier.exceptions import RequestWithoutTurn, TranscriptFormatError, TurnOrderGap
+from catalogue.dossier.exceptions import (
+    RequestWithoutTurn,
+    TranscriptFormatError,
+    TurnOrderGap,
+)
 from catalogue.dossier.models import ExitInterview, ResponseStatus
 from tests.factories import AIModelFactory, ProviderFactory
 
