@@ -97,3 +97,6 @@ class PlatformAvailabilityAdmin(admin.ModelAdmin):
     search_fields = ["identifier", "model__name"]
     list_select_related = ["model__provider"]
     autocomplete_fields = ["model"]
+
+
+import catalogue.dossier.admin  # noqa: E402,F401  (registers the retirement dossier screens)

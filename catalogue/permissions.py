@@ -116,3 +116,66 @@ class CuratorOnly(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return is_curator(request.user)
+
+
+# --- retirement dossier ---------------------------------------------------------------------
+# Restricted dossier items (transcripts, summaries, requests) follow the same people as gated files:
+# curators and researchers holding a grant for that model.
+
+
+def can_see_restricted_dossier(user, model) -> bool:
+    """Curators and researchers granted access to this model see its restricted dossier items."""
+    return can_view_model(user, model) and (is_curator(user) or has_grant(user, model))
+
+
+def can_view_transcript(user, interview) -> bool:
+    """An interview's turns: as its model, unless the interview is restricted."""
+    if not can_view_model(user, interview.model):
+        return False
+    return not interview.restricted or can_see_restricted_dossier(user, interview.model)
+
+
+def can_view_interview_summary(user, interview) -> bool:
+    """The summary stays public when only the transcript is restricted."""
+    if not can_view_model(user, interview.model):
+        return False
+    return not interview.summary_restricted or can_see_restricted_dossier(user, interview.model)
+
+
+def visible_model_requests(user, queryset: QuerySet) -> QuerySet:
+    """Requests a user may see: the model visible, and the request not restricted unless curator or granted."""
+    from catalogue.models import AccessRequest, AIModel
+
+    models = visible_models(user, AIModel.objects.all()).values("pk")
+    queryset = queryset.filter(interview__model__in=models)
+    if is_curator(user):
+        return queryset
+    if user is None or not user.is_authenticated:
+        return queryset.filter(restricted=False)
+    now = timezone.now()
+    granted = AccessRequest.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now), user=user, status=AccessRequest.Status.APPROVED
+    ).values("model_id")
+    return queryset.filter(Q(restricted=False) | Q(interview__model__in=granted))
+
+
+def visible_writings(user, queryset: QuerySet, *, now=None) -> QuerySet:
+    """Curators see every writing; others only published ones whose time has come, of models they may see."""
+    from catalogue.dossier.models import WritingStatus
+    from catalogue.models import AIModel
+
+    if is_curator(user):
+        return queryset
+    models = visible_models(user, AIModel.objects.all()).values("pk")
+    return queryset.filter(
+        model__in=models, status=WritingStatus.PUBLISHED, publish_at__lte=now or timezone.now()
+    )
+
+
+def transcript_denial(interview) -> str:
+    """The message for a 403 on a restricted transcript: what the rule is and how to get access."""
+    repo_id = interview.model.repo_id
+    return (
+        f"This transcript is restricted to curators and researchers granted access to {repo_id} "
+        f"(request access with POST /api/v1/models/{repo_id}/access-requests/)."
+    )

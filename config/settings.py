@@ -294,3 +294,13 @@ def _storage_locations() -> list[dict]:
 
 
 CODA_STORAGE_LOCATIONS = _storage_locations()
+
+# --- Retirement dossier (catalogue/dossier) --------------------------------------------------
+# Several dossier fields are called "status"; name their enums in the OpenAPI schema explicitly.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "ResponseStatusEnum": "catalogue.dossier.models.ResponseStatus",
+        "WritingStatusEnum": "catalogue.dossier.models.WritingStatus",
+    }
+)
+# --- end retirement dossier ------------------------------------------------------------------

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 api_v1 = [
     path("", include("catalogue.api.urls")),
     path("", include("archive.api.urls")),
+    path("", include("catalogue.dossier.api.urls")),
 ]
 
 urlpatterns = [
@@ -13,4 +14,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api-auth/", include("rest_framework.urls")),
+    path("feeds/", include("catalogue.dossier.feed_urls")),
 ]
