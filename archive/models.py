@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from catalogue.models import FileAccess
+
 
 class StorageLocation(models.Model):
     """A place that holds blobs: an S3 bucket/prefix or a filesystem root. Credentials stay in the environment."""
@@ -117,7 +119,7 @@ class Snapshot(models.Model):
     manifest_key = models.CharField(max_length=1000, blank=True)
     file_access = models.CharField(
         max_length=20,
-        choices=[("public", "Public"), ("gated", "Gated"), ("restricted", "Restricted")],
+        choices=FileAccess.choices,
         blank=True,
         help_text="Overrides the model's file access for this snapshot; blank inherits.",
     )

@@ -4,6 +4,7 @@ import logging
 import socket
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -83,9 +84,12 @@ def primary_location() -> StorageLocation:
 
 
 @transaction.atomic
-def snapshot_ingest_start(*, model: AIModel, source: str, requested_by=None) -> IngestJob:
+def snapshot_ingest_start(*, model: AIModel, source: str, requested_by=None, file_access: str = "") -> IngestJob:
     """Validate and list the source, create the snapshot, its files and a job, and queue one task per file.
-    A failed earlier ingest of the same source resumes: files already stored are not read again."""
+    A failed earlier ingest of the same source resumes: files already stored are not read again.
+    `file_access` (public, gated, restricted) overrides the model's file access for this snapshot."""
+    if file_access not in ("", "public", "gated", "restricted"):
+        raise ValidationError({"file_access": f"Unknown file access {file_access!r}."})
     canonical, files = list_source(source)
     locations_sync()
     previous = (
@@ -110,7 +114,9 @@ def snapshot_ingest_start(*, model: AIModel, source: str, requested_by=None) -> 
             row.source_mtime_ns = listed[row.path].mtime_ns
             row.save(update_fields=["source_mtime_ns"])
     else:
-        snapshot = Snapshot.objects.create(model=model, source=canonical, created_by=requested_by)
+        snapshot = Snapshot.objects.create(
+            model=model, source=canonical, created_by=requested_by, file_access=file_access
+        )
         SnapshotFile.objects.bulk_create(
             [
                 SnapshotFile(

@@ -184,6 +184,7 @@ SPECTACULAR_SETTINGS = {
         "SnapshotFileStateEnum": "archive.models.SnapshotFile.State",
         "IngestJobStateEnum": "archive.models.IngestJob.State",
         "ReplicaStateEnum": "archive.models.Replica.State",
+        "FileAccessEnum": "catalogue.models.FileAccess",
     },
 }
 

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from catalogue.models import FileAccess
+
 from archive import selectors
 from archive.inspection.files import inspection_summary
 from archive.models import IngestJob, PreservationEvent, Snapshot, SnapshotFile
@@ -39,7 +41,10 @@ class SnapshotSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Snapshot
-        fields = ["id", "model", "revision", "state", "source", "file_count", "total_size", "created_at", "sealed_at", "manifest_key", "url"]
+        fields = [
+            "id", "model", "revision", "state", "source", "file_access", "file_count", "total_size",
+            "created_at", "sealed_at", "manifest_key", "url",
+        ]
 
     def get_url(self, obj) -> str:
         request = self.context.get("request")
@@ -60,6 +65,10 @@ class SnapshotDetailSerializer(SnapshotSerializer):
 class IngestRequestSerializer(serializers.Serializer):
     source = serializers.CharField(
         max_length=2000, help_text="Directory under a staging root, or s3://bucket/prefix on the source endpoint."
+    )
+    file_access = serializers.ChoiceField(
+        choices=FileAccess.choices, required=False,
+        help_text="Override the model's file access for this snapshot.",
     )
 
 

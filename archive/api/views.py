@@ -45,7 +45,10 @@ class SnapshotListView(ModelScopedMixin, generics.ListAPIView):
         serializer = IngestRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         job = services.snapshot_ingest_start(
-            model=self.get_model(), source=serializer.validated_data["source"], requested_by=request.user
+            model=self.get_model(),
+            source=serializer.validated_data["source"],
+            requested_by=request.user,
+            file_access=serializer.validated_data.get("file_access", ""),
         )
         body = IngestJobSerializer(job, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from catalogue.dossier.exceptions import RestrictedDocumentsInPublicFiles
 from catalogue.dossier.models import ExitInterview, PostDeploymentReport
 from catalogue.dossier.services import interview_export
 from catalogue.exceptions import DomainError
@@ -67,12 +66,9 @@ def dossier_preserve(*, model: AIModel, requested_by=None):
     from archive.services import snapshot_ingest_start
 
     restricted = ExitInterview.objects.filter(model=model).filter(restricted=True).exists()
-    if restricted and model.file_access == FileAccess.PUBLIC:
-        # Snapshot files follow the model's file access; a public model would publish a restricted transcript.
-        raise RestrictedDocumentsInPublicFiles(
-            f"{model.repo_id} has restricted interview transcripts but its files are public; "
-            "set its file access to gated or restricted before preserving the dossier."
-        )
+    # Restricted transcripts must not become readable through the model's public files: that snapshot's
+    # files are restricted to curators instead.
+    file_access = FileAccess.RESTRICTED if restricted and model.file_access == FileAccess.PUBLIC else ""
     documents = dossier_documents(model)
     if not documents:
         raise DomainError(f"{model.repo_id} has no interviews or reports to preserve.", code="empty_dossier")
@@ -83,7 +79,9 @@ def dossier_preserve(*, model: AIModel, requested_by=None):
         target.write_text(text, encoding="utf-8")
     try:
         with transaction.atomic():
-            job = snapshot_ingest_start(model=model, source=str(directory), requested_by=requested_by)
+            job = snapshot_ingest_start(
+                model=model, source=str(directory), requested_by=requested_by, file_access=file_access
+            )
             interview_ids = [int(Path(p).stem.rsplit("-", 1)[1]) for p in documents if p.startswith("interviews/")]
             ExitInterview.objects.filter(pk__in=interview_ids).update(preserved_in=job.snapshot)
     except Exception:

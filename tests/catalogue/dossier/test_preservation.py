@@ -7,7 +7,6 @@ import pytest
 from archive import services as archive_services
 from archive.models import IngestJob, Snapshot
 from catalogue.dossier import services
-from catalogue.dossier.exceptions import RestrictedDocumentsInPublicFiles
 from catalogue.dossier.models import ExitInterview
 from catalogue.dossier.preservation import dossier_documents, dossier_preserve
 from tests.catalogue.dossier.test_transcripts import EXAMPLES
@@ -56,9 +55,14 @@ def test_dossier_preserved_in_a_sealed_snapshot(transactional_db, staging_dir, c
     assert ExitInterview.objects.get(pk=interview.pk).preserved_in_id == snapshot.pk
 
 
-def test_restricted_transcript_never_lands_in_public_files(db, staging_dir):
+def test_restricted_transcript_never_lands_in_public_files(db, staging_dir, django_capture_on_commit_callbacks):
+    from catalogue.permissions import can_read_files
+    from tests.factories import UserFactory
+
     model = AIModelFactory(file_access="public")
     services.interview_create(model=model, protocol="p", conducted_on="2025-01-01", restricted=True)
-    with pytest.raises(RestrictedDocumentsInPublicFiles, match="files are public"):
-        dossier_preserve(model=model)
-    assert not Snapshot.objects.exists()
+    job = dossier_preserve(model=model)
+    snapshot = Snapshot.objects.get(pk=job.snapshot_id)
+    assert snapshot.file_access == "restricted"  # the model's public files do not open the transcripts
+    assert can_read_files(UserFactory(), model) is True
+    assert can_read_files(UserFactory(username="other"), model, snapshot) is False
