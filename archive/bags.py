@@ -2,6 +2,7 @@
 each stored file read once through the streaming primitive and checked against its recorded SHA-256), and
 import of a bag (verified with the Library of Congress `bagit` package) as a new snapshot."""
 
+import hashlib
 import io
 import math
 import queue
@@ -109,8 +110,6 @@ def human_size(octets: int) -> str:
 
 
 def _sha256(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()
 
 

@@ -45,8 +45,9 @@ class HubContext:
     def _authenticate(request):
         try:
             result = BearerTokenAuthentication().authenticate(request)
-        except AuthenticationFailed as exc:
-            raise HubError(401, None, str(exc.detail), {"WWW-Authenticate": "Bearer"}) from None
+        except AuthenticationFailed:
+            # The Hub's own words: clients then report a bad token, not a missing repository.
+            raise HubError(401, None, "Invalid credentials in Authorization header", {"WWW-Authenticate": "Bearer"}) from None
         if result is not None:
             return result[0]
         return getattr(request, "user", None) or AnonymousUser()

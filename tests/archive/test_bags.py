@@ -18,7 +18,7 @@ from archive.models import EventType, PreservationEvent, Snapshot
 from catalogue.models import AccessRequest, Retirement
 from tests.archive.helpers import independent_revision, make_tree, random_bytes
 from tests.archive.synthetic_model import build_and_preserve, sha256, synthetic_files
-from tests.factories import AIModelFactory, UserFactory
+from tests.factories import AIModelFactory
 
 
 def extract(tar_bytes: bytes, into: Path) -> Path:

@@ -73,11 +73,9 @@ def hf(live_server, tmp_path, client_python):
     )
 
     def run(*operations, home_dir=None):
-        if home_dir is not None:
-            env["HF_HOME"] = str(home_dir)
         done = subprocess.run(
             [str(python), str(SCRIPT), json.dumps(list(operations))],
-            env=env, capture_output=True, text=True, timeout=300,
+            env=env | ({"HF_HOME": str(home_dir)} if home_dir else {}), capture_output=True, text=True, timeout=300,
         )
         assert done.returncode == 0, done.stderr[-3000:]
         return json.loads(done.stdout.strip().splitlines()[-1])
@@ -151,14 +149,9 @@ def test_downloads_are_byte_identical(hf, public_repo, settings, tmp_path):
     ranges = [e.detail.get("range") for e in PreservationEvent.objects.filter(event_type=EventType.ACCESS, detail__path=big)]
     assert [1_500_000, len(files[big]) - 1] in ranges, ranges
 
-
-def test_checksums_verify_against_coda(hf, public_repo):
-    if hf.label == "legacy":
-        pytest.skip("verify_repo_checksums is new in huggingface_hub 1.x")
-    model, snapshot, files = public_repo
-    ok(hf({"op": "snapshot_download", "repo": model.repo_id})[0])
-    report = ok(hf({"op": "verify_repo_checksums", "repo": model.repo_id})[0])
-    assert report == {"checked": len(files), "mismatches": [], "missing": [], "extra": []}
+    if hf.label == "current":  # verify_repo_checksums is new in huggingface_hub 1.x: the cache against Coda's digests
+        report = ok(hf({"op": "verify_repo_checksums", "repo": repo})[0])
+        assert report == {"checked": len(files), "mismatches": [], "missing": [], "extra": []}
 
 
 def test_transformers_loads_config_and_tokenizer(hf, public_repo):
@@ -201,7 +194,7 @@ def test_gated_model(hf, transactional_db, staging_dir, monkeypatch):
         {"op": "snapshot_download", "repo": repo, "token": token_for(granted)},
     )
     assert anonymous["error"] == without_grant["error"] == "GatedRepoError"
-    assert "HfHubHTTPError" in bad_token["mro"] and "401" in bad_token["message"]
+    assert bad_token["error"] == "HfHubHTTPError" and "401" in bad_token["message"]  # a bad token, not "no such repo"
     assert ok(with_grant)["sha256"] == sha256(files["model.safetensors"])
     assert ok(snapshot_with_grant)["files"] == {p: sha256(d) for p, d in files.items()}
     accessed = PreservationEvent.objects.filter(event_type=EventType.ACCESS, agent="user:granted")
