@@ -18,7 +18,7 @@ from archive.hub import protocol
 from archive.models import Snapshot, StorageLocation
 from catalogue import selectors as catalogue_selectors
 from catalogue.authentication import BearerTokenAuthentication
-from catalogue.exceptions import NotFoundError
+from catalogue.exceptions import DomainError, NotFoundError
 from catalogue.models import FileAccess
 from catalogue.permissions import can_read_files, can_view_model, file_access_denial, file_access_level
 
@@ -96,6 +96,8 @@ def hub_view(view):
             response = view(request, ctx, *args, **kwargs)
         except HubError as exc:
             response = protocol.error_response(exc.status, exc.code, exc.message, exc.headers)
+        except DomainError as exc:  # anything else a user can act on, still as a JSON object
+            response = protocol.error_response(exc.status_code, None, exc.message)
         for key, value in (ctx.headers if ctx else {}).items():
             if key == "Link":
                 protocol.add_link(response, value)
