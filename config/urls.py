@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api-auth/", include("rest_framework.urls")),
     path("feeds/", include("catalogue.dossier.feed_urls")),
+    path("hf/", include("archive.hub.urls")),  # Hugging Face Hub-compatible read API (HF_ENDPOINT=…/hf)
 ]

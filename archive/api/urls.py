@@ -1,6 +1,6 @@
 from django.urls import path
 
-from archive.api import views
+from archive.api import bags, views
 
 SNAPSHOTS = "models/<str:provider>/<str:name>/snapshots/"
 
@@ -12,5 +12,6 @@ urlpatterns = [
     path("models/<str:provider>/<str:name>/preservation/", views.PreservationView.as_view(), name="model-preservation"),
     path("models/<str:provider>/<str:name>/audit/", views.ModelAuditView.as_view(), name="model-audit"),
     path("events/", views.EventListView.as_view(), name="event-list"),
+    path(SNAPSHOTS + "<str:revision>/bag.tar", bags.BagView.as_view(), name="snapshot-bag"),
     path("ingest-jobs/<int:pk>/", views.IngestJobView.as_view(), name="ingest-job-detail"),
 ]

@@ -1,0 +1,275 @@
+"""Hub-compatible read API under /hf: what huggingface_hub's snapshot_download / hf_hub_download and
+transformers' from_pretrained call, answered from sealed snapshots. Thin: resolve the model, the revision
+and the user, ask catalogue.permissions, read via archive.selectors / archive.delivery."""
+
+import functools
+import re
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+from rest_framework.exceptions import AuthenticationFailed
+
+from archive import delivery, selectors
+from archive.exceptions import TransientStorageError
+from archive.hub import protocol
+from archive.models import Snapshot, StorageLocation
+from catalogue import selectors as catalogue_selectors
+from catalogue.authentication import BearerTokenAuthentication
+from catalogue.exceptions import DomainError, NotFoundError
+from catalogue.models import FileAccess
+from catalogue.permissions import can_read_files, can_view_model, file_access_denial, file_access_level
+
+RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class HubError(Exception):
+    """An answer the clients understand: status, X-Error-Code and a message."""
+
+    def __init__(self, status: int, code: str | None, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+class HubContext:
+    """Per-request state: the authenticated user and the headers every answer about this model carries."""
+
+    def __init__(self, request):
+        self.request = request
+        self.headers: dict[str, str] = {}
+        self.user = self._authenticate(request)
+
+    @staticmethod
+    def _authenticate(request):
+        try:
+            result = BearerTokenAuthentication().authenticate(request)
+        except AuthenticationFailed:
+            # The Hub's own words: clients then report a bad token, not a missing repository.
+            raise HubError(401, None, "Invalid credentials in Authorization header", {"WWW-Authenticate": "Bearer"}) from None
+        if result is not None:
+            return result[0]
+        return getattr(request, "user", None) or AnonymousUser()
+
+    def model(self, provider: str, name: str):
+        try:
+            model = catalogue_selectors.model_get(provider=provider, name=name, user=self.user, check_visible=True)
+        except NotFoundError:
+            raise HubError(404, "RepoNotFound", f"Repository {provider}/{name} not found.") from None
+        replacement = model.replacement
+        successor = None
+        if replacement is not None and can_view_model(self.user, replacement):
+            successor = self.request.build_absolute_uri(
+                reverse("hub:model-info", kwargs={"provider": replacement.provider.slug, "name": replacement.name})
+            )
+        self.headers.update(
+            protocol.lifecycle_headers(
+                model=model,
+                successor_url=successor,
+                deprecation_url=self.request.build_absolute_uri(model.get_absolute_url()),
+            )
+        )
+        return model
+
+    def snapshot(self, model, revision: str) -> Snapshot:
+        """'main' (newest sealed snapshot) or a sealed snapshot's 40-hex revision id; nothing else."""
+        if revision != "main" and not selectors.REVISION_RE.match(revision):
+            raise HubError(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+        try:
+            snapshot = selectors.snapshot_get(model=model, ref=revision)
+        except NotFoundError:
+            detail = "has no preserved snapshot yet" if revision == "main" else f"has no revision {revision}"
+            raise HubError(404, "RevisionNotFound", f"{model.repo_id} {detail}.") from None
+        self.headers["X-Repo-Commit"] = snapshot.revision
+        return snapshot
+
+
+def hub_view(view):
+    """Authenticate, run the view, turn HubErrors into Hub error answers, add the model's headers."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        ctx = None
+        try:
+            ctx = HubContext(request)
+            response = view(request, ctx, *args, **kwargs)
+        except HubError as exc:
+            response = protocol.error_response(exc.status, exc.code, exc.message, exc.headers)
+        except DomainError as exc:  # anything else a user can act on, still as a JSON object
+            response = protocol.error_response(exc.status_code, None, exc.message)
+        for key, value in (ctx.headers if ctx else {}).items():
+            if key == "Link":
+                protocol.add_link(response, value)
+            elif not response.has_header(key):
+                response[key] = value
+        return response
+
+    return require_http_methods(["GET", "HEAD"])(wrapper)
+
+
+@hub_view
+def model_info(request, ctx, provider, name, revision="main"):
+    """GET /hf/api/models/{repo}[/revision/{rev}]"""
+    model = ctx.model(provider, name)
+    snapshot = ctx.snapshot(model, revision)
+    files = selectors.manifest_files(snapshot)
+    body = protocol.model_info(
+        model=model,
+        snapshot=snapshot,
+        files=files,
+        gated=file_access_level(model, snapshot) != FileAccess.PUBLIC,
+        blobs=request.GET.get("blobs", "").lower() in ("1", "true"),
+        lifecycle={
+            "status": model.status,
+            "deprecated_on": model.deprecated_on and model.deprecated_on.isoformat(),
+            "retires_on": model.retires_on and model.retires_on.isoformat(),
+            "replacement": model.replacement.repo_id if model.replacement_id else None,
+        },
+    )
+    return JsonResponse(body)
+
+
+@hub_view
+def tree(request, ctx, provider, name, revision, path=""):
+    """GET /hf/api/models/{repo}/tree/{rev}[/{path}]?recursive=…, paginated with Link rel=next."""
+    model = ctx.model(provider, name)
+    snapshot = ctx.snapshot(model, revision)
+    path = path.strip("/")
+    recursive = request.GET.get("recursive", "").lower() in ("1", "true")
+    entries = protocol.tree_entries(selectors.manifest_files(snapshot), path=path, recursive=recursive)
+    if entries is None:
+        raise HubError(404, "EntryNotFound", f"{path} is not a directory of {model.repo_id}@{snapshot.revision}.")
+    try:
+        offset = max(0, int(request.GET.get("cursor", "0")))
+    except ValueError:
+        raise HubError(400, None, "cursor must be an integer.") from None
+    size = max(1, settings.CODA_HF_TREE_PAGE_SIZE)
+    response = JsonResponse(entries[offset : offset + size], safe=False)
+    if offset + size < len(entries):
+        params = request.GET.copy()
+        params["cursor"] = str(offset + size)
+        protocol.add_link(response, f'<{request.build_absolute_uri(request.path)}?{params.urlencode()}>; rel="next"')
+    return response
+
+
+@hub_view
+def resolve(request, ctx, provider, name, revision, path):
+    """HEAD/GET /hf/{repo}/resolve/{rev}/{path}: the bytes (ranged), or a 302 to presigned storage."""
+    model = ctx.model(provider, name)
+    snapshot = ctx.snapshot(model, revision)
+    if not can_read_files(ctx.user, model, snapshot):
+        raise HubError(403, "GatedRepo", file_access_denial(ctx.user, model, snapshot))
+    row = snapshot.files.select_related("blob", "snapshot__model").filter(path=path).first()
+    if row is None:
+        raise HubError(404, "EntryNotFound", f"{path} is not in {model.repo_id}@{snapshot.revision}.")
+    blob = row.blob
+    try:
+        replica = delivery.readable_replica(blob)
+    except NotFoundError as exc:
+        raise HubError(503, None, exc.message) from None
+    headers = protocol.file_headers(revision=snapshot.revision, sha256=blob.sha256, size=blob.size)
+    is_get = request.method == "GET"  # HEAD of a streamed file is metadata only: no access event
+
+    if replica.location.kind == StorageLocation.Kind.S3 and settings.CODA_HF_S3_REDIRECT:
+        try:
+            url = delivery.presigned_url(replica, expires_in=settings.CODA_HF_PRESIGN_SECONDS)
+        except TransientStorageError as exc:
+            raise HubError(503, None, str(exc)) from None
+        # Clients read the file's metadata from this 302 and do not follow it on HEAD, so it carries it all.
+        # They then GET the presigned URL straight from storage: handing out the URL is the access, on HEAD too.
+        response = HttpResponse(status=302)
+        response["Location"] = url
+        _set(response, headers)
+        delivery.access_record(
+            user=ctx.user,
+            snapshot_file=row,
+            replica=replica,
+            via="hf-redirect",
+            detail={"method": request.method, "expires_in": settings.CODA_HF_PRESIGN_SECONDS},
+        )
+        return response
+
+    first, last = 0, blob.size - 1
+    status = 200
+    requested = _parse_range(request, blob.size, headers["ETag"])
+    if requested == "unsatisfiable":
+        raise HubError(416, None, f"Range not satisfiable (size {blob.size}).", {"Content-Range": f"bytes */{blob.size}"})
+    if requested is not None:
+        (first, last), status = requested, 206
+    length = max(0, last - first + 1)
+    if not is_get:
+        response = HttpResponse(status=status, content_type="application/octet-stream")
+    else:
+        try:
+            body = _body(replica, first, last) if length else iter(())
+        except (FileNotFoundError, TransientStorageError) as exc:
+            raise HubError(503, None, f"Stored copy unreadable: {exc}") from None
+        response = StreamingHttpResponse(body, status=status, content_type="application/octet-stream")
+        delivery.access_record(
+            user=ctx.user,
+            snapshot_file=row,
+            replica=replica,
+            via="hf",
+            detail={"range": [first, last]} if status == 206 else None,
+        )
+    _set(response, headers)
+    response["Content-Length"] = str(length)
+    response["Content-Disposition"] = protocol.content_disposition(path)
+    if status == 206:
+        response["Content-Range"] = f"bytes {first}-{last}/{blob.size}"
+    return response
+
+
+@hub_view
+def not_found(request, ctx, rest=""):
+    """Anything else under /hf (datasets, spaces, unknown routes): what the Hub says for a missing repo."""
+    raise HubError(404, "RepoNotFound", f"Not found: /hf/{rest}")
+
+
+def _set(response, headers: dict) -> None:
+    for key, value in headers.items():
+        response[key] = value
+
+
+def _parse_range(request, size: int, current_etag: str):
+    """One 'bytes=a-b' / 'bytes=a-' / 'bytes=-n' range → (first, last); None = whole file;
+    'unsatisfiable' → 416. Multiple ranges are answered with the whole file (allowed by RFC 9110)."""
+    header = request.headers.get("Range", "").strip()
+    if not header:
+        return None
+    if_range = request.headers.get("If-Range")
+    if if_range and if_range.strip() != current_etag:
+        return None
+    match = RANGE_RE.match(header.replace(" ", ""))
+    if not match or match.group(1) == match.group(2) == "":
+        return None
+    start, end = match.group(1), match.group(2)
+    if start == "":
+        suffix = int(end)
+        if suffix == 0 or size == 0:
+            return "unsatisfiable"
+        return max(0, size - suffix), size - 1
+    first = int(start)
+    if end != "" and int(end) < first:
+        return None  # syntactically invalid: ignored
+    if first >= size:
+        return "unsatisfiable"
+    return first, size - 1 if end == "" else min(int(end), size - 1)
+
+
+def _body(replica, first: int, last: int):
+    """Open the stored copy now (so a missing copy is a 503, not a broken 200) and stream it."""
+    chunks = delivery.iter_blob(replica, start=first, end=last)
+    head = next(chunks, b"")
+
+    def stream():
+        try:
+            if head:
+                yield head
+            yield from chunks
+        finally:
+            chunks.close()
+
+    return stream()
+
