@@ -96,3 +96,5 @@ class PlatformAvailabilityAdmin(admin.ModelAdmin):
     search_fields = ["identifier", "model__name"]
     list_select_related = ["model__provider"]
     autocomplete_fields = ["model"]
+
+from catalogue import access_admin  # noqa: E402,F401  (registers AccessRequestAdmin)

@@ -258,3 +258,12 @@ def _storage_locations() -> list[dict]:
 
 
 CODA_STORAGE_LOCATIONS = _storage_locations()
+
+# --- Web catalogue (pages, sign-up, sign-in) ------------------------------------------------
+# Self sign-up is on by default; CODA_SELF_SIGNUP=false means curators invite researchers instead.
+CODA_SELF_SIGNUP = env_bool("CODA_SELF_SIGNUP", True)
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:account"
+LOGOUT_REDIRECT_URL = "web:home"
+# Rows per page of the web catalogue's lists and file tables (pages stay well under 100 KB).
+CODA_WEB_PAGE_SIZE = env_int("CODA_WEB_PAGE_SIZE", 50)

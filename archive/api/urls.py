@@ -1,6 +1,6 @@
 from django.urls import path
 
-from archive.api import views
+from archive.api import downloads, views
 
 SNAPSHOTS = "models/<str:provider>/<str:name>/snapshots/"
 
@@ -9,5 +9,6 @@ urlpatterns = [
     path(SNAPSHOTS + "<str:revision>/", views.SnapshotDetailView.as_view(), name="snapshot-detail"),
     path(SNAPSHOTS + "<str:revision>/manifest", views.ManifestView.as_view(), name="snapshot-manifest"),
     path(SNAPSHOTS + "<str:revision>/manifest.sha256", views.ManifestSha256View.as_view(), name="snapshot-manifest-sha256"),
+    path(SNAPSHOTS + "<str:revision>/files/<path:path>", downloads.SnapshotFileDownloadView.as_view(), name="snapshot-file"),
     path("ingest-jobs/<int:pk>/", views.IngestJobView.as_view(), name="ingest-job-detail"),
 ]
