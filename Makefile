@@ -39,6 +39,7 @@ test: install
 
 bench: install
 	$(PY) benchmarks/ingest.py
+	$(PY) benchmarks/api_scale.py
 
 clean:
 	rm -rf var .pytest_cache
