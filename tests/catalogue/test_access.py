@@ -154,6 +154,9 @@ def test_admin_approval_goes_through_the_service(client, researcher, model):
     client.force_login(curator)
     change = f"/admin/catalogue/accessrequest/{request.pk}/change/"
     assert client.get(change).status_code == 200
+    # The model page's "decide in the admin" link (pending requests of one model) is an allowed filter.
+    queue = client.get(f"/admin/catalogue/accessrequest/?model__id__exact={model.pk}&status__exact=pending")
+    assert queue.status_code == 200 and "Example University" in queue.content.decode()
     day = (timezone.now() + timedelta(days=10)).strftime("%Y-%m-%d")
     response = client.post(
         change, {"decision": "approve", "grant_expires_at_0": day, "grant_expires_at_1": "12:00:00", "note": "granted"}
