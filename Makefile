@@ -22,7 +22,7 @@ migrate: install
 run: migrate
 	@echo "Starting Coda worker and web server..."
 	@set -m; \
-	$(PY) -m celery -A config worker --loglevel INFO --concurrency 2 --pool prefork & WORKER=$$!; \
+	$(PY) -m celery -A config worker --beat --schedule var/celerybeat-schedule --loglevel INFO --concurrency 2 --pool prefork & WORKER=$$!; \
 	trap 'kill $$WORKER 2>/dev/null; wait $$WORKER 2>/dev/null' EXIT INT TERM; \
 	echo ""; echo "  Coda is running at http://$(HOST):$(PORT)/  (API: /api/v1/, docs: /api/docs/, admin: /admin/)"; \
 	echo "  Create an admin user with: make superuser"; echo ""; \
@@ -40,6 +40,7 @@ test: install
 bench: install
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/audit.py
+	$(PY) benchmarks/api_scale.py
 
 clean:
 	rm -rf var .pytest_cache

@@ -75,3 +75,13 @@ def job_progress(job: IngestJob) -> dict:
         "bytes_done": agg["bytes_done"] or 0,
         "bytes_total": job.bytes_total,
     }
+
+
+def snapshot_file_get(*, snapshot: Snapshot, path: str) -> SnapshotFile:
+    """One stored file of a snapshot by its relative path."""
+    row = snapshot.files.select_related("blob", "snapshot__model__provider").filter(path=path).first()
+    if row is None:
+        raise NotFoundError(f"{snapshot} has no file {path!r}.", code="file_not_found")
+    if row.blob_id is None:
+        raise NotFoundError(f"{path!r} of {snapshot} is not stored yet.", code="file_not_stored")
+    return row

@@ -345,14 +345,11 @@ def _seal(snapshot: Snapshot, *, job: IngestJob | None, now) -> Snapshot:
         detail={"sealed": True, "revision": snapshot.revision, "files": len(files), "manifest_key": key},
     )
 
-    def after_seal():
-        from archive.preservation import model_preservation_refresh
-        from archive.tasks import snapshot_replicate
+    from archive.preservation import model_preservation_refresh
+    from archive.tasks import snapshot_replicate
 
-        model_preservation_refresh(snapshot.model)
-        snapshot_replicate.delay(snapshot.pk)
-
-    transaction.on_commit(after_seal)
+    model_preservation_refresh(snapshot.model)
+    transaction.on_commit(lambda: snapshot_replicate.delay(snapshot.pk))
     return snapshot
 
 

@@ -100,3 +100,4 @@ class PlatformAvailabilityAdmin(admin.ModelAdmin):
 
 
 import catalogue.dossier.admin  # noqa: E402,F401  (registers the retirement dossier screens)
+from catalogue import access_admin  # noqa: E402,F401  (registers AccessRequestAdmin)

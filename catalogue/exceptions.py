@@ -22,3 +22,8 @@ class NotFoundError(DomainError):
 class ConflictError(DomainError):
     status_code = 409
     code = "conflict"
+
+
+class ForbiddenError(DomainError):
+    status_code = 403
+    code = "permission_denied"

@@ -174,6 +174,15 @@ class AIModel(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("api:model-detail", kwargs={"provider": self.provider.slug, "name": self.name})
 
+    def save(self, *args, **kwargs):
+        # preservation_status is written only by the archive (archive.preservation); saving a model loaded
+        # earlier must not put back a stale status.
+        if self.pk is not None and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name != "preservation_status"
+            ]
+        super().save(*args, **kwargs)
+
     @property
     def status(self) -> str:
         annotated = getattr(self, "lifecycle_status", None)

@@ -98,6 +98,35 @@ def file_access_denial(user, model, snapshot=None) -> str:
     return f"The files of {model.repo_id} are gated and you have no current access grant. {how}"
 
 
+def can_decide_access(user) -> bool:
+    """Only curators approve, deny or revoke access requests."""
+    return is_curator(user)
+
+
+def can_see_access_request(user, access_request) -> bool:
+    """A request is seen by the researcher who made it and by curators."""
+    return is_curator(user) or (user is not None and user.is_authenticated and access_request.user_id == user.pk)
+
+
+def access_request_refusal(user, model) -> str | None:
+    """Why `user` may not request access to `model`'s files now (None when a request is allowed).
+    Requests are for gated files: the model's, or a snapshot's that overrides to gated."""
+    from catalogue.models import FileAccess
+
+    if user is None or not user.is_authenticated:
+        return f"Sign in to request access to the files of {model.repo_id}."
+    if not can_view_model(user, model):
+        return f"Model '{model.repo_id}' is not in the catalogue."
+    gated_snapshot = model.snapshots.filter(file_access=FileAccess.GATED).exists()
+    if model.file_access == FileAccess.PUBLIC and not gated_snapshot:
+        return f"The files of {model.repo_id} are public; no request is needed."
+    if model.file_access == FileAccess.RESTRICTED and not gated_snapshot:
+        return f"The files of {model.repo_id} are restricted to curators; access cannot be requested."
+    if has_grant(user, model):
+        return f"You already have access to the files of {model.repo_id}."
+    return None
+
+
 class CuratorWriteOrReadOnly(BasePermission):
     """Anyone reads public data; only curators write. Anonymous writes get 401, others 403."""
 

@@ -313,3 +313,11 @@ CODA_HF_PRESIGN_SECONDS = env_int("CODA_HF_PRESIGN_SECONDS", 15 * 60)
 CODA_HF_TREE_PAGE_SIZE = env_int("CODA_HF_TREE_PAGE_SIZE", 1000)  # entries per /tree page (the Hub's own cap)
 CODA_BAG_SOURCE_ORGANIZATION = env_str("CODA_BAG_SOURCE_ORGANIZATION", "Coda preservation archive")
 # --- end interoperability ---------------------------------------------------------------------
+# --- Web catalogue (pages, sign-up, sign-in) ------------------------------------------------
+# Self sign-up is on by default; CODA_SELF_SIGNUP=false means curators invite researchers instead.
+CODA_SELF_SIGNUP = env_bool("CODA_SELF_SIGNUP", True)
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:account"
+LOGOUT_REDIRECT_URL = "web:home"
+# Rows per page of the web catalogue's lists and file tables (pages stay well under 100 KB).
+CODA_WEB_PAGE_SIZE = env_int("CODA_WEB_PAGE_SIZE", 50)

@@ -16,4 +16,5 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
     path("feeds/", include("catalogue.dossier.feed_urls")),
     path("hf/", include("archive.hub.urls")),  # Hugging Face Hub-compatible read API (HF_ENDPOINT=…/hf)
+    path("", include("catalogue.web.urls", namespace="web")),
 ]

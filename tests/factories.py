@@ -42,3 +42,36 @@ class AIModelFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"model-{n}")
     display_name = factory.LazyAttribute(lambda m: m.name.title())
     family = "Test family"
+
+
+class AccessRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "catalogue.AccessRequest"
+
+    user = factory.SubFactory(UserFactory)
+    model = factory.SubFactory(AIModelFactory)
+    purpose = "Study of refusal behaviour across model generations."
+    affiliation = "Example University"
+    accepted_terms = True
+
+
+ROLES = ["anonymous", "researcher", "granted", "expired", "curator"]
+
+
+def role_users(model) -> dict:
+    """The five roles of the access matrix for one model (None = anonymous)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    granted = UserFactory(username="granted")
+    expired = UserFactory(username="expired")
+    AccessRequestFactory(user=granted, model=model, status="approved", expires_at=timezone.now() + timedelta(days=7))
+    AccessRequestFactory(user=expired, model=model, status="approved", expires_at=timezone.now() - timedelta(minutes=1))
+    return {
+        "anonymous": None,
+        "researcher": UserFactory(username="plain"),
+        "granted": granted,
+        "expired": expired,
+        "curator": CuratorFactory(username="cur"),
+    }

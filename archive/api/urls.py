@@ -1,6 +1,6 @@
 from django.urls import path
 
-from archive.api import bags, views
+from archive.api import bags, downloads, views
 
 SNAPSHOTS = "models/<str:provider>/<str:name>/snapshots/"
 
@@ -13,5 +13,6 @@ urlpatterns = [
     path("models/<str:provider>/<str:name>/audit/", views.ModelAuditView.as_view(), name="model-audit"),
     path("events/", views.EventListView.as_view(), name="event-list"),
     path(SNAPSHOTS + "<str:revision>/bag.tar", bags.BagView.as_view(), name="snapshot-bag"),
+    path(SNAPSHOTS + "<str:revision>/files/<path:path>", downloads.SnapshotFileDownloadView.as_view(), name="snapshot-file"),
     path("ingest-jobs/<int:pk>/", views.IngestJobView.as_view(), name="ingest-job-detail"),
 ]

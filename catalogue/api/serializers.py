@@ -108,7 +108,8 @@ class ModelSerializer(serializers.ModelSerializer):
     replacement = ModelRefField(read_only=True, allow_null=True)
     tags = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     platforms = PlatformSerializer(many=True, read_only=True)
-    retirement = serializers.SerializerMethodField()
+    # Declared once (not instantiated per row in a method field): list serialization cost matters at scale.
+    retirement = RetirementSummarySerializer(read_only=True, allow_null=True)
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -141,13 +142,6 @@ class ModelSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-
-    def get_retirement(self, obj) -> dict | None:
-        try:
-            retirement = obj.retirement
-        except Retirement.DoesNotExist:
-            return None
-        return RetirementSummarySerializer(retirement).data
 
     def get_url(self, obj) -> str:
         request = self.context.get("request")

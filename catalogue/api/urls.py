@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from catalogue.api import views
+from catalogue.api import access, views
 
 MODEL = "models/<str:provider>/<str:name>/"
 
@@ -23,4 +23,11 @@ urlpatterns = [
         views.RetirementViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
         name="retirement-detail",
     ),
+    path(MODEL + "access-requests/", access.ModelAccessRequestsView.as_view(), name="model-access-requests"),
+    path("access-requests/", access.AccessRequestListView.as_view(), name="access-request-list"),
+    path("access-requests/<int:pk>/", access.AccessRequestDetailView.as_view(), name="access-request-detail"),
+    # `approve`, `deny`, `revoke`, with or without a trailing slash.
+    re_path(r"^access-requests/(?P<pk>\d+)/approve/?$", access.AccessRequestDecisionView.as_view(decision="approve"), name="access-request-approve"),
+    re_path(r"^access-requests/(?P<pk>\d+)/deny/?$", access.AccessRequestDecisionView.as_view(decision="deny"), name="access-request-deny"),
+    re_path(r"^access-requests/(?P<pk>\d+)/revoke/?$", access.AccessRequestDecisionView.as_view(decision="revoke"), name="access-request-revoke"),
 ]

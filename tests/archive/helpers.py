@@ -44,3 +44,21 @@ def wait_job(job_id: int, timeout: float = 90) -> IngestJob:
 
 def chmod_safe(path: Path, mode: int) -> None:
     os.chmod(path, mode)
+
+
+def preserve_now(model, staging_root: Path, files: dict[str, bytes], monkeypatch, name: str | None = None):
+    """Ingest `files` for `model` synchronously (the tasks' work run inline) and return the sealed snapshot."""
+    from archive import services
+    from archive.tasks import snapshot_file_ingest
+
+    sent = []
+    monkeypatch.setattr(snapshot_file_ingest, "delay", lambda file_id: sent.append(file_id))
+    source = staging_root / (name or f"{model.provider.slug}-{model.name}")
+    make_tree(source, files)
+    job = services.snapshot_ingest_start(model=model, source=str(source))
+    for file_id in sent:
+        services.snapshot_file_ingest(file_id=file_id)
+    job.refresh_from_db()
+    assert job.state == IngestJob.State.SUCCEEDED, job.error
+    job.snapshot.refresh_from_db()
+    return job.snapshot

@@ -130,3 +130,14 @@ def test_retirement_with_two_preservation_terms_is_refused():
             preserved_until=date(2030, 1, 1),
             preserved_for_lifetime=True,
         )
+
+
+def test_saving_a_stale_model_keeps_the_archives_preservation_status():
+    from catalogue.models import AIModel
+
+    model = AIModelFactory()
+    stale = AIModel.objects.get(pk=model.pk)
+    AIModel.objects.filter(pk=model.pk).update(preservation_status="preserved")
+    services.model_update(model=stale, family="New family")
+    model.refresh_from_db()
+    assert model.family == "New family" and model.preservation_status == "preserved"

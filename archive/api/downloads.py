@@ -1,0 +1,109 @@
+"""File downloads: permission from catalogue.permissions, bytes from archive.delivery.
+
+S3 locations answer 302 to a short-lived presigned URL (`?expires=` seconds, default 900, at most
+3600); filesystem locations stream the bytes (single `Range` supported). Each delivery appends an
+`access` event. Someone who may not read the files gets 403 with the way to request access; the
+check happens before any URL is signed."""
+
+import posixpath
+import re
+
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.utils.http import content_disposition_header
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from archive import delivery, selectors
+from archive.api.views import ModelScopedMixin
+from catalogue.api.errors import error_body
+from catalogue.exceptions import DomainError
+from catalogue.permissions import can_read_files, file_access_denial
+
+RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class RangeNotSatisfiable(DomainError):
+    status_code = 416
+    code = "range_not_satisfiable"
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """(start, end inclusive) for a single `bytes=` range; None for no range header."""
+    if not header:
+        return None
+    match = RANGE_RE.match(header.strip())
+    if not match or (not match.group(1) and not match.group(2)):
+        raise RangeNotSatisfiable(f"Unsupported Range {header!r}; send one range like 'bytes=0-1023'.")
+    first, last = match.groups()
+    if first == "":  # suffix range: the last N bytes
+        length = int(last)
+        if length == 0:
+            raise RangeNotSatisfiable("An empty suffix range selects no bytes.")
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        raise RangeNotSatisfiable(f"Range {header!r} is outside the file's {size} bytes.")
+    return start, end
+
+
+def parse_expires(raw: str | None) -> int:
+    if raw in (None, ""):
+        return delivery.DEFAULT_PRESIGN_SECONDS
+    if not raw.isdigit() or int(raw) < 1:
+        from rest_framework.exceptions import ValidationError
+
+        raise ValidationError({"expires": "A whole number of seconds, at least 1 (at most 3600)."})
+    return min(int(raw), delivery.MAX_PRESIGN_SECONDS)
+
+
+class SnapshotFileDownloadView(ModelScopedMixin, APIView):
+    """One file's bytes: 302 to a presigned URL (S3) or a streamed response (filesystem)."""
+
+    permission_classes = [AllowAny]  # the file rule below decides; anonymous users may read public files
+
+    @extend_schema(
+        parameters=[OpenApiParameter("expires", int, description="Presigned URL lifetime in seconds (default 900, max 3600).")],
+        responses={
+            200: OpenApiResponse(description="The file's bytes (filesystem storage)"),
+            206: OpenApiResponse(description="A byte range"),
+            302: OpenApiResponse(description="Redirect to a presigned URL (S3 storage)"),
+            403: OpenApiResponse(description="No access: the message says how to request it"),
+        },
+    )
+    def get(self, request, provider, name, revision, path):
+        model = self.get_model()
+        snapshot = selectors.snapshot_get(model=model, ref=revision)
+        if not can_read_files(request.user, model, snapshot):
+            detail = file_access_denial(request.user, model, snapshot)
+            return Response(error_body(status_code=403, code="access_denied", detail=detail), status=403)
+        row = selectors.snapshot_file_get(snapshot=snapshot, path=path)
+        replica = delivery.readable_replica(row.blob)
+        filename = posixpath.basename(row.path)
+        expires = parse_expires(request.query_params.get("expires"))
+        url = delivery.presigned_url(replica, expires_in=expires, filename=filename)
+        if url:
+            delivery.access_record(
+                user=request.user, snapshot_file=row, replica=replica, via="presigned_url",
+                detail={"expires_in": expires, "revision": snapshot.revision},
+            )
+            return HttpResponseRedirect(url)
+        size = row.blob.size
+        byte_range = parse_range(request.headers.get("Range", ""), size)
+        start, end = byte_range or (0, size - 1)
+        delivery.access_record(
+            user=request.user, snapshot_file=row, replica=replica, via="stream",
+            detail={"revision": snapshot.revision, **({"range": [start, end]} if byte_range else {})},
+        )
+        body = delivery.iter_blob(replica, start=start, end=end) if size else iter(())
+        response = StreamingHttpResponse(body, status=206 if byte_range else 200, content_type="application/octet-stream")
+        response["Content-Length"] = str(end - start + 1 if size else 0)
+        response["Content-Disposition"] = content_disposition_header(True, filename)
+        response["Accept-Ranges"] = "bytes"
+        response["ETag"] = f'"{row.blob.sha256}"'
+        response["X-Coda-Sha256"] = row.blob.sha256
+        if byte_range:
+            response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        return response

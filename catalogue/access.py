@@ -1,0 +1,120 @@
+"""Access requests: a researcher asks for a gated model's files; a curator approves (with an optional
+expiry), denies or revokes. Every decision is appended to the PREMIS event log as an `access` event
+(detail.decision = approved / denied / revoked), next to the download events."""
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from catalogue.exceptions import ConflictError, ForbiddenError
+from catalogue.models import AccessRequest, AIModel
+from catalogue.permissions import access_request_refusal, can_decide_access
+
+DECISIONS = {
+    "approve": AccessRequest.Status.APPROVED,
+    "deny": AccessRequest.Status.DENIED,
+    "revoke": AccessRequest.Status.REVOKED,
+}
+# Which status each decision may be taken from.
+ALLOWED_FROM = {
+    "approve": {AccessRequest.Status.PENDING},
+    "deny": {AccessRequest.Status.PENDING},
+    "revoke": {AccessRequest.Status.APPROVED},
+}
+
+
+@transaction.atomic
+def access_request_create(
+    *, user, model: AIModel, purpose: str, affiliation: str, accepted_terms: bool
+) -> AccessRequest:
+    """Record a researcher's request for a gated model's files (purpose, affiliation, terms accepted)."""
+    refusal = access_request_refusal(user, model)
+    if refusal:
+        raise ConflictError(refusal, code="access_request_not_allowed")
+    errors = {}
+    if not (purpose or "").strip():
+        errors["purpose"] = "Say what you will use the files for."
+    if not (affiliation or "").strip():
+        errors["affiliation"] = "Give your affiliation (institution, lab or 'independent')."
+    if accepted_terms is not True:
+        errors["accepted_terms"] = f"You must accept the access terms of {model.repo_id}."
+    if errors:
+        raise ValidationError(errors)
+    pending = AccessRequest.objects.select_for_update().filter(
+        user=user, model=model, status=AccessRequest.Status.PENDING
+    )
+    if pending.exists():
+        raise ConflictError(
+            f"You already have a pending request for {model.repo_id}; a curator will decide it.",
+            code="access_request_pending",
+        )
+    return AccessRequest.objects.create(
+        user=user,
+        model=model,
+        purpose=purpose.strip(),
+        affiliation=affiliation.strip(),
+        accepted_terms=True,
+    )
+
+
+def decision_problem(*, access_request: AccessRequest, decision: str, expires_at: datetime | None) -> str | None:
+    """Why this decision cannot be taken on this request now (None when it can)."""
+    if decision not in DECISIONS:
+        return f"Unknown decision {decision!r}; use approve, deny or revoke."
+    if access_request.status not in ALLOWED_FROM[decision]:
+        return f"Access request {access_request.pk} is {access_request.status}; it cannot be {DECISIONS[decision]}."
+    if decision == "approve" and expires_at is not None and expires_at <= timezone.now():
+        return "The expiry must be in the future."
+    return None
+
+
+@transaction.atomic
+def access_request_decide(
+    *,
+    access_request: AccessRequest,
+    decided_by,
+    decision: str,
+    expires_at: datetime | None = None,
+    note: str = "",
+) -> AccessRequest:
+    """Approve (optionally until `expires_at`), deny or revoke a request, and append the decision as an event."""
+    from archive.models import EventOutcome, EventType
+    from archive.services import event_record, user_agent
+
+    if not can_decide_access(decided_by):
+        raise ForbiddenError("Only curators may decide access requests.")
+    if decision not in DECISIONS:
+        raise ValidationError({"decision": decision_problem(access_request=access_request, decision=decision, expires_at=None)})
+    # Lock the row so two curators deciding at once cannot both win.
+    current = AccessRequest.objects.select_for_update().select_related("model__provider", "user").get(
+        pk=access_request.pk
+    )
+    problem = decision_problem(access_request=current, decision=decision, expires_at=expires_at)
+    if problem and current.status not in ALLOWED_FROM[decision]:
+        raise ConflictError(problem, code="access_request_decided")
+    if problem:
+        raise ValidationError({"expires_at": problem})
+    now = timezone.now()
+    current.status = DECISIONS[decision]
+    current.decided_by = decided_by
+    current.decided_at = now
+    current.decision_note = note or ""
+    if decision == "approve":
+        current.expires_at = expires_at
+    current.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "expires_at"])
+    event_record(
+        event_type=EventType.ACCESS,
+        outcome=EventOutcome.SUCCESS if decision == "approve" else EventOutcome.FAILURE,
+        agent=user_agent(decided_by),
+        model=current.model,
+        detail={
+            "decision": current.status,
+            "access_request": current.pk,
+            "user": current.user.get_username(),
+            "expires_at": current.expires_at.isoformat() if current.expires_at else None,
+            "note": current.decision_note,
+        },
+    )
+    return current

@@ -1,0 +1,127 @@
+"""Reads for the web catalogue: searching and filtering models, a model page's facts, upcoming retirements.
+Visibility always goes through catalogue.permissions; preservation status through archive.preservation_status."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Max, Min, Q, QuerySet
+from django.utils import timezone
+
+from archive.preservation_status import snapshot_health
+from catalogue.api.filters import search_models
+from catalogue.models import AccessRequest, AIModel, LifecycleStatus, PreservationStatus, Provider
+from catalogue.permissions import visible_models
+from catalogue.selectors import status_expression
+
+
+@dataclass(frozen=True)
+class ModelFilters:
+    q: str = ""
+    provider: str = ""
+    status: str = ""
+    retirement_year: int | None = None
+    preservation: str = ""
+
+
+def browse_queryset(user) -> QuerySet[AIModel]:
+    """Visible models with what a list row shows: provider, derived status, preservation status."""
+    today = timezone.localdate()
+    queryset = (
+        AIModel.objects.select_related("provider")
+        .only(
+            "name", "display_name", "family", "modality", "release_date", "deprecated_on", "retires_on",
+            "legacy_on", "file_access", "metadata_access", "preservation_status", "provider__slug", "provider__name",
+        )
+        .annotate(lifecycle_status=status_expression(today))
+    )
+    return visible_models(user, queryset)
+
+
+def model_search(*, user, filters: ModelFilters) -> QuerySet[AIModel]:
+    """The home page's list: free text, provider, lifecycle status, retirement year, preservation status."""
+    queryset = browse_queryset(user)
+    if filters.q:
+        queryset = search_models(queryset, filters.q)
+    if filters.provider:
+        queryset = queryset.filter(provider__slug=filters.provider)
+    if filters.status in LifecycleStatus.values:
+        queryset = queryset.filter(lifecycle_status=filters.status)
+    if filters.retirement_year:
+        queryset = queryset.filter(retires_on__year=filters.retirement_year)
+    if filters.preservation in dict(PreservationStatus.choices):
+        queryset = queryset.filter(preservation_status=filters.preservation)
+    return queryset.order_by("provider__slug", "name")
+
+
+def retirement_years() -> list[int]:
+    """Years from the earliest to the latest retirement date (two index lookups, not a scan of every row)."""
+    span = AIModel.objects.aggregate(first=Min("retires_on"), last=Max("retires_on"))
+    if span["first"] is None:
+        return []
+    return list(range(span["first"].year, span["last"].year + 1))
+
+
+def providers_with_counts(user) -> QuerySet[Provider]:
+    visible = visible_models(user, AIModel.objects.all()).values("pk")
+    return Provider.objects.annotate(model_count=Count("models", filter=Q(models__pk__in=visible))).order_by("slug")
+
+
+def upcoming_retirements(user) -> QuerySet[AIModel]:
+    """Models whose retirement date is today or later, soonest first."""
+    today = timezone.localdate()
+    return browse_queryset(user).filter(retires_on__gte=today).order_by("retires_on", "provider__slug", "name")
+
+
+def snapshots_for_page(model: AIModel):
+    """A model's snapshots, newest first, with file count and size."""
+    from archive.selectors import snapshot_queryset
+
+    return snapshot_queryset().filter(model=model).order_by("-sealed_at", "-created_at")
+
+
+def model_preservation(model: AIModel, snapshots) -> dict:
+    """Preservation health of each snapshot and the model's status (kept current by the archive)."""
+    return {
+        "status": model.preservation_status,
+        "status_label": model.get_preservation_status_display(),
+        "snapshots": {snapshot.pk: snapshot_health(snapshot) for snapshot in snapshots},
+    }
+
+
+def latest_request(*, user, model: AIModel) -> AccessRequest | None:
+    if not user.is_authenticated:
+        return None
+    return AccessRequest.objects.filter(user=user, model=model).select_related("decided_by").order_by("-created_at").first()
+
+
+def pending_request_count(model: AIModel) -> int:
+    return AccessRequest.objects.filter(model=model, status=AccessRequest.Status.PENDING).count()
+
+
+def user_requests(user) -> QuerySet[AccessRequest]:
+    return AccessRequest.objects.filter(user=user).select_related("model__provider", "decided_by").order_by("-created_at")
+
+
+def model_dossier(*, user, model: AIModel) -> dict:
+    """What the model page shows of the retirement dossier, within the visibility rules."""
+    from catalogue.dossier import selectors as dossier
+    from catalogue.dossier.rendering import render_markdown
+    from catalogue.permissions import can_view_interview_summary, can_view_transcript
+
+    interviews = []
+    for interview in dossier.interview_queryset(model, user=user).order_by("-conducted_on"):
+        interviews.append(
+            {
+                "interview": interview,
+                "summary_html": render_markdown(interview.summary) if can_view_interview_summary(user, interview) else None,
+                "transcript_visible": can_view_transcript(user, interview),
+                "requests": interview.visible_requests,
+            }
+        )
+    report = dossier.report_versions(model).first()
+    return {
+        "interviews": interviews,
+        "report": report,
+        "report_html": render_markdown(report.body) if report else "",
+        "writings": dossier.published_writings(user, model=model, limit=20),
+        "any": bool(interviews or report),
+    }

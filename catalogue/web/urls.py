@@ -1,0 +1,24 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from catalogue.web import views
+
+app_name = "web"
+
+MODEL = "models/<str:provider>/<str:name>/"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(MODEL, views.model_detail, name="model"),
+    path(MODEL + "access-request/", views.access_request_submit, name="access-request"),
+    path("providers/", views.providers, name="providers"),
+    path("providers/<str:slug>/", views.provider_detail, name="provider"),
+    path("retirements/upcoming/", views.upcoming, name="upcoming"),
+    path("signup/", views.signup, name="signup"),
+    path("account/", views.account, name="account"),
+    path("account/tokens/", views.token_create, name="token-create"),
+    path("account/tokens/<str:token_key>/revoke/", views.token_revoke, name="token-revoke"),
+    path("account/invitations/", views.invite, name="invite"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+]

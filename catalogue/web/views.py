@@ -1,0 +1,257 @@
+"""Server-rendered pages of the catalogue. Thin: parse input, call selectors/services, render.
+Who sees what is decided by catalogue.permissions only."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from knox.models import AuthToken
+
+from archive import selectors as archive_selectors
+from catalogue.models import PreservationStatus
+from catalogue import access, accounts, browse, selectors
+from catalogue.exceptions import DomainError, NotFoundError
+from catalogue.models import AccessRequest, FileAccess, LifecycleStatus, Provider, Retirement
+from catalogue.permissions import (
+    access_request_refusal,
+    can_read_files,
+    file_access_denial,
+    file_access_level,
+    has_grant,
+    is_curator,
+)
+from catalogue.web.forms import AccessRequestForm, InviteForm, SignupForm, TokenForm
+
+FILES_PER_PAGE = 50
+
+
+def _page(request, queryset, param="page", per_page=None):
+    return Paginator(queryset, per_page or settings.CODA_WEB_PAGE_SIZE).get_page(request.GET.get(param))
+
+
+def _filters(request) -> browse.ModelFilters:
+    year = request.GET.get("retirement_year", "")
+    return browse.ModelFilters(
+        q=request.GET.get("q", "").strip()[:200],
+        provider=request.GET.get("provider", "").strip(),
+        status=request.GET.get("status", ""),
+        retirement_year=int(year) if year.isdigit() else None,
+        preservation=request.GET.get("preservation", ""),
+    )
+
+
+def home(request):
+    filters = _filters(request)
+    context = {
+        "filters": filters,
+        "page": _page(request, browse.model_search(user=request.user, filters=filters)),
+        "providers": Provider.objects.order_by("slug").only("slug", "name"),
+        "statuses": LifecycleStatus.choices,
+        "years": browse.retirement_years(),
+        "preservation_choices": PreservationStatus.choices,
+    }
+    return render(request, "catalogue/home.html", context)
+
+
+def upcoming(request):
+    page = _page(request, browse.upcoming_retirements(request.user))
+    return render(request, "catalogue/upcoming.html", {"page": page, "today": timezone.localdate()})
+
+
+def providers(request):
+    page = _page(request, browse.providers_with_counts(request.user))
+    return render(request, "catalogue/providers.html", {"page": page})
+
+
+def provider_detail(request, slug):
+    try:
+        provider = selectors.provider_get(slug=slug)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from None
+    queryset = browse.model_search(user=request.user, filters=browse.ModelFilters(provider=slug))
+    return render(request, "catalogue/provider_detail.html", {"provider": provider, "page": _page(request, queryset)})
+
+
+def _model_or_404(request, provider, name):
+    try:
+        return selectors.model_get(provider=provider, name=name, user=request.user, check_visible=True)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from None
+
+
+def _timeline(model):
+    today = timezone.localdate()
+    steps = [("Released", model.release_date), ("Deprecated", model.deprecated_on), ("Retired", model.retires_on)]
+    rows = [{"label": label, "date": day, "reached": bool(day and day <= today)} for label, day in steps]
+    reached = [row for row in rows if row["reached"]]
+    if reached:
+        reached[-1]["current"] = True
+    return rows
+
+
+def _pick_snapshot(snapshots, ref: str | None):
+    if ref:
+        for snapshot in snapshots:
+            if ref in (snapshot.revision, str(snapshot.pk)):
+                return snapshot
+        raise Http404(f"No snapshot {ref!r}.")
+    sealed = [s for s in snapshots if s.state == "sealed"]
+    return (sealed or snapshots or [None])[0]
+
+
+def model_detail(request, provider, name, form=None, status=200):
+    model = _model_or_404(request, provider, name)
+    user = request.user
+    snapshots = list(browse.snapshots_for_page(model))
+    snapshot = _pick_snapshot(snapshots, request.GET.get("snapshot"))
+    preservation = browse.model_preservation(model, snapshots)
+    for s in snapshots:
+        s.health = preservation["snapshots"][s.pk]
+    can_read = can_read_files(user, model, snapshot)
+    files_page = None
+    if snapshot is not None:
+        files_page = _page(request, archive_selectors.snapshot_files(snapshot), "files_page", FILES_PER_PAGE)
+        ref = snapshot.revision or str(snapshot.pk)
+        for f in files_page.object_list:
+            replicas = getattr(f.blob, "verified_replicas", []) if f.blob_id else []
+            f.copies = len(replicas)
+            proofs = [r.last_verified_at for r in replicas if r.last_verified_at]
+            f.last_verified = max(proofs) if proofs else None
+            f.download_url = reverse(
+                "api:snapshot-file", kwargs={"provider": provider, "name": name, "revision": ref, "path": f.path}
+            )
+    refusal = access_request_refusal(user, model)
+    latest = browse.latest_request(user=user, model=model)
+    grant = latest if latest and latest.status == AccessRequest.Status.APPROVED and has_grant(user, model) else None
+    level = file_access_level(model, snapshot)
+    try:
+        retirement = model.retirement
+    except Retirement.DoesNotExist:
+        retirement = None
+    context = {
+        "model": model,
+        "timeline": _timeline(model),
+        "retirement": retirement,
+        "platforms": list(model.platforms.all()),
+        "snapshots": snapshots,
+        "snapshot": snapshot,
+        "files": files_page.object_list if files_page else [],
+        "files_page": files_page,
+        "preservation": preservation,
+        "dossier": browse.model_dossier(user=user, model=model),
+        "can_read": can_read,
+        "denial": None if can_read else file_access_denial(user, model, snapshot),
+        "file_access_label": dict(FileAccess.choices).get(level, level),
+        "latest_request": latest,
+        "grant": grant,
+        "show_request_form": user.is_authenticated
+        and refusal is None
+        and not (latest and latest.status == AccessRequest.Status.PENDING),
+        "form": form or AccessRequestForm(),
+        "is_curator": is_curator(user),
+        "pending_count": browse.pending_request_count(model) if is_curator(user) else 0,
+        "now": timezone.now(),
+    }
+    return render(request, "catalogue/model_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def access_request_submit(request, provider, name):
+    model = _model_or_404(request, provider, name)
+    form = AccessRequestForm(request.POST)
+    if not form.is_valid():
+        return model_detail(request, provider, name, form=form, status=400)
+    try:
+        access.access_request_create(user=request.user, model=model, **form.cleaned_data)
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return model_detail(request, provider, name, form=form, status=400)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("web:model", provider=provider, name=name)
+    messages.success(request, f"Your request for {model.repo_id} was sent; a curator will decide it.")
+    return redirect("web:model", provider=provider, name=name)
+
+
+def signup(request):
+    invitation = request.POST.get("invitation") or request.GET.get("invitation") or ""
+    if not accounts.signup_allowed(invitation=invitation):
+        return render(request, "catalogue/signup.html", {"closed": True}, status=403)
+    invited_email = accounts.invitation_email(invitation) if invitation else None
+    form = SignupForm(request.POST or None, initial={"email": invited_email} if invited_email else None)
+    if request.method == "POST" and form.is_valid():
+        user = accounts.user_signup(
+            username=form.cleaned_data["username"],
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
+            invitation=invitation or None,
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.get_username()}.")
+        return redirect("web:account")
+    context = {"form": form, "invitation": invitation, "invited_email": invited_email}
+    return render(request, "catalogue/signup.html", context, status=400 if request.method == "POST" else 200)
+
+
+def _account(request, status=200, **extra):
+    context = {
+        "tokens": AuthToken.objects.filter(user=request.user).order_by("-created"),
+        "requests": browse.user_requests(request.user)[:200],
+        "token_form": TokenForm(),
+        "invite_form": InviteForm(),
+        "is_curator": is_curator(request.user),
+        "now": timezone.now(),
+        **extra,
+    }
+    return render(request, "catalogue/account.html", context, status=status)
+
+
+@login_required
+def account(request):
+    return _account(request)
+
+
+@login_required
+@require_POST
+def token_create(request):
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        return _account(request, status=400, token_form=form)
+    _, token = accounts.api_token_create(user=request.user, expires_days=form.cleaned_data["expires_days"])
+    # Rendered in this response only (never stored in plain text or in the session).
+    response = _account(request, new_token=token)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def token_revoke(request, token_key):
+    try:
+        accounts.api_token_revoke(user=request.user, token_key=token_key)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from None
+    messages.success(request, f"Token {token_key}… revoked.")
+    return redirect("web:account")
+
+
+@login_required
+@require_POST
+def invite(request):
+    form = InviteForm(request.POST)
+    if not is_curator(request.user):
+        raise Http404("Only curators invite researchers.")
+    if not form.is_valid():
+        return _account(request, status=400, invite_form=form)
+    token = accounts.invitation_create(inviter=request.user, email=form.cleaned_data["email"])
+    url = request.build_absolute_uri(reverse("web:signup") + f"?invitation={token}")
+    return _account(request, invite_url=url, invite_email=form.cleaned_data["email"])

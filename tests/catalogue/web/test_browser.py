@@ -1,0 +1,198 @@
+"""The real pages in headless Chromium (Debian's package, driven by Playwright's Python API):
+search and filter, open a model page, request access, a curator approves in the admin, download a
+file through the page's link and compare its SHA-256. Screenshots go to test-artifacts/.
+
+Browser downloads are not possible here, so the file is fetched with the browser context's own
+request client (same cookies, same session) from the link the page shows."""
+
+import hashlib
+import os
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from catalogue.models import AccessRequest
+from django.conf import settings
+from django.utils import timezone
+
+from tests.archive.helpers import preserve_now, random_bytes
+from tests.factories import AIModelFactory, ProviderFactory, UserFactory
+
+CHROMIUM = os.environ.get("CODA_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+INSTALL_HINT = "apt-get update && apt-get install -y chromium  (and `uv sync` for the playwright package; never `playwright install`)"
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+PASSWORD = "a-long-unusual-pass-42"
+WEIGHTS = random_bytes(1024 * 1024 + 3, seed=21)
+
+pytestmark = pytest.mark.browser
+
+
+def _unavailable(reason: str):
+    # In CI a missing browser is a failure, never a silent skip.
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"Browser tests cannot run: {reason}. Install with: {INSTALL_HINT}", pytrace=False)
+    pytest.skip(f"{reason} (install with: {INSTALL_HINT})")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright Python package is not installed")
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        _unavailable(f"Chromium not found at {CHROMIUM}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    # Playwright's sync API keeps an event loop running in this thread while the browser is open; the
+    # test's ORM calls (and the database flush after each test) are synchronous, which Django must be told.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            yield instance
+            instance.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def site(browser, live_server, transactional_db, staging_dir, monkeypatch):
+    lab = ProviderFactory(slug="lab", name="Lab")
+    other = ProviderFactory(slug="other", name="Other Labs")
+    today = timezone.localdate()
+    model = AIModelFactory(
+        provider=lab, name="orca-7b", display_name="Orca 7B", family="Orca", description="A **retired** chat model.",
+        file_access="gated", access_terms="Research use only.",
+        deprecated_on=today - timedelta(days=200), retires_on=today - timedelta(days=20),
+    )
+    AIModelFactory(provider=lab, name="orca-13b", display_name="Orca 13B", family="Orca")
+    AIModelFactory(provider=other, name="orca-clone", display_name="Orca Clone", family="Orca",
+                   deprecated_on=today, retires_on=today + timedelta(days=30))
+    snapshot = preserve_now(model, staging_dir, {"config.json": b'{"d": 4096}', "model.safetensors": WEIGHTS}, monkeypatch)
+    UserFactory(username="rita", password=PASSWORD)
+    UserFactory(username="chief", password=PASSWORD, is_staff=True, is_superuser=True)
+    return {"url": live_server.url, "model": model, "snapshot": snapshot}
+
+
+def shot(page, name: str):
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, base: str, username: str, path: str = "/accounts/login/"):
+    page.goto(base + path)
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit], input[type=submit]")
+
+
+def test_researcher_finds_requests_gets_approved_and_downloads(browser, site):
+    base = site["url"]
+    researcher = browser.new_context()
+    page = researcher.new_page()
+
+    # Search and filter.
+    page.goto(base + "/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    shot(page, "01-home")
+    page.fill("#f-q", "orca")
+    page.select_option("#f-provider", "lab")
+    page.select_option("#f-status", "retired")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**/?q=orca*")
+    rows = page.locator("table tbody tr").all_inner_texts()
+    assert len(rows) == 1 and "Orca 7B" in rows[0] and "retired" in rows[0]
+    shot(page, "02-search-filtered")
+
+    # Open the model page.
+    page.click("text=Orca 7B")
+    page.wait_for_url("**/models/lab/orca-7b/")
+    assert page.locator("h1").inner_text().startswith("Orca 7B")
+    assert page.locator("ol.timeline li").count() == 3
+    assert "gated" in page.locator("#access-state").inner_text()
+    assert page.locator("#files a[download]").count() == 0  # no links to bytes without access
+    shot(page, "03-model-page-anonymous")
+
+    # Sign in and request access.
+    sign_in(page, base, "rita", path="/accounts/login/?next=/models/lab/orca-7b/")
+    page.wait_for_url("**/models/lab/orca-7b/")
+    page.fill("#id_purpose", "Longitudinal study of refusals.")
+    page.fill("#id_affiliation", "Example University")
+    page.check("#id_accepted_terms")
+    page.click("#access-request-form button[type=submit]")
+    page.wait_for_selector("#request-status")
+    assert "pending" in page.locator("#request-status").inner_text()
+    shot(page, "04-access-requested")
+
+    # A curator approves it in the admin, with an expiry.
+    curator = browser.new_context()
+    admin = curator.new_page()
+    sign_in(admin, base, "chief", path="/admin/login/?next=/admin/catalogue/accessrequest/")
+    admin.wait_for_url("**/admin/catalogue/accessrequest/")
+    request_id = AccessRequest.objects.get(user__username="rita").pk  # ids depend on earlier tests
+    admin.click(f"table#result_list a[href$='/accessrequest/{request_id}/change/']")
+    admin.select_option("#id_decision", "approve")
+    admin.fill("#id_grant_expires_at_0", (timezone.now() + timedelta(days=30)).strftime("%Y-%m-%d"))
+    admin.fill("#id_grant_expires_at_1", "12:00:00")
+    admin.fill("#id_note", "Approved for the study.")
+    shot(admin, "05-admin-decision")
+    admin.click("input[name=_save]")
+    admin.wait_for_url("**/admin/catalogue/accessrequest/")
+    assert "approved" in admin.locator("table#result_list").inner_text().lower()
+    curator.close()
+
+    # The researcher sees the decision and downloads through the page's link.
+    page.reload()
+    assert "You may download" in page.locator("#access-state").inner_text()
+    assert "approved" in page.locator("#request-status").inner_text()
+    shot(page, "06-model-page-granted")
+    row = page.locator("#files tbody tr", has_text="model.safetensors")
+    shown_sha = row.locator("code.sha").inner_text().strip()
+    href = row.locator("a[download]").get_attribute("href")
+    response = researcher.request.get(base + href)
+    assert response.status == 200
+    body = response.body()
+    assert hashlib.sha256(body).hexdigest() == shown_sha == hashlib.sha256(WEIGHTS).hexdigest()
+    # The same link fetched from the page itself (what a browser would download).
+    in_page = page.evaluate(
+        """async (href) => {
+            const r = await fetch(href);
+            const digest = await crypto.subtle.digest("SHA-256", await r.arrayBuffer());
+            return Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, "0")).join("");
+        }""",
+        href,
+    )
+    assert in_page == shown_sha
+    # The copy button works from the keyboard.
+    row.locator("button[data-copy]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('copy-status').textContent.length > 0")
+    researcher.close()
+
+    from archive.models import PreservationEvent
+
+    downloads = PreservationEvent.objects.filter(event_type="access", detail__via="stream")
+    assert downloads.count() == 2 and {e.agent for e in downloads} == {"user:rita"}
+    assert PreservationEvent.objects.get(event_type="access", detail__decision="approved").agent == "user:chief"
+
+
+def test_upcoming_and_provider_pages(browser, site):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(site["url"] + "/retirements/upcoming/")
+    assert "Orca Clone" in page.locator("main").inner_text() and "Orca 7B" not in page.locator("main").inner_text()
+    shot(page, "07-upcoming")
+    page.goto(site["url"] + "/providers/")
+    page.click("text=Lab")
+    page.wait_for_url("**/providers/lab/")
+    text = page.locator("main").inner_text()
+    assert "Orca 7B" in text and "Orca 13B" in text and "Orca Clone" not in text
+    shot(page, "08-provider")
+    context.close()
