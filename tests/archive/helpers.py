@@ -62,3 +62,26 @@ def preserve_now(model, staging_root: Path, files: dict[str, bytes], monkeypatch
     assert job.state == IngestJob.State.SUCCEEDED, job.error
     job.snapshot.refresh_from_db()
     return job.snapshot
+
+
+def count_source_reads(monkeypatch) -> dict[str, int]:
+    """Count the bytes each source file gives to ingest (path -> bytes read), to prove one read per file."""
+    from archive import sources
+
+    counted: dict[str, int] = {}
+    original = sources.OpenedSource.__enter__
+
+    def counting_enter(self):
+        stream = original(self)
+        raw_read = stream.read
+
+        def read(n=-1):
+            data = raw_read(n)
+            counted[self.path] = counted.get(self.path, 0) + len(data)
+            return data
+
+        stream.read = read
+        return stream
+
+    monkeypatch.setattr(sources.OpenedSource, "__enter__", counting_enter)
+    return counted

@@ -226,25 +226,10 @@ def test_grown_source_file_fails_and_leaves_no_multipart_upload(transactional_db
 
 
 def test_each_source_byte_is_read_once(transactional_db, staging_dir, opus, monkeypatch, s3_location, small_parts, dispatched):
-    from archive import sources
-
     source, files = tree(staging_dir)
-    counted = {}
-    original = sources.OpenedSource.__enter__
+    from tests.archive.helpers import count_source_reads
 
-    def counting_enter(self):
-        stream = original(self)
-        raw_read = stream.read
-
-        def read(n=-1):
-            data = raw_read(n)
-            counted[self.path] = counted.get(self.path, 0) + len(data)
-            return data
-
-        stream.read = read
-        return stream
-
-    monkeypatch.setattr(sources.OpenedSource, "__enter__", counting_enter)
+    counted = count_source_reads(monkeypatch)
     job = services.snapshot_ingest_start(model=opus, source=str(source))
     for row in SnapshotFile.objects.filter(snapshot=job.snapshot):
         services.snapshot_file_ingest(file_id=row.pk)

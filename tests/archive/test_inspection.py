@@ -305,8 +305,6 @@ def test_header_split_at_every_byte_boundary():
 
 def test_each_file_read_once_with_inspection(model, staging_dir, dispatched, monkeypatch, s3_location, settings, tmp_path):
     """Headers come from the ingest stream itself: every source byte is read exactly once (multipart S3 too)."""
-    from archive import sources
-
     settings.CODA_PART_SIZE = 5 * MIB
     big = {"embed": np.arange(3 * MIB, dtype=np.float32), "head": ("BF16", bf16((64, 64)))}  # ~12 MiB: 3 parts
     files = {
@@ -316,22 +314,9 @@ def test_each_file_read_once_with_inspection(model, staging_dir, dispatched, mon
         "tokenizer_config.json": b'{"tokenizer_class": "X"}',
     }
     make_tree(staging_dir / "once", files)
-    counted = {}
-    original = sources.OpenedSource.__enter__
+    from tests.archive.helpers import count_source_reads
 
-    def counting_enter(self):
-        stream = original(self)
-        raw_read = stream.read
-
-        def read(n=-1):
-            data = raw_read(n)
-            counted[self.path] = counted.get(self.path, 0) + len(data)
-            return data
-
-        stream.read = read
-        return stream
-
-    monkeypatch.setattr(sources.OpenedSource, "__enter__", counting_enter)
+    counted = count_source_reads(monkeypatch)
     snapshot = ingest(model, staging_dir / "once")
     assert counted == {path: len(data) for path, data in files.items()}
     report = snapshot.inspection
