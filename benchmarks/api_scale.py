@@ -86,6 +86,7 @@ def seed() -> None:
                 AIModel(
                     provider=providers[i % PROVIDERS],
                     name=f"model-{i:05d}-{words[0]}",
+                    repo_key=f"{providers[i % PROVIDERS].slug}/model-{i:05d}-{words[0]}",  # bulk_create skips save()
                     display_name=f"Model {i} {words[0].title()}",
                     family=f"family-{i % 300}",
                     description=f"A {words[0]} and {words[1]} model number {i}. " * 3,

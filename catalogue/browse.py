@@ -29,7 +29,7 @@ def browse_queryset(user) -> QuerySet[AIModel]:
         AIModel.objects.select_related("provider")
         .only(
             "name", "display_name", "family", "modality", "release_date", "deprecated_on", "retires_on",
-            "legacy_on", "file_access", "metadata_access", "preservation_status", "provider__slug", "provider__name",
+            "legacy_on", "file_access", "metadata_access", "preservation_status", "repo_key", "provider__slug", "provider__name",
         )
         .annotate(lifecycle_status=status_expression(today))
     )
@@ -49,7 +49,7 @@ def model_search(*, user, filters: ModelFilters) -> QuerySet[AIModel]:
         queryset = queryset.filter(retires_on__year=filters.retirement_year)
     if filters.preservation in dict(PreservationStatus.choices):
         queryset = queryset.filter(preservation_status=filters.preservation)
-    return queryset.order_by("provider__slug", "name")
+    return queryset.order_by("repo_key")
 
 
 def retirement_years() -> list[int]:

@@ -50,6 +50,16 @@ class Provider(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("api:provider-detail", kwargs={"slug": self.slug})
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # Models carry 'provider/name' as a stored key: keep it in step with the slug.
+        from django.db.models import Value
+        from django.db.models.functions import Concat
+
+        AIModel.objects.filter(provider=self).exclude(repo_key__startswith=f"{self.slug}/").update(
+            repo_key=Concat(Value(f"{self.slug}/"), "name")
+        )
+
 
 class Tag(models.Model):
     """A free label for models (e.g. 'vision', 'open-weights')."""
@@ -107,6 +117,12 @@ class AIModel(models.Model):
         max_length=200,
         validators=[validate_model_name],
         help_text="Identifier as the provider publishes it, e.g. 'claude-3-opus-20240229'.",
+    )
+    repo_key = models.CharField(
+        max_length=265,
+        unique=True,
+        editable=False,
+        help_text="'provider/name', stored and indexed so lists sort and page by it without computing it per row.",
     )
     display_name = models.CharField(max_length=200, blank=True)
     family = models.CharField(max_length=200, blank=True, db_index=True)
@@ -175,6 +191,7 @@ class AIModel(models.Model):
         return reverse("api:model-detail", kwargs={"provider": self.provider.slug, "name": self.name})
 
     def save(self, *args, **kwargs):
+        self.repo_key = f"{self.provider.slug}/{self.name}"
         # preservation_status is written only by the archive (archive.preservation); saving a model loaded
         # earlier must not put back a stale status.
         if self.pk is not None and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):

@@ -3,7 +3,7 @@
 from datetime import date
 
 from django.db.models import Case, CharField, DateField, Prefetch, Q, QuerySet, Value, When
-from django.db.models.functions import Coalesce, Concat
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalogue.exceptions import NotFoundError
@@ -44,7 +44,6 @@ def model_queryset(*, today: date | None = None) -> QuerySet[AIModel]:
         .annotate(
             lifecycle_status=status_expression(today),
             # Non-null sort keys, so cursor pagination can order on them.
-            sort_id=Concat("provider__slug", Value("/"), "name", output_field=CharField()),
             retires_sort=Coalesce("retires_on", Value(FAR_FUTURE), output_field=DateField()),
             deprecated_sort=Coalesce("deprecated_on", Value(FAR_FUTURE), output_field=DateField()),
             released_sort=Coalesce("release_date", Value(FAR_FUTURE), output_field=DateField()),

@@ -77,7 +77,7 @@ class AliasOrderingFilter(OrderingFilter):
 
 class ModelOrderingFilter(AliasOrderingFilter):
     aliases = {
-        "id": "sort_id",
+        "id": "repo_key",
         "retires_on": "retires_sort",
         "deprecated_on": "deprecated_sort",
         "release_date": "released_sort",

@@ -63,7 +63,7 @@ class ModelViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     serializer_class = ModelSerializer
     filter_backends = [DjangoFilterBackend, ModelOrderingFilter]
     filterset_class = ModelFilterSet
-    ordering = ("sort_id",)
+    ordering = ("repo_key",)
 
     def get_queryset(self):
         return visible_models(self.request.user, selectors.model_queryset())
@@ -72,7 +72,7 @@ class ModelViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         # Deferred join: filter, sort and page over narrow rows (id + sort keys), then load only the
         # page's rows with their joins and prefetches (one more query, still independent of page size).
         # Sorting 10,000 wide joined rows took about 1.6x as long in the benchmark (benchmarks/api_scale.py).
-        narrow = queryset.select_related(None).prefetch_related(None).only("id")
+        narrow = queryset.select_related(None).prefetch_related(None).only("id", "repo_key", "created_at", "updated_at")
         page = super().paginate_queryset(narrow)
         if page is None:
             return None

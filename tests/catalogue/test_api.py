@@ -282,3 +282,25 @@ def test_restricted_metadata_is_hidden_from_anonymous_and_researchers(anon_clien
     )
     assert researcher_client.get(f"{MODELS}openai/gpt-4o/").status_code == 200
     assert "openai/gpt-4o" in ids(researcher_client.get(MODELS))
+
+
+@pytest.mark.parametrize("ordering", ["id", "-id", "retires_on", "created_at", "-updated_at"])
+def test_every_ordering_keeps_the_query_count(anon_client, django_assert_max_num_queries, ordering, db):
+    for i in range(12):
+        AIModelFactory(name=f"m{i:02d}")
+    with django_assert_max_num_queries(4):
+        first = anon_client.get(f"{MODELS}?ordering={ordering}&page_size=5").json()
+    with django_assert_max_num_queries(4):
+        second = anon_client.get(first["next"]).json()
+    ids_seen = [r["id"] for r in first["results"] + second["results"]]
+    assert len(set(ids_seen)) == 10
+
+
+def test_repo_key_follows_a_provider_rename(db):
+    model = AIModelFactory(provider=ProviderFactory(slug="old"), name="m")
+    assert model.repo_key == "old/m"
+    provider = model.provider
+    provider.slug = "new"
+    provider.save()
+    model.refresh_from_db()
+    assert model.repo_key == "new/m"
