@@ -26,12 +26,17 @@ class ModelFilterSet(django_filters.FilterSet):
     provider = SlugInFilter(field_name="provider__slug", help_text="Provider slug(s), comma-separated.")
     provider_id = django_filters.ModelMultipleChoiceFilter(field_name="provider", queryset=Provider.objects.all())
     family = django_filters.CharFilter(field_name="family", lookup_expr="iexact")
-    status = django_filters.MultipleChoiceFilter(field_name="lifecycle_status", choices=LifecycleStatus.choices)
+    # Single-table columns: no join can duplicate rows, so no DISTINCT (it made the filtered list ~1.5x slower).
+    status = django_filters.MultipleChoiceFilter(
+        field_name="lifecycle_status", choices=LifecycleStatus.choices, distinct=False
+    )
     retiring_after = django_filters.DateFilter(field_name="retires_on", lookup_expr="gte")
     retiring_before = django_filters.DateFilter(field_name="retires_on", lookup_expr="lte")
     has_replacement = django_filters.BooleanFilter(field_name="replacement", lookup_expr="isnull", exclude=True)
     tag = django_filters.CharFilter(field_name="tags__slug", distinct=True)
-    preservation = django_filters.MultipleChoiceFilter(field_name="preservation_status", choices=PreservationStatus.choices)
+    preservation = django_filters.MultipleChoiceFilter(
+        field_name="preservation_status", choices=PreservationStatus.choices, distinct=False
+    )
     q = django_filters.CharFilter(method="filter_q", label="Search")
 
     class Meta:
