@@ -76,8 +76,12 @@ def locations_sync() -> list[StorageLocation]:
 
 
 def primary_location() -> StorageLocation:
-    locations_sync()
-    return StorageLocation.objects.get(is_primary=True)
+    """The primary location; configuration is synced at ingest start (and here only when none is recorded)."""
+    location = StorageLocation.objects.filter(is_primary=True, is_active=True).first()
+    if location is None:
+        locations_sync()
+        location = StorageLocation.objects.get(is_primary=True)
+    return location
 
 
 # --- ingest ----------------------------------------------------------------------------------
