@@ -156,6 +156,20 @@ def snapshot_ingest_start(*, model: AIModel, source: str, requested_by=None, fil
     return job
 
 
+def ingest_job_retry(*, job: IngestJob, requested_by=None) -> IngestJob:
+    """Re-run a failed ingest as a new job on the same snapshot: stored files are not read again.
+    A sealed snapshot never changes, so retrying into one is refused."""
+    snapshot = job.snapshot
+    if snapshot.state == Snapshot.State.SEALED:
+        raise SnapshotSealed(
+            f"Snapshot {snapshot.revision} of {snapshot.model.repo_id} is sealed and never changes; "
+            "preserve the files again to make a new snapshot."
+        )
+    if snapshot.state != Snapshot.State.FAILED:
+        raise ConflictError(f"Ingest job {job.pk} is {job.state}; only a failed ingest can be retried.")
+    return snapshot_ingest_start(model=snapshot.model, source=snapshot.source, requested_by=requested_by)
+
+
 def _current_job(snapshot: Snapshot) -> IngestJob | None:
     return snapshot.jobs.order_by("-created_at").first()
 

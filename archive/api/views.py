@@ -90,6 +90,18 @@ class ManifestSha256View(ModelScopedMixin, APIView):
         return HttpResponse(text, content_type="text/plain; charset=utf-8")
 
 
+class IngestJobRetryView(APIView):
+    """Curators: re-run a failed ingest (202 with the new job); a sealed snapshot answers 409."""
+
+    permission_classes = [CuratorOnly]
+
+    @extend_schema(request=None, responses={202: IngestJobSerializer})
+    def post(self, request, pk):
+        job = services.ingest_job_retry(job=selectors.job_get(job_id=int(pk)), requested_by=request.user)
+        body = IngestJobSerializer(job, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+
 class IngestJobView(generics.RetrieveAPIView):
     """An ingest job's state and progress (files and bytes done / total)."""
 

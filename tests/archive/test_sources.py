@@ -160,3 +160,30 @@ def test_preserve_command_reports_failure(transactional_db, staging_dir, monkeyp
     monkeypatch.setattr(snapshot_file_ingest, "delay", run_now)
     with pytest.raises(CommandError, match="Ingest failed: 1 file"):
         call_command("preserve", "acme/m", str(staging_dir / "cli"), "--wait", "--timeout", "30")
+
+
+def test_retry_of_a_sealed_snapshot_is_refused_and_a_failed_one_resumes(curator_client, researcher_client, transactional_db, staging_dir, monkeypatch):
+    from archive import services
+    from archive.tasks import snapshot_file_ingest
+
+    sent = []
+    monkeypatch.setattr(snapshot_file_ingest, "delay", lambda file_id: sent.append(file_id))
+    AIModelFactory(provider=ProviderFactory(slug="anthropic"), name="opus")
+    make_tree(staging_dir / "r", {"a.bin": b"a", "b.bin": b"b"})
+    job = IngestJob.objects.get(pk=post(curator_client, staging_dir / "r").json()["id"])
+    (staging_dir / "r" / "b.bin").rename(staging_dir / "b.bak")
+    for file_id in sent:
+        snapshot_file_ingest.apply(args=[file_id])
+    job.refresh_from_db()
+    assert job.state == IngestJob.State.FAILED
+    assert researcher_client.post(f"/api/v1/ingest-jobs/{job.pk}/retry/").status_code == 403
+    (staging_dir / "b.bak").rename(staging_dir / "r" / "b.bin")
+    sent.clear()
+    response = curator_client.post(f"/api/v1/ingest-jobs/{job.pk}/retry/")
+    assert response.status_code == 202, response.json()
+    assert len(sent) == 1  # only the failed file is read again
+    services.snapshot_file_ingest(file_id=sent[0])
+    assert Snapshot.objects.get().state == Snapshot.State.SEALED
+    refused = curator_client.post(f"/api/v1/ingest-jobs/{job.pk}/retry/")
+    assert refused.status_code == 409 and refused.json()["code"] == "snapshot_sealed"
+    assert "sealed and never changes" in refused.json()["detail"]
