@@ -24,8 +24,13 @@ def sha256sum_text(files: Iterable[tuple[str, int, str]]) -> str:
     return "".join(f"{sha256}  {path}\n" for path, _size, sha256 in rows)
 
 
-def manifest_document(*, repo_id: str, revision: str, sealed_at: str, files: list[dict], retirement: dict | None) -> dict:
-    return {
+def manifest_document(
+    *, repo_id: str, revision: str, sealed_at: str, files: list[dict], retirement: dict | None,
+    object_keys: dict[str, str] | None = None,
+) -> dict:
+    """`object_keys` maps a digest to its object's key at the location holding this manifest, for blobs that are
+    not at the content-addressed key blobs/sha256/ab/cd/<digest> (large uploads kept where they were uploaded)."""
+    document = {
         "format": MANIFEST_FORMAT,
         "model": repo_id,
         "revision": revision,
@@ -34,6 +39,9 @@ def manifest_document(*, repo_id: str, revision: str, sealed_at: str, files: lis
         "files": sorted(files, key=lambda f: f["path"].encode("utf-8")),
         "retirement": retirement,
     }
+    if object_keys:
+        document["object_keys"] = dict(sorted(object_keys.items()))
+    return document
 
 
 def manifest_bytes(document: dict) -> bytes:

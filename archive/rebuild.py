@@ -83,14 +83,15 @@ def _restore(document: dict, *, location, backend, report: RebuildReport, agent:
             state=SnapshotFile.State.STORED, bytes_done=entry["size"],
         )
         report.files += 1
-        key = blob_key(blob.sha256)
-        if backend.size_of(key) == blob.size:
+        candidates = [document.get("object_keys", {}).get(blob.sha256), blob_key(blob.sha256)]
+        key = next((k for k in candidates if k and backend.size_of(k) == blob.size), None)
+        if key is not None:
             _, created = Replica.objects.get_or_create(
                 blob=blob, location=location, defaults={"key": key, "state": Replica.State.STORED}
             )
             report.replicas += int(created)
         else:
-            report.missing_objects.append(key)
+            report.missing_objects.append(next(k for k in candidates if k))
     event_record(event_type=EventType.INGESTION, outcome=EventOutcome.SUCCESS, agent=agent, model=model,
                  snapshot=snapshot, location=location,
                  detail={"rebuilt_from": location.name, "revision": revision, "files": len(document["files"])})

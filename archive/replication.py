@@ -10,7 +10,7 @@ from archive import manifests
 from archive.exceptions import ChecksumMismatch, SizeMismatch
 from archive.models import Blob, EventOutcome, EventType, Replica, Snapshot, StorageLocation
 from archive.preservation import min_copies, model_preservation_refresh
-from archive.storage import backend_for, manifest_key
+from archive.storage import backend_for, blob_key, manifest_key
 from archive.streaming import HashingReader
 
 logger = logging.getLogger(__name__)
@@ -46,9 +46,11 @@ def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: st
                     f"({reader.bytes_read} bytes), expected {blob.sha256} ({blob.size} bytes)."
                 )
 
+        existing = Replica.objects.filter(blob=blob, location=target).values_list("key", flat=True).first()
         try:
             result = backend_for(target).store(
-                reader, size=blob.size, is_stored=lambda sha256: False, before_commit=digest_matches
+                reader, size=blob.size, is_stored=lambda sha256: None, before_commit=digest_matches,
+                key=existing or blob_key(blob.sha256),  # a repair rewrites the copy where it was
             )
         except (ChecksumMismatch, SizeMismatch) as exc:
             with transaction.atomic():
@@ -111,7 +113,7 @@ def snapshot_replicate(*, snapshot_id: int, agent: str) -> dict:
                 break
             verified.add(location.pk)
             copied += 1
-    document = manifests.manifest_bytes(manifest_document_for(snapshot))
+    files = list(snapshot.files.select_related("blob"))
     key = manifest_key(repo_id=snapshot.model.repo_id, revision=snapshot.revision)
     holders = set(
         Replica.objects.filter(blob__in=blobs, state=Replica.State.VERIFIED)
@@ -119,6 +121,7 @@ def snapshot_replicate(*, snapshot_id: int, agent: str) -> dict:
     )
     for location in locations:
         if location.pk in holders:
-            backend_for(location).put_bytes(key, document)
+            document = manifest_document_for(snapshot, files=files, location=location)
+            backend_for(location).put_bytes(key, manifests.manifest_bytes(document))
     model_preservation_refresh(snapshot.model)
     return {"copied": copied}

@@ -1,5 +1,7 @@
 """S3-compatible storage (AWS, MinIO, Ceph, R2, moto): multipart upload of a stream read once,
-with per-part integrity checks and a server-side copy to the content-addressed key."""
+with per-part integrity checks. Objects up to one part go to their content-addressed key; larger ones keep
+the key they were uploaded under (CODA_S3_KEY_LAYOUT=direct, the default) or are moved to the
+content-addressed key by a server-side copy (CODA_S3_KEY_LAYOUT=sha256)."""
 
 import base64
 import functools
@@ -8,6 +10,7 @@ import math
 import os
 import threading
 import uuid
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -97,9 +100,77 @@ def _etag(value: str) -> str:
     return (value or "").strip('"')
 
 
+def upload_key() -> str:
+    """Key of a large object whose SHA-256 is known only once it is uploaded (CODA_S3_KEY_LAYOUT=direct)."""
+    return f"blobs/uploads/{uuid.uuid4().hex}"
+
+
 def _composite_etag(parts: list[dict]) -> str:
     """S3's multipart ETag: MD5 of the concatenated part MD5s, then '-<number of parts>'."""
-    return hashlib.md5(b"".join(p["md5"] for p in parts), usedforsecurity=False).hexdigest() + f"-{len(parts)}"
+    return hashlib.md5(b"".join(p["digest"] for p in parts), usedforsecurity=False).hexdigest() + f"-{len(parts)}"
+
+
+class PartChecksum:
+    """How each part of a multipart upload is checked on the wire, and how the completed object is proven
+    equal to the parts sent, from digests of the bytes read (never a second read):
+    - md5: Content-MD5 per part (every S3 server checks it); proof: each part's ETag, then the composite ETag.
+    - crc32 / sha256: an x-amz-checksum per part (the server checks it and echoes its own); proof: each part's
+      echoed checksum, then the object's composite checksum (checksum of the part checksums, '-<parts>')."""
+
+    FLEXIBLE = {"crc32": ("CRC32", "ChecksumCRC32"), "sha256": ("SHA256", "ChecksumSHA256")}
+
+    def __init__(self, mode: str):
+        if mode in self.FLEXIBLE and settings.CODA_S3_CHECKSUMS != "when_supported":
+            mode = "md5"  # flexible checksums are off for this server: fall back to the one every server checks
+        self.mode = mode
+        self.algorithm, self.field = self.FLEXIBLE.get(mode, (None, None))
+
+    def create_args(self) -> dict:
+        return {"ChecksumAlgorithm": self.algorithm} if self.algorithm else {}
+
+    def digest(self, data: bytes) -> bytes:
+        if self.mode == "crc32":
+            return zlib.crc32(data).to_bytes(4, "big")
+        if self.mode == "sha256":
+            return hashlib.sha256(data).digest()
+        return hashlib.md5(data, usedforsecurity=False).digest()
+
+    def part_args(self, digest: bytes) -> dict:
+        if self.field:
+            return {"ChecksumAlgorithm": self.algorithm, self.field: _b64(digest)}
+        return {"ContentMD5": _b64(digest)}
+
+    def check_part(self, number: int, digest: bytes, result: dict) -> dict:
+        """The part as CompleteMultipartUpload wants it, once the server's digest of it equals ours."""
+        part = {"PartNumber": number, "ETag": result["ETag"]}
+        if self.field:
+            found = result.get(self.field)
+            if found is None:
+                raise ChecksumMismatch(
+                    f"Part {number}: the server did not confirm its {self.algorithm} checksum; "
+                    "set CODA_S3_PART_CHECKSUM=md5 for this server."
+                )
+            part[self.field] = found
+            expected = _b64(digest)
+        else:
+            found, expected = _etag(result["ETag"]), digest.hex()
+        if found != expected:
+            raise ChecksumMismatch(f"Part {number}: server {self.mode} {found} differs from the bytes sent ({expected}).")
+        return part
+
+    def check_object(self, response: dict, parts: list[dict]) -> str:
+        """Compare the completed object's composite digest with the one computed from the parts sent."""
+        if self.field:
+            found = response.get(self.field) or ""
+            combined = _b64(self.digest(b"".join(p["digest"] for p in parts)))
+            value, _, count = found.partition("-")
+            if value != combined or count not in ("", str(len(parts))):
+                raise ChecksumMismatch(f"Object {self.algorithm} checksum {found!r} differs from the parts sent ({combined}).")
+            return f"server {self.mode} per part and composite"
+        etag = _etag(response.get("ETag"))
+        if etag != _composite_etag(parts):
+            raise ChecksumMismatch(f"Multipart ETag {etag} differs from the composite of the parts sent.")
+        return "server etag md5 per part and composite"
 
 
 class S3Backend(Backend):
@@ -118,26 +189,37 @@ class S3Backend(Backend):
         return self.prefix + key
 
     # --- store ---------------------------------------------------------------------------------
-    def store(self, reader, *, size, is_stored, before_commit=lambda: None) -> StoreResult:
+    def store(self, reader, *, size, is_stored, before_commit=lambda: None, key=None) -> StoreResult:
         part_size = part_size_for(size)
         try:
             if size <= part_size:
-                return self._store_single(reader, size=size, is_stored=is_stored, before_commit=before_commit)
-            return self._store_multipart(
-                reader, size=size, part_size=part_size, is_stored=is_stored, before_commit=before_commit
+                return self._store_single(reader, size=size, is_stored=is_stored, before_commit=before_commit, key=key)
+            if key is None and settings.CODA_S3_KEY_LAYOUT == "sha256":
+                return self._store_multipart_copied(
+                    reader, size=size, part_size=part_size, is_stored=is_stored, before_commit=before_commit
+                )
+            return self._store_multipart_direct(
+                reader, size=size, part_size=part_size, is_stored=is_stored, before_commit=before_commit, key=key
             )
         except (BotoCoreError, ClientError) as exc:
             raise translate(exc) from exc
 
-    def _store_single(self, reader: HashingReader, *, size: int, is_stored, before_commit) -> StoreResult:
+    def _deduplicated(self, is_stored, sha256: str, size: int) -> StoreResult | None:
+        existing = is_stored(sha256)
+        if existing and self.size_of(existing) == size:
+            return StoreResult(existing, sha256, size, True, "already verified")
+        return None
+
+    def _store_single(self, reader: HashingReader, *, size: int, is_stored, before_commit, key) -> StoreResult:
         data = reader.read_exact(size)
         if len(data) != size or reader.read(1):
             raise SizeMismatch(f"Read {reader.bytes_read} bytes, expected {size}.")
         before_commit()
         sha256 = reader.hexdigest()
-        key = blob_key(sha256)
-        if is_stored(sha256) and self.size_of(key) == size:
-            return StoreResult(key, sha256, size, True, "already verified")
+        if key is None:
+            if (dedup := self._deduplicated(is_stored, sha256, size)) is not None:
+                return dedup
+            key = blob_key(sha256)
         md5 = hashlib.md5(data, usedforsecurity=False)
         response = self.client.put_object(
             Bucket=self.bucket,
@@ -168,37 +250,80 @@ class S3Backend(Backend):
         if stored != size:
             raise SizeMismatch(f"Stored object {key} has {stored} bytes, expected {size}.")
 
-    def _store_multipart(self, reader: HashingReader, *, size: int, part_size: int, is_stored, before_commit) -> StoreResult:
-        tmp_key = self.full_key(f"tmp/{uuid.uuid4().hex}")
-        # Beyond 5 GiB the server-side copy must itself be multipart; its proof is the composite of part MD5s.
-        part_mode = "md5" if size > MAX_SINGLE_COPY else settings.CODA_S3_PART_CHECKSUM
-        algorithm = {"sha256": "SHA256", "crc32": "CRC32"}.get(part_mode)
-        extra = {"ChecksumAlgorithm": algorithm} if algorithm and settings.CODA_S3_CHECKSUMS == "when_supported" else {}
-        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=tmp_key, **extra)["UploadId"]
-        full_md5 = hashlib.md5(usedforsecurity=False)
+    def _multipart(self, reader: HashingReader, *, full_key: str, size: int, part_size: int, checksum: PartChecksum,
+                   before_commit, full_md5=None) -> tuple[dict, list[dict]]:
+        """Upload every byte of `reader` as the parts of one multipart upload and complete it. `before_commit`
+        runs once everything is read and before the object becomes visible; any failure aborts the upload."""
+        upload_id = self.client.create_multipart_upload(
+            Bucket=self.bucket, Key=full_key, **checksum.create_args()
+        )["UploadId"]
         try:
             parts = self._upload_parts(
-                reader, tmp_key=tmp_key, upload_id=upload_id, part_size=part_size, part_mode=part_mode, full_md5=full_md5
+                reader, key=full_key, upload_id=upload_id, part_size=part_size, checksum=checksum, full_md5=full_md5
             )
             if reader.bytes_read != size:
                 raise SizeMismatch(f"Read {reader.bytes_read} bytes, expected {size}.")
+            before_commit()
             response = self.client.complete_multipart_upload(
                 Bucket=self.bucket,
-                Key=tmp_key,
+                Key=full_key,
                 UploadId=upload_id,
-                MultipartUpload={"Parts": [{k: v for k, v in p.items() if k != "md5"} for p in parts]},
+                MultipartUpload={"Parts": [{k: v for k, v in p.items() if k != "digest"} for p in parts]},
             )
         except BaseException:
-            self._abort(tmp_key, upload_id)
+            self._abort(full_key, upload_id)
             raise
+        return response, parts
+
+    def _confirm(self, full_key: str, response: dict, parts: list[dict], *, checksum: PartChecksum, size: int) -> str:
+        """Size and composite digest of a completed multipart object, as the server reports them, must match
+        what was sent. Servers that omit the checksum from the completion answer give it on HEAD."""
+        head = self.client.head_object(Bucket=self.bucket, Key=full_key, ChecksumMode="ENABLED")
+        if head["ContentLength"] != size:
+            raise SizeMismatch(f"Stored object {full_key} has {head['ContentLength']} bytes, expected {size}.")
+        return checksum.check_object({**head, **{k: v for k, v in response.items() if v}}, parts)
+
+    def _store_multipart_direct(self, reader: HashingReader, *, size: int, part_size: int, is_stored, before_commit,
+                                key) -> StoreResult:
+        """One multipart upload straight to the object's final key: `key` when the digest is known in advance
+        (replication, repair), else a fresh upload key (the SHA-256 is known only at the end, and the blob's
+        key is recorded in its replica and in the location's manifests). Proof without a second read: every
+        part's ETag is the MD5 of the bytes sent, and the object's ETag is their composite."""
+        key = key or upload_key()
+        full_key = self.full_key(key)
+        checksum = PartChecksum(settings.CODA_S3_PART_CHECKSUM)
+        response, parts = self._multipart(
+            reader, full_key=full_key, size=size, part_size=part_size, checksum=checksum, before_commit=before_commit
+        )
         try:
-            before_commit()
-            if part_mode == "md5" and _etag(response.get("ETag")) != _composite_etag(parts):
-                raise ChecksumMismatch(f"Multipart ETag {response.get('ETag')} differs from the parts sent.")
+            verification = self._confirm(full_key, response, parts, checksum=checksum, size=size)
+        except BaseException:
+            self.client.delete_object(Bucket=self.bucket, Key=full_key)
+            raise
+        sha256 = reader.hexdigest()
+        if (dedup := self._deduplicated(is_stored, sha256, size)) is not None and dedup.key != key:
+            self.client.delete_object(Bucket=self.bucket, Key=full_key)  # this copy is surplus: one blob, one key
+            return dedup
+        return StoreResult(key, sha256, size, False, verification)
+
+    def _store_multipart_copied(self, reader: HashingReader, *, size: int, part_size: int, is_stored,
+                                before_commit) -> StoreResult:
+        """CODA_S3_KEY_LAYOUT=sha256: upload to a temporary key, then a server-side copy to blobs/sha256/…
+        (no second read, but the server copies every byte once more)."""
+        tmp_key = self.full_key(f"tmp/{uuid.uuid4().hex}")
+        # Beyond 5 GiB the server-side copy must itself be multipart; its proof is the composite of part MD5s.
+        checksum = PartChecksum("md5" if size > MAX_SINGLE_COPY else settings.CODA_S3_PART_CHECKSUM)
+        full_md5 = hashlib.md5(usedforsecurity=False) if size <= MAX_SINGLE_COPY else None
+        response, parts = self._multipart(
+            reader, full_key=tmp_key, size=size, part_size=part_size, checksum=checksum,
+            before_commit=before_commit, full_md5=full_md5,
+        )
+        try:
+            self._confirm(tmp_key, response, parts, checksum=checksum, size=size)
             sha256 = reader.hexdigest()
+            if (dedup := self._deduplicated(is_stored, sha256, size)) is not None:
+                return dedup
             key = blob_key(sha256)
-            if is_stored(sha256) and self.size_of(key) == size:
-                return StoreResult(key, sha256, size, True, "already verified")
             if size > MAX_SINGLE_COPY:
                 self._copy_parts(tmp_key, key, size=size, part_size=part_size, expected_etag=_composite_etag(parts))
                 verification = "server etag md5 per part"
@@ -215,38 +340,27 @@ class S3Backend(Backend):
             self.client.delete_object(Bucket=self.bucket, Key=tmp_key)
 
     def _upload_parts(
-        self, reader: HashingReader, *, tmp_key: str, upload_id: str, part_size: int, part_mode: str, full_md5
+        self, reader: HashingReader, *, key: str, upload_id: str, part_size: int, checksum: PartChecksum, full_md5=None
     ) -> list[dict]:
-        """Read parts in order on this thread (SHA-256 sees every byte once, in order); upload them on a bounded
-        pool while one more thread folds them, in order, into the whole-object MD5 that will check the final
-        copy. A part's memory is released when both are done: at most `concurrency` parts are held, plus the
-        one being read."""
+        """Read parts in order on this thread (SHA-256 sees every byte once, in order) and upload them on a
+        bounded pool, each with its checksum; when `full_md5` is given, one more thread folds the parts, in
+        order, into the whole-object MD5. A part's memory is released when its upload is done: at most
+        `concurrency` parts are held, plus the one being read."""
         concurrency = max(1, settings.CODA_UPLOAD_CONCURRENCY)
         slots = threading.BoundedSemaphore(concurrency)
         futures = []
 
         def send(number: int, data: bytes, digested) -> dict:
             try:
-                extra = {}
-                md5 = None
-                if part_mode == "md5":
-                    md5 = hashlib.md5(data, usedforsecurity=False)
-                    extra["ContentMD5"] = _b64(md5.digest())
-                elif part_mode == "sha256":
-                    extra["ChecksumSHA256"] = _b64(hashlib.sha256(data).digest())
-                # Otherwise botocore adds its default CRC32 checksum header (CODA_S3_CHECKSUMS=when_supported).
+                digest = checksum.digest(data)
                 result = self.client.upload_part(
-                    Bucket=self.bucket, Key=tmp_key, UploadId=upload_id, PartNumber=number, Body=data, **extra
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data,
+                    **checksum.part_args(digest),
                 )
-                if md5 is not None and _etag(result["ETag"]) != md5.hexdigest():
-                    raise ChecksumMismatch(f"Part {number}: server ETag differs from the MD5 of the bytes sent.")
-                part = {"PartNumber": number, "ETag": result["ETag"]}
-                if md5 is not None:
-                    part["md5"] = md5.digest()
-                for name in ("ChecksumSHA256", "ChecksumCRC32"):
-                    if result.get(name):
-                        part[name] = result[name]
-                digested.result()  # the whole-object MD5 has taken these bytes too
+                part = checksum.check_part(number, digest, result)
+                part["digest"] = digest
+                if digested is not None:
+                    digested.result()  # the whole-object MD5 has taken these bytes too
                 return part
             finally:
                 slots.release()
@@ -266,7 +380,8 @@ class S3Backend(Backend):
                     slots.release()
                     break
                 number += 1
-                digested = digester.submit(full_md5.update, data)  # one worker: parts fold in order
+                # One digest worker: parts fold into the whole-object MD5 in order.
+                digested = digester.submit(full_md5.update, data) if full_md5 is not None else None
                 futures.append(pool.submit(send, number, data, digested))
                 del data
             return [future.result() for future in futures]

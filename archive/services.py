@@ -23,7 +23,7 @@ from archive.models import (
     StorageLocation,
 )
 from archive.sources import OpenedSource, classify, list_source
-from archive.storage import backend_for, manifest_key
+from archive.storage import backend_for, blob_key, manifest_key
 from archive.streaming import HashingReader
 from catalogue.models import AIModel
 
@@ -175,10 +175,14 @@ def _current_job(snapshot: Snapshot) -> IngestJob | None:
 
 
 def _is_verified_at(location: StorageLocation):
-    def check(sha256: str) -> bool:
-        return Replica.objects.filter(
-            blob__sha256=sha256, location=location, state=Replica.State.VERIFIED
-        ).exists()
+    """For Backend.store: the key of a verified copy of a blob at `location`, or None."""
+
+    def check(sha256: str) -> str | None:
+        return (
+            Replica.objects.filter(blob__sha256=sha256, location=location, state=Replica.State.VERIFIED)
+            .values_list("key", flat=True)
+            .first()
+        )
 
     return check
 
@@ -308,8 +312,9 @@ def snapshot_finish_if_done(*, snapshot_id: int) -> Snapshot:
     return _seal(snapshot, job=job, now=now)
 
 
-def manifest_document_for(snapshot: Snapshot, files=None) -> dict:
-    """The manifest stored next to the blobs: files, digests and a summary of the retirement record."""
+def manifest_document_for(snapshot: Snapshot, files=None, location: StorageLocation | None = None) -> dict:
+    """The manifest stored next to the blobs: files, digests and a summary of the retirement record; for the
+    copy kept at `location`, also the keys of its objects that are not at their content-addressed key."""
     from catalogue.api.serializers import RetirementSummarySerializer
     from catalogue.models import Retirement
 
@@ -332,7 +337,15 @@ def manifest_document_for(snapshot: Snapshot, files=None) -> dict:
             for f in files
         ],
         retirement=summary,
+        object_keys=_object_keys_at(location, files) if location is not None else None,
     )
+
+
+def _object_keys_at(location: StorageLocation, files) -> dict[str, str]:
+    keys = Replica.objects.filter(location=location, blob_id__in={f.blob_id for f in files}).values_list(
+        "blob__sha256", "key"
+    )
+    return {sha256: key for sha256, key in keys if key != blob_key(sha256)}
 
 
 def _seal(snapshot: Snapshot, *, job: IngestJob | None, now) -> Snapshot:
@@ -346,7 +359,8 @@ def _seal(snapshot: Snapshot, *, job: IngestJob | None, now) -> Snapshot:
     snapshot.sealed_at = now
     key = manifest_key(repo_id=snapshot.model.repo_id, revision=snapshot.revision)
     location = primary_location()
-    backend_for(location).put_bytes(key, manifests.manifest_bytes(manifest_document_for(snapshot, files=files)))
+    document = manifest_document_for(snapshot, files=files, location=location)
+    backend_for(location).put_bytes(key, manifests.manifest_bytes(document))
     snapshot.manifest_key = key
     snapshot.save(update_fields=["revision", "state", "sealed_at", "manifest_key"])
     inspection.snapshot_inspect(snapshot=snapshot)

@@ -43,11 +43,14 @@ class Backend:
         reader: HashingReader,
         *,
         size: int,
-        is_stored: Callable[[str], bool],
+        is_stored: Callable[[str], str | None],
         before_commit: Callable[[], None] = lambda: None,
+        key: str | None = None,
     ) -> StoreResult:
-        """Stream `reader` in; call `before_commit` once every byte is read and before the content-addressed
-        object appears; skip the write when `is_stored(sha256)` says the blob is already verified here."""
+        """Stream `reader` in; call `before_commit` once every byte is read and before the object appears.
+        `key` is the object's key when the digest is known in advance (replication, repair: `before_commit`
+        checks it); otherwise the backend picks it, and `is_stored(sha256)` returns the key of a verified copy
+        already here (then nothing new is kept) or None."""
         raise NotImplementedError
 
     def open(self, key: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
@@ -99,7 +102,7 @@ class FilesystemBackend(Backend):
         finally:
             tmp.unlink(missing_ok=True)
 
-    def store(self, reader, *, size, is_stored, before_commit=lambda: None) -> StoreResult:
+    def store(self, reader, *, size, is_stored, before_commit=lambda: None, key=None) -> StoreResult:
         blobs = self.root / "blobs"
         blobs.mkdir(parents=True, exist_ok=True)
         tmp = blobs / f".tmp-{uuid.uuid4().hex}"
@@ -113,9 +116,11 @@ class FilesystemBackend(Backend):
                 raise SizeMismatch(f"Read {reader.bytes_read} bytes, expected {size}.")
             before_commit()
             sha256 = reader.hexdigest()
-            key = blob_key(sha256)
-            if is_stored(sha256) and self.size_of(key) == size:
-                return StoreResult(key, sha256, size, True, "already verified")
+            if key is None:
+                existing = is_stored(sha256)
+                if existing and self.size_of(existing) == size:
+                    return StoreResult(existing, sha256, size, True, "already verified")
+                key = blob_key(sha256)
             final = self._path(key)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, final)  # same filesystem: atomic

@@ -252,6 +252,12 @@ CODA_S3_CHECKSUMS = env_str("CODA_S3_CHECKSUMS", "when_supported")  # or when_re
 # Per-part integrity on the wire: "crc32" (botocore's default flexible checksum, needs CODA_S3_CHECKSUMS=
 # when_supported), "md5" (Content-MD5, validated by every S3 server) or "sha256" (x-amz-checksum-sha256).
 CODA_S3_PART_CHECKSUM = env_str("CODA_S3_PART_CHECKSUM", "crc32")
+# Where objects larger than one part live. "direct": uploaded once to blobs/uploads/<uuid> and kept there (the
+# replica and the location's manifests record the key; proof: per-part MD5 and composite ETag). "sha256": uploaded
+# to tmp/ and moved to blobs/sha256/... by a server-side copy (the server copies every byte once more).
+CODA_S3_KEY_LAYOUT = env_str("CODA_S3_KEY_LAYOUT", "direct")
+if CODA_S3_KEY_LAYOUT not in ("direct", "sha256"):
+    raise ImproperlyConfigured(f"CODA_S3_KEY_LAYOUT must be 'direct' or 'sha256', not {CODA_S3_KEY_LAYOUT!r}.")
 CODA_S3_MAX_ATTEMPTS = env_int("CODA_S3_MAX_ATTEMPTS", 5)
 _min_copies = env_str("CODA_MIN_COPIES", "")
 CODA_MIN_COPIES = int(_min_copies) if _min_copies.strip() else None  # None: 2 with two or more locations, else 1

@@ -62,7 +62,8 @@ def preserved(transactional_db, two_locations, sync_tasks, staging_dir):
 
 
 def s3_key(digest):
-    return f"archive/blobs/sha256/{digest[:2]}/{digest[2:4]}/{digest}"
+    """The object's key in the bucket, as its replica records it (large uploads keep their upload key)."""
+    return "archive/" + Replica.objects.get(blob__sha256=digest, location__name="s3main").key
 
 
 def test_sealed_snapshot_gets_minimum_verified_copies_everywhere(preserved, two_locations, tmp_path, anon_client):
@@ -177,11 +178,16 @@ def test_corrupting_the_only_good_copy_is_unrecoverable_and_degraded(preserved, 
     assert all(alert["sha256"] == digest for alert in WebhookCatcher.received)
 
 
-def test_rebuild_catalogue_from_storage_alone(preserved, settings):
+@pytest.mark.parametrize("location", ["vault", "s3main"])
+def test_rebuild_catalogue_from_storage_alone(location, preserved, settings):
     from catalogue.models import AIModel, Retirement
 
     model, snapshot, files = preserved
     revision = snapshot.revision
+    # The S3 location keeps its multipart object at its upload key: its manifest must say where.
+    keys = dict(Replica.objects.filter(location__name=location).values_list("blob__sha256", "key"))
+    if location == "s3main":
+        assert any(key.startswith("blobs/uploads/") for key in keys.values())
     # Lose the database: every archive and catalogue row goes.
     PreservationEvent.objects.all()._raw_delete(PreservationEvent.objects.db)
     for manager in (Replica.objects, SnapshotFile.objects, Blob.objects):
@@ -189,15 +195,16 @@ def test_rebuild_catalogue_from_storage_alone(preserved, settings):
     Snapshot.objects.all().delete()
     AIModel.objects.all().delete()
     assert not Snapshot.objects.exists()
-    call_command("rebuild_catalogue", "--from-location", "vault")
+    call_command("rebuild_catalogue", "--from-location", location)
     rebuilt = Snapshot.objects.get()
     assert rebuilt.model.repo_id == "anthropic/claude-3-opus-20240229"
     assert rebuilt.revision == revision == independent_revision(files)
     assert {f.path: f.blob.sha256 for f in rebuilt.files.select_related("blob")} == {
         p: hashlib.sha256(d).hexdigest() for p, d in files.items()
     }
-    assert set(Replica.objects.values_list("location__name", "state")) == {("vault", "verified")}
-    call_command("rebuild_catalogue", "--from-location", "vault")  # idempotent
+    assert set(Replica.objects.values_list("location__name", "state")) == {(location, "verified")}
+    assert dict(Replica.objects.values_list("blob__sha256", "key")) == keys
+    call_command("rebuild_catalogue", "--from-location", location)  # idempotent
     assert Snapshot.objects.count() == 1
     with pytest.raises(CommandError, match="No storage location"):
         call_command("rebuild_catalogue", "--from-location", "nowhere")

@@ -145,7 +145,7 @@ def test_worker_killed_mid_multipart_upload_then_job_completes(transactional_db,
     assert finished.state == IngestJob.State.SUCCEEDED, finished.error
     assert not uploads(s3_location)
     digest = hashlib.sha256(data).hexdigest()
-    key = f"archive/blobs/sha256/{digest[:2]}/{digest[2:4]}/{digest}"
+    key = "archive/" + Replica.objects.get(blob__sha256=digest).key
     body = s3_location.get_object(Bucket=s3_location.bucket, Key=key)["Body"]
     check = hashlib.sha256()
     for chunk in iter(lambda: body.read(MIB), b""):

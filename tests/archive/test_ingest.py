@@ -45,9 +45,11 @@ def s3_objects(client) -> dict[str, bytes]:
     return {o["Key"]: client.get_object(Bucket=client.bucket, Key=o["Key"])["Body"].read() for o in listing}
 
 
+@pytest.mark.parametrize("layout", ["direct", "sha256"])
 def test_nested_directory_with_multipart_file_is_sealed_in_s3(
-    celery_worker, s3_location, small_parts, staging_dir, opus, curator_client
+    layout, settings, celery_worker, s3_location, small_parts, staging_dir, opus, curator_client
 ):
+    settings.CODA_S3_KEY_LAYOUT = layout
     source, files = tree(staging_dir)
     response = curator_client.post(
         "/api/v1/models/anthropic/claude-3-opus-20240229/snapshots/", {"source": str(source)}, format="json"
@@ -64,11 +66,20 @@ def test_nested_directory_with_multipart_file_is_sealed_in_s3(
     assert snapshot.state == Snapshot.State.SEALED
     assert snapshot.revision == independent_revision(files)
 
-    # Every blob is in the bucket under its SHA-256, byte-identical; no temporary objects or uploads remain.
+    # Every blob is in the bucket, byte-identical, at the key its replica records: small ones under their
+    # SHA-256; the multipart one where it was uploaded ("direct") or copied to its SHA-256 ("sha256").
+    # Nothing else: no temporary objects, no surplus copies, no incomplete uploads.
     objects = s3_objects(s3_location)
-    for data in files.values():
+    big_path = "weights/model-00001-of-00001.safetensors"
+    for path, data in files.items():
         digest = hashlib.sha256(data).hexdigest()
-        assert objects[f"archive/blobs/sha256/{digest[:2]}/{digest[2:4]}/{digest}"] == data
+        key = Replica.objects.get(blob__sha256=digest).key
+        assert objects["archive/" + key] == data
+        if layout == "direct" and path == big_path:
+            assert key.startswith("blobs/uploads/")
+        else:
+            assert key == f"blobs/sha256/{digest[:2]}/{digest[2:4]}/{digest}"
+    assert {k for k in objects if "/blobs/" in k} == {"archive/" + r.key for r in Replica.objects.all()}
     assert not [k for k in objects if "/tmp/" in k]
     assert not s3_location.list_multipart_uploads(Bucket=s3_location.bucket).get("Uploads")
     # The manifest is stored next to the blobs, so storage alone describes the snapshot.
@@ -76,6 +87,12 @@ def test_nested_directory_with_multipart_file_is_sealed_in_s3(
     assert {f["path"]: f["sha256"] for f in stored_manifest["files"]} == {
         p: hashlib.sha256(d).hexdigest() for p, d in files.items()
     }
+    # ... including where its objects are when a key is not the digest's.
+    big_digest = hashlib.sha256(files[big_path]).hexdigest()
+    if layout == "direct":
+        assert stored_manifest["object_keys"] == {big_digest: Replica.objects.get(blob__sha256=big_digest).key}
+    else:
+        assert "object_keys" not in stored_manifest
 
     big = SnapshotFile.objects.get(path="weights/model-00001-of-00001.safetensors")
     replica = Replica.objects.get(blob=big.blob)

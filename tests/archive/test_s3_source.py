@@ -5,7 +5,7 @@ import hashlib
 import pytest
 
 from archive import services
-from archive.models import IngestJob, Snapshot, SnapshotFile
+from archive.models import IngestJob, Replica, Snapshot, SnapshotFile
 from tests.archive.helpers import independent_revision, random_bytes
 from tests.factories import AIModelFactory
 
@@ -38,7 +38,7 @@ def test_ingest_from_s3_source(transactional_db, source_bucket, s3_location, mon
     assert job.state == IngestJob.State.SUCCEEDED, job.error
     assert Snapshot.objects.get().revision == independent_revision(files)
     digest = hashlib.sha256(files["weights/model.safetensors"]).hexdigest()
-    key = f"archive/blobs/sha256/{digest[:2]}/{digest[2:4]}/{digest}"
+    key = "archive/" + Replica.objects.get(blob__sha256=digest).key
     assert s3_location.get_object(Bucket=s3_location.bucket, Key=key)["Body"].read() == files["weights/model.safetensors"]
 
 
