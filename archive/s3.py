@@ -41,13 +41,13 @@ def s3_client(*, endpoint_url: str = "", region: str = "", access_key: str | Non
     """A boto3 client with bounded retries and configurable checksum behaviour. Clients are thread-safe and
     costly to build (hundreds of ms), so one is kept per configuration."""
     return _cached_client(
-        endpoint_url, region, access_key, secret_key,
-        settings.CODA_S3_CHECKSUMS, settings.CODA_S3_MAX_ATTEMPTS, settings.CODA_UPLOAD_CONCURRENCY,
+        endpoint_url, region, access_key, secret_key, settings.CODA_S3_CHECKSUMS, settings.CODA_S3_MAX_ATTEMPTS,
+        settings.CODA_UPLOAD_CONCURRENCY, settings.CODA_S3_SIGN_PAYLOAD,
     )
 
 
 @functools.lru_cache(maxsize=32)
-def _cached_client(endpoint_url, region, access_key, secret_key, mode, max_attempts, concurrency):
+def _cached_client(endpoint_url, region, access_key, secret_key, mode, max_attempts, concurrency, sign_payload):
     config = Config(
         retries={"max_attempts": max_attempts, "mode": "standard"},
         connect_timeout=10,
@@ -57,7 +57,10 @@ def _cached_client(endpoint_url, region, access_key, secret_key, mode, max_attem
         # Coda hashes every byte it reads itself; botocore's response validation would only add a second
         # opinion, and some servers (moto) return stale checksums on server-side copies.
         response_checksum_validation="when_required",
-        s3={"addressing_style": "path"},
+        # SigV4 would otherwise hash every uploaded byte once more (always over plain HTTP, and for in-memory
+        # bodies over HTTPS too). Integrity on the wire comes from the per-part checksum the server checks, in a
+        # signed header; CODA_S3_SIGN_PAYLOAD=true signs the payload as well.
+        s3={"addressing_style": "path", "payload_signing_enabled": sign_payload},
     )
     return boto3.session.Session().client(
         "s3",

@@ -53,11 +53,12 @@ class HashingReader:
                     self._on_progress(self.bytes_read)
 
     def read_exact(self, size: int) -> bytes:
-        """Read up to `size` bytes, looping over short reads (network bodies); b'' only at EOF."""
+        """Read up to `size` bytes, looping over short reads (network bodies); b'' only at EOF. A file gives
+        the whole block in one read: no second copy to join pieces."""
         chunks = []
         remaining = size
         while remaining > 0:
-            data = self.read(min(remaining, 8 * 1024 * 1024))
+            data = self.read(remaining)
             if not data:
                 break
             chunks.append(data)

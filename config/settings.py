@@ -245,8 +245,8 @@ CELERY_BEAT_SCHEDULE: dict = {
 
 # --- Coda -----------------------------------------------------------------------------------
 CODA_STAGING_ROOTS = [Path(p).resolve() for p in env_list("CODA_STAGING_ROOTS", [str(VAR_DIR / "staging")], sep=":")]
-CODA_PART_SIZE = env_int("CODA_PART_SIZE", 16 * 1024 * 1024)
-CODA_UPLOAD_CONCURRENCY = env_int("CODA_UPLOAD_CONCURRENCY", 4)
+CODA_PART_SIZE = env_int("CODA_PART_SIZE", 8 * 1024 * 1024)
+CODA_UPLOAD_CONCURRENCY = env_int("CODA_UPLOAD_CONCURRENCY", 8)
 CODA_CHUNK_SIZE = env_int("CODA_CHUNK_SIZE", 1024 * 1024)
 CODA_S3_CHECKSUMS = env_str("CODA_S3_CHECKSUMS", "when_supported")  # or when_required
 # Per-part integrity on the wire: "crc32" (botocore's default flexible checksum, needs CODA_S3_CHECKSUMS=
@@ -259,6 +259,7 @@ CODA_S3_KEY_LAYOUT = env_str("CODA_S3_KEY_LAYOUT", "direct")
 if CODA_S3_KEY_LAYOUT not in ("direct", "sha256"):
     raise ImproperlyConfigured(f"CODA_S3_KEY_LAYOUT must be 'direct' or 'sha256', not {CODA_S3_KEY_LAYOUT!r}.")
 CODA_S3_MAX_ATTEMPTS = env_int("CODA_S3_MAX_ATTEMPTS", 5)
+CODA_S3_SIGN_PAYLOAD = env_bool("CODA_S3_SIGN_PAYLOAD", False)
 _min_copies = env_str("CODA_MIN_COPIES", "")
 CODA_MIN_COPIES = int(_min_copies) if _min_copies.strip() else None  # None: 2 with two or more locations, else 1
 CODA_FIXITY_INTERVAL_DAYS = env_int("CODA_FIXITY_INTERVAL_DAYS", 90)
