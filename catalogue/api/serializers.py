@@ -1,6 +1,7 @@
 """API representations. Output serializers read; input serializers only validate shape —
 services apply the business rules."""
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from catalogue.api.fields import ModelRefField
@@ -13,8 +14,23 @@ from catalogue.models import (
     Provider,
     Retirement,
     RetirementReason,
+    lifecycle_status,
 )
 from catalogue.validators import validate_model_name, validate_provider_slug
+
+# The model list renders up to 500 rows with their platforms and retirement; DRF's field-by-field path cost
+# 0.15-0.3 ms a row there (benchmarks/api_scale.py). ModelSerializer, PlatformSerializer and
+# RetirementSummarySerializer therefore build their output in plain Python, key for key and value for value
+# what their declared fields give (the declared fields still describe the schema);
+# tests/catalogue/test_serializers.py holds the two paths equal.
+_date = serializers.DateField().to_representation
+_datetime = serializers.DateTimeField().to_representation
+
+
+def _absolute_url(serializer, obj) -> str:
+    request = serializer.context.get("request")
+    url = obj.get_absolute_url()
+    return request.build_absolute_uri(url) if request else url
 
 
 def _django_validator(func):
@@ -38,9 +54,7 @@ class ProviderSerializer(serializers.ModelSerializer):
         fields = ["slug", "name", "website", "model_count", "url", "created_at", "updated_at"]
 
     def get_url(self, obj) -> str:
-        request = self.context.get("request")
-        url = obj.get_absolute_url()
-        return request.build_absolute_uri(url) if request else url
+        return _absolute_url(self, obj)
 
 
 class ProviderInputSerializer(serializers.Serializer):
@@ -69,16 +83,27 @@ class PlatformSerializer(serializers.ModelSerializer):
         ]
 
     def get_status(self, obj) -> str:
-        from django.utils import timezone
-
-        from catalogue.models import lifecycle_status
-
         return lifecycle_status(
             deprecated_on=obj.deprecated_on,
             legacy_on=obj.legacy_on,
             retires_on=obj.retires_on,
             today=timezone.localdate(),
         )
+
+    def to_representation(self, obj):
+        return {
+            "platform": obj.platform,
+            "identifier": obj.identifier,
+            "is_maker_platform": obj.is_maker_platform,
+            "status": self.get_status(obj),
+            "legacy_on": _date(obj.legacy_on),
+            "deprecated_on": _date(obj.deprecated_on),
+            "retires_on": _date(obj.retires_on),
+            "status_on_source": obj.status_on_source,
+            "post_retirement_access": obj.post_retirement_access,
+            "sources": obj.sources,
+            "notes": obj.notes,
+        }
 
 
 class RetirementSummarySerializer(serializers.ModelSerializer):
@@ -98,6 +123,21 @@ class RetirementSummarySerializer(serializers.ModelSerializer):
             "registered_by",
             "registered_at",
         ]
+
+    def to_representation(self, obj):
+        registered_by = obj.registered_by
+        return {
+            "id": obj.id,
+            "reason_category": obj.reason_category,
+            "reason": obj.reason,
+            "access_after_retirement": obj.access_after_retirement,
+            "access_note": obj.access_note,
+            "preservation_statement": obj.preservation_statement,
+            "preserved_until": _date(obj.preserved_until),
+            "preserved_for_lifetime": obj.preserved_for_lifetime,
+            "registered_by": registered_by.username if registered_by is not None else None,
+            "registered_at": _datetime(obj.registered_at),
+        }
 
 
 class ModelSerializer(serializers.ModelSerializer):
@@ -144,9 +184,40 @@ class ModelSerializer(serializers.ModelSerializer):
         ]
 
     def get_url(self, obj) -> str:
-        request = self.context.get("request")
-        url = obj.get_absolute_url()
-        return request.build_absolute_uri(url) if request else url
+        return _absolute_url(self, obj)
+
+    def to_representation(self, obj):
+        platform = self.fields["platforms"].child
+        replacement = obj.replacement
+        retirement = getattr(obj, "retirement", None)  # the reverse one-to-one raises when there is none
+        return {
+            "id": obj.repo_id,
+            "provider": obj.provider.slug,
+            "name": obj.name,
+            "display_name": obj.display_name,
+            "family": obj.family,
+            "description": obj.description,
+            "modality": obj.modality,
+            "license": obj.license,
+            "release_date": _date(obj.release_date),
+            "parameter_count": obj.parameter_count,
+            "tags": [tag.slug for tag in obj.tags.all()],
+            "aliases": obj.aliases,
+            "status": str(obj.status),
+            "legacy_on": _date(obj.legacy_on),
+            "deprecated_on": _date(obj.deprecated_on),
+            "retires_on": _date(obj.retires_on),
+            "notice_period_days": obj.notice_period_days,
+            "replacement": replacement.repo_id if replacement is not None else None,
+            "platforms": [platform.to_representation(p) for p in obj.platforms.all()],
+            "retirement": self.fields["retirement"].to_representation(retirement) if retirement is not None else None,
+            "preservation_status": obj.preservation_status,
+            "metadata_access": obj.metadata_access,
+            "file_access": obj.file_access,
+            "url": self.get_url(obj),
+            "created_at": _datetime(obj.created_at),
+            "updated_at": _datetime(obj.updated_at),
+        }
 
 
 class ModelInputSerializer(serializers.Serializer):
@@ -193,9 +264,11 @@ class RetirementSerializer(RetirementSummarySerializer):
         ] + RetirementSummarySerializer.Meta.fields[1:] + ["url"]
 
     def get_url(self, obj) -> str:
-        request = self.context.get("request")
-        url = obj.get_absolute_url()
-        return request.build_absolute_uri(url) if request else url
+        return _absolute_url(self, obj)
+
+    def to_representation(self, obj):
+        # More fields than the summary: DRF's generic path, not the summary's plain-Python one.
+        return serializers.ModelSerializer.to_representation(self, obj)
 
 
 class RetirementInputSerializer(serializers.Serializer):
