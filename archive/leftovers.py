@@ -47,18 +47,31 @@ def stale_ingests_resume(*, stale_after: timedelta | None = None) -> int:
     return len(ids)
 
 
-def orphans_find(location: StorageLocation) -> list[str]:
-    """Blob objects at the location that no replica refers to (report only)."""
+def orphans_find(location: StorageLocation, *, older_than: timedelta | None = None) -> list[str]:
+    """Blob objects at the location that no replica refers to (report only). Objects younger than
+    CODA_ORPHAN_MIN_AGE_HOURS are left out: an ingest or a copy may have stored one a moment before
+    recording its replica."""
+    older_than = older_than if older_than is not None else timedelta(hours=settings.CODA_ORPHAN_MIN_AGE_HOURS)
+    cutoff = timezone.now() - older_than
     known = set(Replica.objects.filter(location=location).values_list("key", flat=True))
-    return [key for key in backend_for(location).list_keys("blobs/") if key not in known and "/.tmp-" not in key]
+    return [
+        key
+        for key, modified in backend_for(location).list_objects("blobs/")
+        if key not in known and "/.tmp-" not in key and modified <= cutoff
+    ]
 
 
 def orphans_delete(location: StorageLocation, keys: list[str], *, agent: str) -> int:
+    """Delete reported orphans that are still unreferenced; each deletion leaves a `deletion` event."""
     from archive.services import event_record
 
     backend = backend_for(location)
+    deleted = 0
     for key in keys:
+        if Replica.objects.filter(location=location, key=key).exists():
+            continue  # referenced since it was reported: not an orphan any more
         backend.delete(key)
         event_record(event_type=EventType.DELETION, outcome=EventOutcome.SUCCESS, agent=agent, location=location,
                      detail={"orphan_key": key})
-    return len(keys)
+        deleted += 1
+    return deleted

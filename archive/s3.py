@@ -467,10 +467,14 @@ class S3Backend(Backend):
         self.client.delete_object(Bucket=self.bucket, Key=self.full_key(key))
 
     def list_keys(self, prefix: str):
+        for key, _modified in self.list_objects(prefix):
+            yield key
+
+    def list_objects(self, prefix: str):
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.full_key(prefix)):
             for obj in page.get("Contents", []):
-                yield obj["Key"][len(self.prefix):]
+                yield obj["Key"][len(self.prefix):], obj["LastModified"]
 
     def incomplete_uploads(self):
         paginator = self.client.get_paginator("list_multipart_uploads")

@@ -3,6 +3,7 @@ stored is what was read. One interface for filesystem and S3-compatible location
 
 import os
 import uuid
+from datetime import datetime, timezone
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,10 @@ class Backend:
 
     def list_keys(self, prefix: str):
         """Every key under prefix (relative to the location), lazily."""
+        raise NotImplementedError
+
+    def list_objects(self, prefix: str):
+        """(key, last modified) of every object under prefix, lazily."""
         raise NotImplementedError
 
 
@@ -168,6 +173,14 @@ class FilesystemBackend(Backend):
         for path in sorted(base.rglob("*")):
             if path.is_file():
                 yield path.relative_to(self.root).as_posix()
+
+    def list_objects(self, prefix: str):
+        for key in self.list_keys(prefix):
+            try:
+                mtime = self._path(key).stat().st_mtime
+            except FileNotFoundError:
+                continue
+            yield key, datetime.fromtimestamp(mtime, tz=timezone.utc)
 
 
 class _Limited:
