@@ -290,8 +290,8 @@ class S3Backend(Backend):
                                 key) -> StoreResult:
         """One multipart upload straight to the object's final key: `key` when the digest is known in advance
         (replication, repair), else a fresh upload key (the SHA-256 is known only at the end, and the blob's
-        key is recorded in its replica and in the location's manifests). Proof without a second read: every
-        part's ETag is the MD5 of the bytes sent, and the object's ETag is their composite."""
+        key is recorded in its replica and in the location's manifests). Proof without a second read: each
+        part's server checksum equals Coda's, and so does the completed object's composite (PartChecksum)."""
         key = key or upload_key()
         full_key = self.full_key(key)
         checksum = PartChecksum(settings.CODA_S3_PART_CHECKSUM)
