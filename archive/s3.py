@@ -207,12 +207,6 @@ class S3Backend(Backend):
         except (BotoCoreError, ClientError) as exc:
             raise translate(exc) from exc
 
-    def _deduplicated(self, is_stored, sha256: str, size: int) -> StoreResult | None:
-        existing = is_stored(sha256)
-        if existing and self.size_of(existing) == size:
-            return StoreResult(existing, sha256, size, True, "already verified")
-        return None
-
     def _store_single(self, reader: HashingReader, *, size: int, is_stored, before_commit, key) -> StoreResult:
         data = reader.read_exact(size)
         if len(data) != size or reader.read(1):
@@ -220,7 +214,7 @@ class S3Backend(Backend):
         before_commit()
         sha256 = reader.hexdigest()
         if key is None:
-            if (dedup := self._deduplicated(is_stored, sha256, size)) is not None:
+            if (dedup := self.deduplicated(is_stored, sha256, size)) is not None:
                 return dedup
             key = blob_key(sha256)
         md5 = hashlib.md5(data, usedforsecurity=False)
@@ -304,7 +298,7 @@ class S3Backend(Backend):
             self.client.delete_object(Bucket=self.bucket, Key=full_key)
             raise
         sha256 = reader.hexdigest()
-        if (dedup := self._deduplicated(is_stored, sha256, size)) is not None and dedup.key != key:
+        if (dedup := self.deduplicated(is_stored, sha256, size)) is not None and dedup.key != key:
             self.client.delete_object(Bucket=self.bucket, Key=full_key)  # this copy is surplus: one blob, one key
             return dedup
         return StoreResult(key, sha256, size, False, verification)
@@ -324,7 +318,7 @@ class S3Backend(Backend):
         try:
             self._confirm(tmp_key, response, parts, checksum=checksum, size=size)
             sha256 = reader.hexdigest()
-            if (dedup := self._deduplicated(is_stored, sha256, size)) is not None:
+            if (dedup := self.deduplicated(is_stored, sha256, size)) is not None:
                 return dedup
             key = blob_key(sha256)
             if size > MAX_SINGLE_COPY:

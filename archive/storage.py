@@ -3,8 +3,8 @@ stored is what was read. One interface for filesystem and S3-compatible location
 
 import os
 import uuid
-from datetime import datetime, timezone
 from collections.abc import Callable
+from datetime import datetime, timezone
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -53,6 +53,13 @@ class Backend:
         checks it); otherwise the backend picks it, and `is_stored(sha256)` returns the key of a verified copy
         already here (then nothing new is kept) or None."""
         raise NotImplementedError
+
+    def deduplicated(self, is_stored: Callable[[str], str | None], sha256: str, size: int) -> StoreResult | None:
+        """The verified copy already here, when `is_stored` names one and its object is present with this size."""
+        existing = is_stored(sha256)
+        if existing and self.size_of(existing) == size:
+            return StoreResult(existing, sha256, size, True, "already verified")
+        return None
 
     def open(self, key: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
         """A binary stream of the object (or of bytes start..end inclusive); FileNotFoundError if absent."""
@@ -122,9 +129,8 @@ class FilesystemBackend(Backend):
             before_commit()
             sha256 = reader.hexdigest()
             if key is None:
-                existing = is_stored(sha256)
-                if existing and self.size_of(existing) == size:
-                    return StoreResult(existing, sha256, size, True, "already verified")
+                if (dedup := self.deduplicated(is_stored, sha256, size)) is not None:
+                    return dedup
                 key = blob_key(sha256)
             final = self._path(key)
             final.parent.mkdir(parents=True, exist_ok=True)

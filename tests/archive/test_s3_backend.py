@@ -2,6 +2,7 @@
 object keys per layout, payload signing, and what happens when the server's account of the bytes
 differs from the bytes Coda read."""
 
+import contextlib
 import hashlib
 import io
 
@@ -78,34 +79,37 @@ def test_sha256_layout_copies_to_the_content_addressed_key(backend, s3_location,
     assert objects(s3_location) == {f"archive/{result.key}": data}  # the temporary upload is gone
 
 
-def test_server_disagreeing_with_the_parts_sent_fails_and_keeps_nothing(backend, s3_location):
-    """Fault injection on the wire: the server's composite checksum of the completed object (as HEAD reports
-    it) is altered. Coda must refuse the object, delete it and leave no upload behind."""
-
-    def tamper(parsed, **kwargs):
-        if parsed.get("ChecksumCRC32"):
-            parsed["ChecksumCRC32"] = "AAAAAA==-" + parsed["ChecksumCRC32"].partition("-")[2]
-
-    backend.client.meta.events.register("after-call.s3.HeadObject", tamper)
+@contextlib.contextmanager
+def injected(backend, event: str, handler):
+    """A fault injected into the backend's real client at a botocore event (the server is still real)."""
+    backend.client.meta.events.register(event, handler)
     try:
-        with pytest.raises(ChecksumMismatch, match="CRC32 checksum"):
-            store(backend, random_bytes(11 * MIB, seed=7))
+        yield
     finally:
-        backend.client.meta.events.unregister("after-call.s3.HeadObject", tamper)
-    assert objects(s3_location) == {}
-    assert not s3_location.list_multipart_uploads(Bucket=s3_location.bucket).get("Uploads")
+        backend.client.meta.events.unregister(event, handler)
 
 
-def test_part_the_server_does_not_confirm_is_refused(backend, s3_location):
-    def forget(parsed, **kwargs):
-        parsed.pop("ChecksumCRC32", None)
+def tampered_composite(parsed, **kwargs):
+    if parsed.get("ChecksumCRC32"):
+        parsed["ChecksumCRC32"] = "AAAAAA==-" + parsed["ChecksumCRC32"].partition("-")[2]
 
-    backend.client.meta.events.register("after-call.s3.UploadPart", forget)
-    try:
-        with pytest.raises(ChecksumMismatch, match="did not confirm"):
-            store(backend, random_bytes(11 * MIB, seed=8))
-    finally:
-        backend.client.meta.events.unregister("after-call.s3.UploadPart", forget)
+
+def unconfirmed_part(parsed, **kwargs):
+    parsed.pop("ChecksumCRC32", None)
+
+
+@pytest.mark.parametrize(
+    "event, handler, message",
+    [
+        # The server's composite checksum of the completed object, as HEAD reports it, differs from the parts sent.
+        ("after-call.s3.HeadObject", tampered_composite, "CRC32 checksum"),
+        # The server does not echo a part's checksum: no proof, so the part is refused.
+        ("after-call.s3.UploadPart", unconfirmed_part, "did not confirm"),
+    ],
+)
+def test_server_disagreeing_with_what_was_sent_fails_and_keeps_nothing(backend, s3_location, event, handler, message):
+    with injected(backend, event, handler), pytest.raises(ChecksumMismatch, match=message):
+        store(backend, random_bytes(11 * MIB, seed=7))
     assert objects(s3_location) == {}
     assert not s3_location.list_multipart_uploads(Bucket=s3_location.bucket).get("Uploads")
 
@@ -120,11 +124,8 @@ def test_payload_signing_follows_the_setting(backend, settings, sign):
         value = request.headers["X-Amz-Content-SHA256"]
         seen.append(value.decode() if isinstance(value, bytes) else value)
 
-    backend.client.meta.events.register("before-send.s3.UploadPart", capture)
-    try:
-        data = random_bytes(6 * MIB, seed=9)
+    data = random_bytes(6 * MIB, seed=9)
+    with injected(backend, "before-send.s3.UploadPart", capture):
         store(backend, data)
-    finally:
-        backend.client.meta.events.unregister("before-send.s3.UploadPart", capture)
     parts = {hashlib.sha256(data[: 5 * MIB]).hexdigest(), hashlib.sha256(data[5 * MIB :]).hexdigest()}
     assert set(seen) == (parts if sign else {"UNSIGNED-PAYLOAD"})
