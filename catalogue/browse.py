@@ -7,10 +7,9 @@ from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from archive.preservation_status import snapshot_health
-from catalogue.api.filters import search_models
 from catalogue.models import AccessRequest, AIModel, LifecycleStatus, PreservationStatus, Provider
 from catalogue.permissions import visible_models
-from catalogue.selectors import status_expression
+from catalogue.selectors import search_models, status_expression
 
 
 @dataclass(frozen=True)

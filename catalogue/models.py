@@ -4,6 +4,8 @@ from datetime import date
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 
 from catalogue.validators import validate_model_name, validate_provider_slug
@@ -53,9 +55,6 @@ class Provider(models.Model):
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         # Models carry 'provider/name' as a stored key: keep it in step with the slug.
-        from django.db.models import Value
-        from django.db.models.functions import Concat
-
         AIModel.objects.filter(provider=self).exclude(repo_key__startswith=f"{self.slug}/").update(
             repo_key=Concat(Value(f"{self.slug}/"), "name")
         )
@@ -160,6 +159,20 @@ class AIModel(models.Model):
         db_index=True,
         help_text="Kept current by the archive after every ingest, replication, audit and repair.",
     )
+    # What free-text search reads (catalogue.selectors.search_models): one column the database keeps
+    # current, so a search is one LIKE per term instead of one per field. Fields are joined by a newline;
+    # search terms are split on whitespace, so a term never matches across two fields. On PostgreSQL a
+    # trigram index on UPPER(search_text) serves these LIKEs (migration 0006).
+    search_text = models.GeneratedField(
+        expression=Concat(
+            "repo_key", Value("\n"), "display_name", Value("\n"), "family", Value("\n"), "description",
+            Value("\n"), Cast("aliases", models.TextField()),
+            output_field=models.TextField(),
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+        editable=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -196,7 +209,9 @@ class AIModel(models.Model):
         # earlier must not put back a stale status.
         if self.pk is not None and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
             kwargs["update_fields"] = [
-                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name != "preservation_status"
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and not f.generated and f.name != "preservation_status"
             ]
         super().save(*args, **kwargs)
 

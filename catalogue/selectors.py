@@ -32,6 +32,14 @@ def status_expression(today: date, prefix: str = "") -> Case:
     )
 
 
+def search_models(queryset, value: str):
+    """Free-text search: every whitespace-separated term must occur, case-insensitively, in the model's
+    id (`provider/name`), display name, family, description or aliases (the stored `search_text`)."""
+    for term in value.split():
+        queryset = queryset.filter(search_text__icontains=term)
+    return queryset
+
+
 def model_queryset(*, today: date | None = None) -> QuerySet[AIModel]:
     """Models with status annotated and everything the API shows fetched in a fixed number of queries."""
     today = today or timezone.localdate()

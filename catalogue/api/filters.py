@@ -1,21 +1,10 @@
 """API filters (django-filter): pairs by key and by slug, one free-text search."""
 
 import django_filters
-from django.db.models import Q
 from rest_framework.filters import OrderingFilter
 
 from catalogue.models import AIModel, LifecycleStatus, PreservationStatus, Provider, Retirement
-
-
-def search_models(queryset, value: str, prefix: str = ""):
-    """Free-text search over id, name, display name, family and description."""
-    terms = value.split()
-    for term in terms:
-        query = Q()
-        for field in ("name", "display_name", "family", "description", "provider__slug"):
-            query |= Q(**{f"{prefix}{field}__icontains": term})
-        queryset = queryset.filter(query)
-    return queryset
+from catalogue.selectors import search_models
 
 
 class SlugInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
