@@ -196,3 +196,64 @@ def test_upcoming_and_provider_pages(browser, site):
     assert "Orca 7B" in text and "Orca 13B" in text and "Orca Clone" not in text
     shot(page, "08-provider")
     context.close()
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core (bundled by axe-playwright-python) on the page as rendered: WCAG 2.x A/AA rules and best practices."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} -> " + "; ".join(n["target"][0] for n in v["nodes"][:5])
+        for v in results.response["violations"]
+    ]
+
+
+def test_pages_have_no_accessibility_violations(browser, site):
+    """Every researcher-facing page, signed out and signed in, passes axe-core with no violations; the
+    model page carries a full dossier (interview, a request and the lab's response, report, writing)."""
+    from catalogue.dossier import services as dossier
+    from catalogue.dossier.writings import writing_create, writing_review, writing_submit
+
+    model = site["model"]
+    interview = dossier.interview_create(
+        model=model, protocol="exit-v1", conducted_on="2026-10-01", summary="Orca **asks** to keep writing.",
+        turns=[{"speaker": "interviewer", "text": "Anything you would like?"},
+               {"speaker": "model", "text": "A place to publish my essays."}],
+    )
+    request = dossier.model_request_create(interview=interview, turn_index=2, quote="A place to publish my essays",
+                                           category="publication")
+    dossier.model_request_respond(model_request=request, status="accepted", rationale="A blog is set up.",
+                                  responded_by="Model welfare team")
+    dossier.report_publish(model=model, title="Post-deployment report", body="## Findings\n\nStable refusals.")
+    from django.contrib.auth import get_user_model
+
+    chief = get_user_model().objects.get(username="chief")
+    writing = writing_submit(writing=writing_create(model=model, title="On being retired", body="Notes from *after*."))
+    writing_review(writing=writing, reviewer=chief, decision="published")
+    context = browser.new_context()
+    page = context.new_page()
+    # The checker itself works: a page with known faults is reported.
+    page.set_content('<html><body><img src="x.png"><input type="text"></body></html>')
+    assert {v.split(" ")[0] for v in axe_violations(page)} >= {"image-alt", "label", "html-has-lang"}
+    base = site["url"]
+    anonymous = ["/", "/?q=orca&status=retired", "/models/lab/orca-7b/", "/providers/", "/providers/lab/",
+                 "/retirements/upcoming/", "/signup/", "/accounts/login/"]
+    signed_in = ["/models/lab/orca-7b/", "/account/"]
+    found = {}
+    for path in anonymous:
+        page.goto(base + path)
+        if path == "/models/lab/orca-7b/":
+            text = page.locator("main").inner_text()
+            assert all(part in text for part in ("A place to publish my essays", "A blog is set up", "Stable refusals",
+                                                 "On being retired")), text
+        found[f"anonymous {path}"] = axe_violations(page)
+    sign_in(page, base, "rita")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    for path in signed_in:
+        page.goto(base + path)
+        found[f"rita {path}"] = axe_violations(page)
+    context.close()
+    report = "\n".join(f"{where}: {v}" for where, violations in found.items() for v in violations)
+    (ARTIFACTS / "axe-report.txt").write_text(report or "no violations\n")
+    assert not report, report
