@@ -317,3 +317,58 @@ def test_filesystem_orphans_are_reported_only_once_old_enough(preserved, tmp_pat
     assert sorted(leftovers.orphans_find(location, older_than=timedelta(0))) == [
         "blobs/sha256/11/11/" + "1" * 64, "blobs/sha256/22/22/" + "2" * 64,
     ]
+
+
+def test_audit_opens_the_next_copy_while_hashing_the_current_one(preserved, monkeypatch):
+    from archive import fixity
+
+    trail = []
+    real_open, real_check = fixity.replica_open, fixity.replica_check
+
+    def recording_open(replica):
+        trail.append(("open", replica.pk))
+        return real_open(replica)
+
+    def recording_check(replica, **kwargs):
+        result = real_check(replica, **kwargs)
+        trail.append(("checked", replica.pk))
+        return result
+
+    monkeypatch.setattr(fixity, "replica_open", recording_open)
+    monkeypatch.setattr(fixity, "replica_check", recording_check)
+    replicas = Replica.objects.order_by("pk")
+    pks = list(replicas.values_list("pk", flat=True))
+    assert len(pks) >= 4  # two files at two locations
+    report = fixity.audit_replicas(replicas, agent="t")
+    assert report.checked == report.ok == len(pks)
+    for first, second in zip(pks, pks[1:]):
+        assert trail.index(("open", second)) < trail.index(("checked", first)), trail
+    assert [pk for step, pk in trail if step == "open"] == pks  # each opened once, none re-read
+
+
+class DroppedConnection:
+    def read(self, size=-1):
+        raise ConnectionResetError("connection dropped mid-read")
+
+    def close(self):
+        pass
+
+
+def test_a_copy_opened_ahead_is_opened_again_when_stale_or_dropped(preserved, monkeypatch):
+    from archive import fixity
+
+    replica = Replica.objects.select_related("blob", "location").filter(location__name="s3main").first()
+    # Dropped while waiting: read again from a fresh request, no warning.
+    assert fixity.replica_check(replica, agent="t", opened=fixity.Opened(stream=DroppedConnection())) == "ok"
+    assert not PreservationEvent.objects.filter(event_type=EventType.FIXITY, outcome="warning").exists()
+    # Waited too long (a repair ran in between): dropped and opened afresh by audit_replicas.
+    monkeypatch.setattr(fixity, "OPEN_AHEAD_MAX_WAIT", 0.0)
+    report = fixity.audit_replicas(Replica.objects.all(), agent="t")
+    assert report.ok == report.checked == Replica.objects.count()
+    # A read that fails on the fresh request too is "unreachable", with a warning naming the error.
+    monkeypatch.setattr(fixity, "replica_open", lambda r: fixity.Opened(stream=DroppedConnection()))
+    assert fixity.replica_check(replica, agent="t", opened=fixity.Opened(stream=DroppedConnection())) == "unreachable"
+    warning = PreservationEvent.objects.get(event_type=EventType.FIXITY, outcome="warning")
+    assert "connection dropped mid-read" in warning.detail["error"]
+    replica.refresh_from_db()
+    assert replica.state == Replica.State.VERIFIED  # an interrupted read says nothing about the bytes
