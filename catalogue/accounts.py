@@ -8,7 +8,7 @@ from django.core import signing
 from django.db import transaction
 from knox.models import AuthToken
 
-from catalogue.exceptions import ForbiddenError, NotFoundError
+from catalogue.exceptions import ConflictError, ForbiddenError, NotFoundError
 from catalogue.permissions import is_curator
 
 INVITE_SALT = "coda.invitation"
@@ -30,16 +30,30 @@ def invitation_email(token: str) -> str | None:
         return None
 
 
+def invitation_used(email: str) -> bool:
+    """An invitation is spent once an account holds its address (the account is created with it)."""
+    return get_user_model().objects.filter(email__iexact=email).exists()
+
+
+def invitation_open(token: str | None) -> str | None:
+    """The invited address of a genuine, unexpired and unused invitation; otherwise None."""
+    email = invitation_email(token) if token else None
+    return email if email and not invitation_used(email) else None
+
+
 def signup_allowed(*, invitation: str | None) -> bool:
-    return settings.CODA_SELF_SIGNUP or bool(invitation and invitation_email(invitation))
+    return settings.CODA_SELF_SIGNUP or bool(invitation_open(invitation))
 
 
 @transaction.atomic
 def user_signup(*, username: str, email: str, password: str, invitation: str | None = None):
-    """Create a researcher account (no curator rights); refused when self sign-up is off and no valid invitation."""
+    """Create a researcher account (no curator rights); refused when self sign-up is off and no valid invitation.
+    An invitation makes one account: a second sign-up with it is refused."""
     if not signup_allowed(invitation=invitation):
-        raise ForbiddenError("Sign-up is by invitation: ask a curator to invite you.")
+        raise ForbiddenError("Sign-up is by invitation: ask a curator to invite you (an invitation makes one account).")
     invited = invitation_email(invitation) if invitation else None
+    if invited and invitation_used(invited):
+        raise ConflictError("This invitation has already been used to create an account.", code="invitation_used")
     user = get_user_model().objects.create_user(username=username, email=invited or email, password=password)
     return user
 

@@ -3,7 +3,7 @@ Visibility always goes through catalogue.permissions; preservation status throug
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from archive.preservation_status import snapshot_health
@@ -51,12 +51,20 @@ def model_search(*, user, filters: ModelFilters) -> QuerySet[AIModel]:
     return queryset.order_by("repo_key")
 
 
-def retirement_years() -> list[int]:
-    """Years from the earliest to the latest retirement date (two index lookups, not a scan of every row)."""
-    span = AIModel.objects.aggregate(first=Min("retires_on"), last=Max("retires_on"))
-    if span["first"] is None:
+def retirement_years(user) -> list[int]:
+    """Years from the earliest to the latest retirement date of the models this user may see (two index
+    lookups for the public catalogue, not a scan of every row)."""
+    dated = visible_models(user, AIModel.objects.filter(retires_on__isnull=False)).values_list("retires_on", flat=True)
+    first, last = dated.order_by("retires_on").first(), dated.order_by("-retires_on").first()
+    if first is None:
         return []
-    return list(range(span["first"].year, span["last"].year + 1))
+    return list(range(first.year, last.year + 1))
+
+
+def providers_visible(user) -> QuerySet[Provider]:
+    """Providers with at least one model this user may see (the home page's provider filter)."""
+    visible = visible_models(user, AIModel.objects.all()).values("provider_id")
+    return Provider.objects.filter(pk__in=visible).order_by("slug").only("slug", "name")
 
 
 def providers_with_counts(user) -> QuerySet[Provider]:

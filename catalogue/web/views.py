@@ -18,7 +18,7 @@ from archive import selectors as archive_selectors
 from catalogue.models import PreservationStatus
 from catalogue import access, accounts, browse, selectors
 from catalogue.exceptions import DomainError, NotFoundError
-from catalogue.models import AccessRequest, FileAccess, LifecycleStatus, Provider, Retirement
+from catalogue.models import AccessRequest, FileAccess, LifecycleStatus, Retirement
 from catalogue.permissions import (
     access_request_refusal,
     can_read_files,
@@ -52,9 +52,9 @@ def home(request):
     context = {
         "filters": filters,
         "page": _page(request, browse.model_search(user=request.user, filters=filters)),
-        "providers": Provider.objects.order_by("slug").only("slug", "name"),
+        "providers": browse.providers_visible(request.user),
         "statuses": LifecycleStatus.choices,
-        "years": browse.retirement_years(),
+        "years": browse.retirement_years(request.user),
         "preservation_choices": PreservationStatus.choices,
     }
     return render(request, "catalogue/home.html", context)
@@ -189,12 +189,17 @@ def signup(request):
     invited_email = accounts.invitation_email(invitation) if invitation else None
     form = SignupForm(request.POST or None, initial={"email": invited_email} if invited_email else None)
     if request.method == "POST" and form.is_valid():
-        user = accounts.user_signup(
-            username=form.cleaned_data["username"],
-            email=form.cleaned_data["email"],
-            password=form.cleaned_data["password1"],
-            invitation=invitation or None,
-        )
+        try:
+            user = accounts.user_signup(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                invitation=invitation or None,
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            context = {"form": form, "invitation": invitation, "invited_email": invited_email}
+            return render(request, "catalogue/signup.html", context, status=exc.status_code)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.get_username()}.")
         return redirect("web:account")

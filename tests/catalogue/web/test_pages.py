@@ -279,6 +279,26 @@ def test_signup_off_requires_an_invitation(db, settings, curator):
     from django.contrib.auth import get_user_model
 
     assert get_user_model().objects.get(username="bob").email == "bob@example.org"
+    # An invitation makes one account.
+    again = {**form, "username": "bob2", "invitation": token}
+    assert Client().post("/signup/", again).status_code == 403
+    settings.CODA_SELF_SIGNUP = True
+    response = Client().post("/signup/", again)
+    assert response.status_code == 409 and "already been used" in response.content.decode()
+    assert not get_user_model().objects.filter(username="bob2").exists()
+
+
+def test_home_filters_offer_only_what_the_user_may_see(db, curator):
+    from datetime import date
+
+    AIModelFactory(provider=ProviderFactory(slug="openlab", name="Open Lab"), name="seen", retires_on=date(2024, 5, 1))
+    AIModelFactory(provider=ProviderFactory(slug="secretlab", name="Secret Lab"), name="hidden",
+                   metadata_access="restricted", retires_on=date(2031, 5, 1))
+    public = page(Client(), "/")
+    assert "Open Lab" in public and "Secret Lab" not in public
+    assert 'value="2024"' in public and 'value="2031"' not in public
+    curated = page(client_for(curator), "/")
+    assert "Secret Lab" in curated and 'value="2031"' in curated
 
 
 def test_researchers_cannot_invite(researcher):
