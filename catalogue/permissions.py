@@ -208,3 +208,27 @@ def transcript_denial(interview) -> str:
         f"This transcript is restricted to curators and researchers granted access to {repo_id} "
         f"(request access with POST /api/v1/models/{repo_id}/access-requests/)."
     )
+
+
+# --- Django admin -------------------------------------------------------------------------------------
+CURATED_APPS = frozenset({"catalogue", "archive"})
+
+
+class CuratorBackend:
+    """Authentication backend that only answers permission questions: curators (is_curator) hold every
+    permission on Coda's own apps, so the admin's checks follow the same rule as the API and pages.
+    Users, groups and tokens stay with superusers. Each ModelAdmin's own limits (read-only snapshots,
+    no deleting decisions) still apply on top."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def get_user(self, user_id):
+        return None
+
+    def has_perm(self, user_obj, perm, obj=None) -> bool:
+        return perm.split(".", 1)[0] in CURATED_APPS and is_curator(user_obj)
+
+    def has_module_perms(self, user_obj, app_label) -> bool:
+        return app_label in CURATED_APPS and is_curator(user_obj)
+

@@ -39,7 +39,7 @@ else:
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin_apps.CodaAdminConfig",  # the admin for curators (config/admin.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -65,6 +65,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# Curators' permissions (admin included) come from catalogue.permissions, the one place for access rules.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "catalogue.permissions.CuratorBackend"]
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [

@@ -11,7 +11,7 @@ from catalogue import access
 from catalogue.exceptions import ConflictError, ForbiddenError
 from catalogue.models import AccessRequest
 from catalogue.permissions import can_read_files
-from tests.factories import AccessRequestFactory, AIModelFactory, ProviderFactory, UserFactory
+from tests.factories import AccessRequestFactory, AIModelFactory, CuratorFactory, ProviderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -148,8 +148,13 @@ def test_unknown_decision_is_a_validation_error(curator, researcher, model):
         access.access_request_decide(access_request=request, decided_by=curator, decision="maybe")
 
 
-def test_admin_approval_goes_through_the_service(client, researcher, model):
-    curator = UserFactory(username="staff", is_staff=True, is_superuser=True)  # the admin needs staff
+@pytest.mark.parametrize("kind", ["curators group", "staff", "superuser"])
+def test_admin_approval_goes_through_the_service(client, researcher, model, kind):
+    curator = {
+        "curators group": lambda: CuratorFactory(username="cur"),  # not staff: the admin follows is_curator
+        "staff": lambda: UserFactory(username="staff", is_staff=True),
+        "superuser": lambda: UserFactory(username="root", is_staff=True, is_superuser=True),
+    }[kind]()
     request = access.access_request_create(user=researcher, model=model, **REQUEST)
     client.force_login(curator)
     change = f"/admin/catalogue/accessrequest/{request.pk}/change/"

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from catalogue.models import Retirement
-from tests.factories import AIModelFactory, UserFactory
+from tests.factories import AIModelFactory, CuratorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +61,45 @@ def test_admin_registers_retirement_on_model_screen(admin_client):
     assert response.status_code == 302, response.content.decode()[:3000]
     retirement = Retirement.objects.get(model=model)
     assert retirement.registered_by.username == "admin"
+
+
+ROLE_USERS = {
+    "anonymous": lambda: None,
+    "researcher": lambda: UserFactory(username="rita"),
+    "curators group": lambda: CuratorFactory(username="cur"),
+    "staff": lambda: UserFactory(username="staff", is_staff=True),
+    "superuser": lambda: UserFactory(username="root", is_staff=True, is_superuser=True),
+}
+
+
+@pytest.mark.parametrize("role", ROLE_USERS)
+def test_admin_access_follows_is_curator_for_every_role(client, role):
+    """Who may use the admin, and for what, is decided by catalogue.permissions like everywhere else."""
+    user = ROLE_USERS[role]()
+    if user is not None:
+        client.force_login(user)
+    model = AIModelFactory(name="m")
+    curated = [
+        reverse("admin:index"),
+        reverse("admin:catalogue_aimodel_change", args=[model.pk]),
+        reverse("admin:catalogue_accessrequest_changelist"),
+        reverse("admin:archive_preservationevent_changelist"),
+        reverse("admin:archive_snapshot_changelist"),
+    ]
+    users_admin = reverse("admin:auth_user_changelist")
+    codes = [client.get(url).status_code for url in curated]
+    if role in ("anonymous", "researcher"):
+        assert all(code == 302 for code in codes), codes  # to the admin's sign-in page
+        return
+    assert codes == [200] * len(curated)
+    # Users, groups and tokens stay with superusers: a curator cannot make themselves one.
+    assert client.get(users_admin).status_code == (200 if role == "superuser" else 403)
+
+
+@pytest.mark.parametrize("role,allowed", [("researcher", False), ("curators group", True)])
+def test_admin_sign_in_form_follows_is_curator(client, role, allowed):
+    ROLE_USERS[role]()
+    username = {"researcher": "rita", "curators group": "cur"}[role]
+    response = client.post(reverse("admin:login"), {"username": username, "password": "correct horse battery staple",
+                                                    "next": reverse("admin:index")})
+    assert (response.status_code == 302) is allowed, response.status_code
