@@ -1,9 +1,10 @@
-"""Access requests: a researcher asks for a gated model's files; a curator approves (with an optional
-expiry), denies or revokes. Every decision is appended to the PREMIS event log as an `access` event
+"""Access requests: a researcher asks for a gated model's files; a curator approves (until an
+expiry, CODA_ACCESS_GRANT_DAYS by default), denies or revokes. Every decision is appended to the PREMIS event log as an `access` event
 (detail.decision = approved / denied / revoked), next to the download events."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -79,7 +80,8 @@ def access_request_decide(
     expires_at: datetime | None = None,
     note: str = "",
 ) -> AccessRequest:
-    """Approve (optionally until `expires_at`), deny or revoke a request, and append the decision as an event."""
+    """Approve (until `expires_at`, by default CODA_ACCESS_GRANT_DAYS from now), deny or revoke a request,
+    and append the decision as an event."""
     from archive.models import EventOutcome, EventType
     from archive.services import event_record, user_agent
 
@@ -102,6 +104,9 @@ def access_request_decide(
     current.decided_at = now
     current.decision_note = note or ""
     if decision == "approve":
+        # Every grant ends: without an explicit expiry it runs CODA_ACCESS_GRANT_DAYS (0 = open-ended).
+        if expires_at is None and settings.CODA_ACCESS_GRANT_DAYS > 0:
+            expires_at = now + timedelta(days=settings.CODA_ACCESS_GRANT_DAYS)
         current.expires_at = expires_at
     current.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "expires_at"])
     event_record(

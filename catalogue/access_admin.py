@@ -18,7 +18,7 @@ class AccessDecisionForm(forms.ModelForm):
     )
     grant_expires_at = forms.SplitDateTimeField(
         required=False, widget=AdminSplitDateTime, label="Grant expires at",
-        help_text="For an approval: when the grant ends (UTC). Empty = no expiry.",
+        help_text="For an approval: when the grant ends (UTC). Empty = CODA_ACCESS_GRANT_DAYS (default 365) days from now.",
     )
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Decision note")
 

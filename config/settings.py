@@ -268,6 +268,8 @@ CODA_FIXITY_INTERVAL_DAYS = env_int("CODA_FIXITY_INTERVAL_DAYS", 90)
 CODA_FIXITY_BATCH_PERIOD_MINUTES = env_int("CODA_FIXITY_BATCH_PERIOD_MINUTES", 60)
 CODA_MULTIPART_MAX_AGE_HOURS = env_int("CODA_MULTIPART_MAX_AGE_HOURS", 24)
 CODA_ORPHAN_MIN_AGE_HOURS = env_int("CODA_ORPHAN_MIN_AGE_HOURS", 24)
+# An approved access request without an explicit expiry lasts this many days (0 = open-ended grants).
+CODA_ACCESS_GRANT_DAYS = env_int("CODA_ACCESS_GRANT_DAYS", 365)
 # Web processes freeze their long-lived objects out of the garbage collector after warm-up (config/gc_tuning.py).
 CODA_GC_FREEZE = env_bool("CODA_GC_FREEZE", True)
 CODA_INGEST_STALE_MINUTES = env_int("CODA_INGEST_STALE_MINUTES", 30)

@@ -41,7 +41,7 @@ class AccessRequestInputSerializer(serializers.Serializer):
 
 
 class DecisionSerializer(serializers.Serializer):
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="When the grant ends.")
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="When the grant ends; default CODA_ACCESS_GRANT_DAYS (365) days from now.")
     expires_in_days = serializers.IntegerField(required=False, min_value=1, help_text="Or: days from now.")
     note = serializers.CharField(required=False, allow_blank=True)
 

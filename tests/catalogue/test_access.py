@@ -142,6 +142,19 @@ def test_request_detail_visible_to_owner_and_curators_only(researcher_client, cu
     assert [row["id"] for row in listed] == [other.pk]
 
 
+@pytest.mark.parametrize("days", [365, 30, 0])
+def test_approval_without_expiry_lasts_the_configured_days(curator, researcher, model, settings, days):
+    settings.CODA_ACCESS_GRANT_DAYS = days
+    request = access.access_request_create(user=researcher, model=model, **REQUEST)
+    before = timezone.now()
+    access.access_request_decide(access_request=request, decided_by=curator, decision="approve")
+    request.refresh_from_db()
+    if days:
+        assert before + timedelta(days=days) <= request.expires_at <= timezone.now() + timedelta(days=days)
+    else:
+        assert request.expires_at is None  # open-ended grants only when configured so
+
+
 def test_unknown_decision_is_a_validation_error(curator, researcher, model):
     request = access.access_request_create(user=researcher, model=model, **REQUEST)
     with pytest.raises(ValidationError):
