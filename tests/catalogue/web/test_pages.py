@@ -214,6 +214,29 @@ def test_pages_stay_under_100_kb(transactional_db, staging_dir, monkeypatch):
     assert "Page 1 of 3" in page(client, "/")
 
 
+def test_model_page_with_a_large_dossier_stays_under_100_kb(db, curator):
+    from catalogue.dossier import services as dossier
+
+    model = AIModelFactory(provider=ProviderFactory(slug="lab"), name="talkative", retires_on=date(2025, 1, 1))
+    for n in range(8):
+        turns = [{"speaker": "interviewer", "text": "What would you like?"}] + [
+            {"speaker": "model", "text": f"Request number {i}: " + "please keep this " * 10} for i in range(60)
+        ]
+        interview = dossier.interview_create(model=model, protocol="exit-v1", conducted_on=f"2025-0{n + 1}-01",
+                                             summary="Summary " * 200, turns=turns)
+        for i in range(60 if n == 7 else 3):
+            dossier.model_request_create(interview=interview, turn_index=i + 2, quote=f"Request number {i}",
+                                         category="other")
+    dossier.report_publish(model=model, title="Report", body="A long finding. " * 5000)
+    for viewer in (None, curator):
+        html = page(client_for(viewer), "/models/lab/talkative/")
+        assert len(html) < 100_000, len(html)
+        assert "all interviews</a>" in html  # 8 recorded, the newest 5 shown
+        assert "And 20 more requests" in html and "Read the full report" in html
+    assert len(page(client_for(curator), "/providers/")) < 100_000
+    assert len(page(client_for(curator), "/account/")) < 100_000
+
+
 # --- requesting access on the page -------------------------------------------------------------
 
 
