@@ -58,14 +58,29 @@ class SnapshotFileInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False  # view-only: files are immutable
+
 
 @admin.register(Snapshot)
 class SnapshotAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "state", "source", "created_at", "sealed_at"]
-    list_filter = ["state", "model__provider"]
+    """Read-only but for the file-access override, which goes through archive.services (an event)."""
+
+    list_display = ["__str__", "state", "file_access", "source", "created_at", "sealed_at"]
+    list_filter = ["state", "file_access", "model__provider"]
     search_fields = ["revision", "model__name", "source"]
     list_select_related = ["model__provider"]
     inlines = [SnapshotFileInline]
+    fields = ["model", "revision", "state", "source", "created_by", "created_at", "sealed_at", "manifest_key", "file_access"]
+    readonly_fields = [f for f in fields if f != "file_access"]
+
+    def has_change_permission(self, request, obj=None):
+        return super(ReadOnlyAdmin, self).has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        from archive.services import snapshot_access_set
+
+        snapshot_access_set(snapshot=obj, file_access=form.cleaned_data["file_access"], changed_by=request.user)
 
 
 @admin.register(SnapshotFile)

@@ -88,6 +88,30 @@ def primary_location() -> StorageLocation:
 
 
 @transaction.atomic
+def snapshot_access_set(*, snapshot: Snapshot, file_access: str, changed_by) -> Snapshot:
+    """Set (or with "" clear, inheriting the model's) a snapshot's file-access override; curators only.
+    The snapshot's bytes are untouched; the change is an `access` event naming the old and new level."""
+    from catalogue.exceptions import ForbiddenError
+    from catalogue.permissions import is_curator
+
+    if not is_curator(changed_by):
+        raise ForbiddenError("Only curators may change a snapshot's file access.")
+    file_access = file_access or ""
+    if file_access not in ("", "public", "gated", "restricted"):
+        raise ValidationError({"file_access": f"Unknown file access {file_access!r}; use public, gated, restricted or \"\" to inherit."})
+    current = Snapshot.objects.select_for_update().select_related("model").get(pk=snapshot.pk)
+    if current.file_access != file_access:
+        event_record(
+            event_type=EventType.ACCESS, outcome=EventOutcome.SUCCESS, agent=user_agent(changed_by),
+            model=current.model, snapshot=current,
+            detail={"file_access": {"from": current.file_access or "inherit", "to": file_access or "inherit"}},
+        )
+        current.file_access = file_access
+        current.save(update_fields=["file_access"])
+    return current
+
+
+@transaction.atomic
 def snapshot_ingest_start(*, model: AIModel, source: str, requested_by=None, file_access: str = "") -> IngestJob:
     """Validate and list the source, create the snapshot, its files and a job, and queue one task per file.
     A failed earlier ingest of the same source resumes: files already stored are not read again.

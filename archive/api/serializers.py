@@ -113,3 +113,11 @@ class PreservationEventSerializer(serializers.ModelSerializer):
 
     def get_model(self, obj) -> str | None:
         return obj.model.repo_id if obj.model_id else None
+
+
+class SnapshotAccessSerializer(serializers.Serializer):
+    file_access = serializers.ChoiceField(
+        choices=["public", "gated", "restricted", ""], allow_null=True, allow_blank=True,
+        help_text="Overrides the model's file access for this snapshot; \"\" or null inherits.",
+    )
+

@@ -14,6 +14,7 @@ from archive.api.serializers import (
     IngestJobSerializer,
     IngestRequestSerializer,
     PreservationEventSerializer,
+    SnapshotAccessSerializer,
     SnapshotDetailSerializer,
     SnapshotSerializer,
 )
@@ -59,6 +60,18 @@ class SnapshotDetailView(ModelScopedMixin, APIView):
 
     @extend_schema(responses=SnapshotDetailSerializer)
     def get(self, request, provider, name, revision):
+        snapshot = selectors.snapshot_get(model=self.get_model(), ref=revision)
+        return Response(SnapshotDetailSerializer(snapshot, context={"request": request}).data)
+
+    @extend_schema(request=SnapshotAccessSerializer, responses=SnapshotDetailSerializer)
+    def patch(self, request, provider, name, revision):
+        """Curators: set the snapshot's file-access override ("" or null inherits the model's)."""
+        serializer = SnapshotAccessSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        snapshot = selectors.snapshot_get(model=self.get_model(), ref=revision)
+        services.snapshot_access_set(
+            snapshot=snapshot, file_access=serializer.validated_data["file_access"] or "", changed_by=request.user
+        )
         snapshot = selectors.snapshot_get(model=self.get_model(), ref=revision)
         return Response(SnapshotDetailSerializer(snapshot, context={"request": request}).data)
 
