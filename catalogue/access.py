@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from catalogue.exceptions import ConflictError, ForbiddenError
 from catalogue.models import AccessRequest, AIModel
-from catalogue.permissions import access_request_refusal, can_decide_access
+from catalogue.permissions import access_request_refusal, can_decide_access, has_grant
 
 DECISIONS = {
     "approve": AccessRequest.Status.APPROVED,
@@ -58,6 +58,25 @@ def access_request_create(
         affiliation=affiliation.strip(),
         accepted_terms=True,
     )
+
+
+@transaction.atomic
+def access_grant_create(*, model: AIModel, user, granted_by, expires_at: datetime | None = None, note: str = "") -> AccessRequest:
+    """A curator grants a named researcher access without a request of theirs: the only way in for models
+    whose metadata is restricted (the researcher cannot see them to ask). The grant is an access request
+    approved at once through access_request_decide, so it expires and is recorded like any other."""
+    if not can_decide_access(granted_by):
+        raise ForbiddenError("Only curators may grant access.")
+    if has_grant(user, model):
+        raise ConflictError(f"{user.get_username()} already has access to {model.repo_id}.", code="access_already_granted")
+    row = (
+        AccessRequest.objects.select_for_update().filter(user=user, model=model, status=AccessRequest.Status.PENDING).first()
+        or AccessRequest.objects.create(
+            user=user, model=model, purpose=note.strip() or f"Granted by {granted_by.get_username()}.",
+            affiliation="", accepted_terms=False,
+        )
+    )
+    return access_request_decide(access_request=row, decided_by=granted_by, decision="approve", expires_at=expires_at, note=note)
 
 
 def decision_problem(*, access_request: AccessRequest, decision: str, expires_at: datetime | None) -> str | None:

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -80,6 +81,31 @@ class ModelAccessRequestsView(generics.ListCreateAPIView):
         data.is_valid(raise_exception=True)
         created = access.access_request_create(user=request.user, model=self.get_model(), **data.validated_data)
         return Response(AccessRequestSerializer(_queryset().get(pk=created.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class GrantSerializer(DecisionSerializer):
+    user = serializers.CharField(help_text="Username of the researcher to grant.")
+
+
+class ModelAccessGrantView(APIView):
+    """POST (curators): grant a named researcher access to this model's files at once, e.g. for a model whose
+    metadata is restricted. Takes `user` and `expires_at` or `expires_in_days` and `note`; 201 with the grant."""
+
+    permission_classes = [CuratorOnly]
+
+    @extend_schema(request=GrantSerializer, responses={201: AccessRequestSerializer})
+    def post(self, request, provider, name):
+        data = GrantSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        model = selectors.model_get(provider=provider, name=name, user=request.user, check_visible=True)
+        user = get_user_model().objects.filter(username=data.validated_data["user"], is_active=True).first()
+        if user is None:
+            raise NotFound(f"There is no active user {data.validated_data['user']!r}.")
+        granted = access.access_grant_create(
+            model=model, user=user, granted_by=request.user,
+            expires_at=data.validated_data.get("expires_at"), note=data.validated_data.get("note", ""),
+        )
+        return Response(AccessRequestSerializer(_queryset().get(pk=granted.pk)).data, status=status.HTTP_201_CREATED)
 
 
 class AccessRequestListView(generics.ListAPIView):

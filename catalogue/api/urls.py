@@ -24,6 +24,7 @@ urlpatterns = [
         name="retirement-detail",
     ),
     path(MODEL + "access-requests/", access.ModelAccessRequestsView.as_view(), name="model-access-requests"),
+    path(MODEL + "access-grants/", access.ModelAccessGrantView.as_view(), name="model-access-grants"),
     path("access-requests/", access.AccessRequestListView.as_view(), name="access-request-list"),
     path("access-requests/<int:pk>/", access.AccessRequestDetailView.as_view(), name="access-request-detail"),
     # `approve`, `deny`, `revoke`, with or without a trailing slash.

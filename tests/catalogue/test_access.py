@@ -187,3 +187,37 @@ def test_admin_approval_goes_through_the_service(client, researcher, model, kind
     again = client.post(change, {"decision": "approve", "note": ""})
     assert again.status_code == 200 and "cannot be approved" in again.content.decode()
     assert decision_events().count() == 1
+
+
+def test_curator_grants_a_researcher_a_model_they_cannot_see(curator_client, researcher_client, researcher, curator):
+    """Restricted metadata: the researcher cannot find the model to ask, so a curator grants them by name;
+    the grant opens metadata and files, expires like any other and is an access event."""
+    hidden = AIModelFactory(provider=ProviderFactory(slug="lab"), name="hidden", metadata_access="restricted",
+                            file_access="gated")
+    detail = "/api/v1/models/lab/hidden/"
+    assert researcher_client.get(detail).status_code == 404
+    assert researcher_client.post(detail + "access-requests/", REQUEST, format="json").status_code == 404
+    grant = detail + "access-grants/"
+    assert researcher_client.post(grant, {"user": researcher.username}, format="json").status_code == 403
+    assert curator_client.post(grant, {"user": "nobody"}, format="json").status_code == 404
+    response = curator_client.post(grant, {"user": researcher.username, "expires_in_days": 10, "note": "Project X"},
+                                   format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "approved" and body["user"] == researcher.username
+    assert researcher_client.get(detail).status_code == 200
+    row = AccessRequest.objects.get(model=hidden, user=researcher)
+    assert row.decided_by == curator and timezone.now() + timedelta(days=9) < row.expires_at < timezone.now() + timedelta(days=11)
+    assert decision_events().get(model=hidden).detail["decision"] == "approved"
+    again = curator_client.post(grant, {"user": researcher.username}, format="json")
+    assert again.status_code == 409 and again.json()["code"] == "access_already_granted"
+    # Once it expires the model is hidden again.
+    AccessRequest.objects.filter(pk=row.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert researcher_client.get(detail).status_code == 404
+
+
+def test_granting_approves_a_pending_request_instead_of_adding_one(curator, researcher, model):
+    pending = access.access_request_create(user=researcher, model=model, **REQUEST)
+    granted = access.access_grant_create(model=model, user=researcher, granted_by=curator)
+    assert granted.pk == pending.pk and granted.status == "approved"
+    assert AccessRequest.objects.filter(model=model, user=researcher).count() == 1
