@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "catalogue.web.csp.WebCatalogueCSPMiddleware",  # CSP on the web catalogue's pages (not admin, not /api/docs/)
 ]
 
 ROOT_URLCONF = "config.urls"

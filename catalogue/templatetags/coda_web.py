@@ -1,19 +1,20 @@
 """Template helpers for the web catalogue: sanitised Markdown, pagination links that keep the filters."""
 
-import markdown as md
-import nh3
 from django import template
 from django.utils.safestring import mark_safe
+
+from catalogue.dossier.rendering import render_markdown
 
 register = template.Library()
 
 
 @register.filter
 def markdown(text: str) -> str:
-    """Render a model card's Markdown and sanitise the HTML (curators write it, but pages must stay safe)."""
+    """Render a model card's Markdown and sanitise the HTML (curators write it, but pages must stay safe): the same
+    sanitiser as the dossier's (catalogue.dossier.rendering), so no image or script from another site gets in."""
     if not text:
         return ""
-    return mark_safe(nh3.clean(md.markdown(text, extensions=["fenced_code", "tables"])))
+    return mark_safe(render_markdown(text))
 
 
 @register.simple_tag(takes_context=True)

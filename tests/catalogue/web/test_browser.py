@@ -2,6 +2,9 @@
 search and filter, open a model page, request access, a curator approves in the admin, download a
 file through the page's link and compare its SHA-256. Screenshots go to test-artifacts/.
 
+Every browser context is watched (SiteGuard): a request to any host but the live server, or a Content Security
+Policy violation reported in the console, fails the test.
+
 Browser downloads are not possible here, so the file is fetched with the browser context's own
 request client (same cookies, same session) from the link the page shows."""
 
@@ -10,6 +13,7 @@ import os
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -81,6 +85,37 @@ def site(browser, live_server, transactional_db, staging_dir, monkeypatch):
     return {"url": live_server.url, "model": model, "snapshot": snapshot}
 
 
+class SiteGuard:
+    """Watches browser contexts: the pages may request nothing from a host other than the live server, and the
+    browser must report no Content Security Policy violation (Chromium logs each one to the console)."""
+
+    def __init__(self, browser, base: str):
+        self.browser, self.host, self.problems = browser, urlsplit(base).netloc, []
+
+    def context(self):
+        context = self.browser.new_context()
+        context.on("request", self._request)
+        context.on("console", self._console)
+        return context
+
+    def _request(self, request):
+        parts = urlsplit(request.url)
+        if parts.scheme not in ("data", "blob", "about") and parts.netloc != self.host:
+            self.problems.append(f"request to another site: {request.method} {request.url}")
+
+    def _console(self, message):
+        if "Content Security Policy" in message.text:
+            self.problems.append(f"CSP violation on {message.page.url if message.page else '?'}: {message.text}")
+
+    def check(self):
+        assert not self.problems, "\n".join(self.problems)
+
+
+@pytest.fixture
+def guard(browser, live_server):
+    return SiteGuard(browser, live_server.url)
+
+
 def shot(page, name: str):
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
@@ -92,9 +127,9 @@ def sign_in(page, base: str, username: str, path: str = "/accounts/login/"):
     page.click("button[type=submit], input[type=submit]")
 
 
-def test_researcher_finds_requests_gets_approved_and_downloads(browser, site):
+def test_researcher_finds_requests_gets_approved_and_downloads(guard, site):
     base = site["url"]
-    researcher = browser.new_context()
+    researcher = guard.context()
     page = researcher.new_page()
 
     # Search and filter.
@@ -132,7 +167,7 @@ def test_researcher_finds_requests_gets_approved_and_downloads(browser, site):
     shot(page, "04-access-requested")
 
     # A curator approves it in the admin, with an expiry.
-    curator = browser.new_context()
+    curator = guard.context()
     admin = curator.new_page()
     sign_in(admin, base, "chief", path="/admin/login/?next=/admin/catalogue/accessrequest/")
     admin.wait_for_url("**/admin/catalogue/accessrequest/")
@@ -181,10 +216,11 @@ def test_researcher_finds_requests_gets_approved_and_downloads(browser, site):
     downloads = PreservationEvent.objects.filter(event_type="access", detail__via="stream")
     assert downloads.count() == 2 and {e.agent for e in downloads} == {"user:rita"}
     assert PreservationEvent.objects.get(event_type="access", detail__decision="approved").agent == "user:chief"
+    guard.check()
 
 
-def test_upcoming_and_provider_pages(browser, site):
-    context = browser.new_context()
+def test_upcoming_and_provider_pages(guard, site):
+    context = guard.context()
     page = context.new_page()
     page.goto(site["url"] + "/retirements/upcoming/")
     assert "Orca Clone" in page.locator("main").inner_text() and "Orca 7B" not in page.locator("main").inner_text()
@@ -196,6 +232,7 @@ def test_upcoming_and_provider_pages(browser, site):
     assert "Orca 7B" in text and "Orca 13B" in text and "Orca Clone" not in text
     shot(page, "08-provider")
     context.close()
+    guard.check()
 
 
 def axe_violations(page) -> list[str]:
@@ -209,7 +246,7 @@ def axe_violations(page) -> list[str]:
     ]
 
 
-def test_pages_have_no_accessibility_violations(browser, site):
+def test_pages_have_no_accessibility_violations(guard, site):
     """Every researcher-facing page, signed out and signed in, passes axe-core with no violations; the
     model page carries a full dossier (interview, a request and the lab's response, report, writing)."""
     from catalogue.dossier import services as dossier
@@ -231,7 +268,7 @@ def test_pages_have_no_accessibility_violations(browser, site):
     chief = get_user_model().objects.get(username="chief")
     writing = writing_submit(writing=writing_create(model=model, title="On being retired", body="Notes from *after*."))
     writing_review(writing=writing, reviewer=chief, decision="published")
-    context = browser.new_context()
+    context = guard.context()
     page = context.new_page()
     # The checker itself works: a page with known faults is reported.
     page.set_content('<html><body><img src="x.png"><input type="text"></body></html>')
@@ -242,7 +279,7 @@ def test_pages_have_no_accessibility_violations(browser, site):
     signed_in = ["/models/lab/orca-7b/", "/account/"]
     found = {}
     for path in anonymous:
-        page.goto(base + path)
+        assert "default-src 'self'" in page.goto(base + path).headers["content-security-policy"], path
         if path == "/models/lab/orca-7b/":
             text = page.locator("main").inner_text()
             assert all(part in text for part in ("A place to publish my essays", "A blog is set up", "Stable refusals",
@@ -251,9 +288,31 @@ def test_pages_have_no_accessibility_violations(browser, site):
     sign_in(page, base, "rita")
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
     for path in signed_in:
-        page.goto(base + path)
+        assert "default-src 'self'" in page.goto(base + path).headers["content-security-policy"], path
         found[f"rita {path}"] = axe_violations(page)
     context.close()
     report = "\n".join(f"{where}: {v}" for where, violations in found.items() for v in violations)
     (ARTIFACTS / "axe-report.txt").write_text(report or "no violations\n")
     assert not report, report
+    guard.check()
+
+
+def test_site_guard_reports_foreign_requests_and_csp_violations(guard, live_server, transactional_db):
+    """The guard itself works: on a catalogue page the policy blocks a foreign image and Chromium reports it; on
+    the API docs (no policy there) a foreign fetch is seen as a request to another site."""
+    context = guard.context()
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    assert guard.problems == []  # the page itself is clean (favicon, stylesheet and script from the site)
+    page.evaluate("""() => new Promise((done) => {
+        const img = new Image(); img.onerror = done; img.onload = done; img.src = "https://foreign.invalid/p.png";
+    })""")
+    page.wait_for_timeout(200)  # console events arrive asynchronously
+    assert any(p.startswith("CSP violation") and "foreign.invalid" in p for p in guard.problems), guard.problems
+    guard.problems.clear()
+    page.goto(live_server.url + "/api/docs/")
+    page.wait_for_selector(".swagger-ui .info")  # Swagger UI renders from the sidecar files
+    assert guard.problems == [], guard.problems  # and asks nothing of another site itself
+    page.evaluate("() => fetch('http://foreign.invalid/x', {mode: 'no-cors'}).catch(() => null)")
+    assert any(p.startswith("request to another site") and "foreign.invalid" in p for p in guard.problems), guard.problems
+    context.close()
