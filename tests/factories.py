@@ -1,9 +1,18 @@
+import functools
+
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 
 from catalogue.models import AIModel, Provider
 from catalogue.permissions import CURATORS_GROUP
+
+
+@functools.lru_cache(maxsize=None)
+def _hashed(password: str) -> str:
+    # Hashing costs ~0.2 s (PBKDF2 at full strength); tests reuse one real hash per distinct password.
+    return make_password(password)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -14,7 +23,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
-    password = factory.django.Password("correct horse battery staple")
+    password = factory.django.Password("correct horse battery staple", transform=_hashed)
 
 
 class CuratorFactory(UserFactory):
