@@ -1,9 +1,19 @@
+import functools
+
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 
 from catalogue.models import AIModel, Provider
 from catalogue.permissions import CURATORS_GROUP
+from tests.access_matrix import ROLES  # noqa: F401  (defined with the shared table of expectations)
+
+
+@functools.lru_cache(maxsize=None)
+def _hashed(password: str) -> str:
+    # Hashing costs ~0.2 s (PBKDF2 at full strength); tests reuse one real hash per distinct password.
+    return make_password(password)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -14,7 +24,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
-    password = factory.django.Password("correct horse battery staple")
+    password = factory.django.Password("correct horse battery staple", transform=_hashed)
 
 
 class CuratorFactory(UserFactory):
@@ -55,19 +65,18 @@ class AccessRequestFactory(factory.django.DjangoModelFactory):
     accepted_terms = True
 
 
-ROLES = ["anonymous", "researcher", "granted", "expired", "curator"]
-
-
-def role_users(model) -> dict:
-    """The five roles of the access matrix for one model (None = anonymous)."""
+def role_users(*models) -> dict:
+    """The five roles of the access matrix (None = anonymous); `granted` holds a current approved grant for each
+    of `models`, `expired` an approved grant that has expired."""
     from datetime import timedelta
 
     from django.utils import timezone
 
     granted = UserFactory(username="granted")
     expired = UserFactory(username="expired")
-    AccessRequestFactory(user=granted, model=model, status="approved", expires_at=timezone.now() + timedelta(days=7))
-    AccessRequestFactory(user=expired, model=model, status="approved", expires_at=timezone.now() - timedelta(minutes=1))
+    for model in models:
+        AccessRequestFactory(user=granted, model=model, status="approved", expires_at=timezone.now() + timedelta(days=7))
+        AccessRequestFactory(user=expired, model=model, status="approved", expires_at=timezone.now() - timedelta(minutes=1))
     return {
         "anonymous": None,
         "researcher": UserFactory(username="plain"),

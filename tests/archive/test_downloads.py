@@ -10,8 +10,9 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from archive.models import EventType, PreservationEvent
+from tests.access_matrix import CASES, ROLES, case
 from tests.archive.helpers import preserve_now, random_bytes
-from tests.factories import ROLES, AIModelFactory, ProviderFactory, role_users
+from tests.factories import AIModelFactory, ProviderFactory, role_users
 
 DATA = random_bytes(2 * 1024 * 1024 + 13, seed=11)
 FILES = {"config.json": b'{"a": 1}', "weights/model.safetensors": DATA}
@@ -41,23 +42,22 @@ def preserved(transactional_db, staging_dir, monkeypatch):
     return model, snapshot
 
 
-MATRIX = {
-    "public": {"anonymous": 200, "researcher": 200, "granted": 200, "expired": 200, "curator": 200},
-    "gated": {"anonymous": 403, "researcher": 403, "granted": 200, "expired": 403, "curator": 200},
-    "restricted": {"anonymous": 403, "researcher": 403, "granted": 403, "expired": 403, "curator": 200},
-}
+# Every row of the shared table whose model is publicly listed: the model's file access, and a snapshot's override.
+PUBLIC_METADATA = [row for row in CASES if row.metadata == "public"]
 
 
-@pytest.mark.parametrize("level", list(MATRIX))
-def test_download_permission_matrix(preserved, level):
+@pytest.mark.parametrize("row", PUBLIC_METADATA, ids=lambda row: row.id)
+def test_download_permission_matrix(preserved, row):
     model, snapshot = preserved
-    model.file_access = level
+    model.file_access = row.files
     model.save()
+    snapshot.file_access = row.snapshot
+    snapshot.save()
     users = role_users(model)
     for role in ROLES:
         before = access_events().count()
         response = client_for(users[role]).get(file_url(snapshot, "weights/model.safetensors"))
-        assert response.status_code == MATRIX[level][role], (level, role, response.status_code)
+        assert response.status_code == row.file_status(role), (row.id, role, response.status_code)
         if response.status_code == 200:
             body = b"".join(response.streaming_content)
             assert hashlib.sha256(body).hexdigest() == hashlib.sha256(DATA).hexdigest()
@@ -67,7 +67,7 @@ def test_download_permission_matrix(preserved, level):
             body = response.json()
             assert body["code"] == "access_denied"
             assert model.repo_id in body["detail"]
-            if level == "gated":
+            if row.level == "gated":
                 assert "request access" in body["detail"] and "access-requests" in body["detail"]
             else:
                 assert "restricted to curators" in body["detail"]
@@ -90,6 +90,12 @@ def test_restricted_metadata_model_is_404_not_403(preserved):
     model.metadata_access = "restricted"
     model.save()
     users = role_users(model)
+    row = case("restricted", model.file_access)
+    for role in ROLES:
+        response = client_for(users[role]).get(file_url(snapshot, "config.json"))
+        assert response.status_code == row.file_status(role), role
+        if response.status_code == 404:
+            assert response.json()["code"] == "model_not_found", role
     assert client_for(None).get(file_url(snapshot, "config.json")).status_code == 404
     assert client_for(users["researcher"]).get(file_url(snapshot, "config.json")).status_code == 404
     assert client_for(users["granted"]).get(file_url(snapshot, "config.json")).status_code == 200

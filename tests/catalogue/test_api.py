@@ -6,7 +6,8 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from catalogue.models import AIModel, PlatformAvailability, Retirement, Tag
-from tests.factories import AIModelFactory, ProviderFactory
+from tests.access_matrix import ROLES, case
+from tests.factories import AIModelFactory, ProviderFactory, role_users
 
 pytestmark = pytest.mark.django_db
 MODELS = "/api/v1/models/"
@@ -282,6 +283,23 @@ def test_restricted_metadata_is_hidden_from_anonymous_and_researchers(anon_clien
     )
     assert researcher_client.get(f"{MODELS}openai/gpt-4o/").status_code == 200
     assert "openai/gpt-4o" in ids(researcher_client.get(MODELS))
+
+
+@pytest.mark.parametrize("metadata", ["public", "restricted"])
+def test_model_detail_and_list_follow_the_access_matrix(catalogue, metadata):
+    """All five roles, from the shared table (tests/access_matrix.py): detail 200/404 and list membership agree."""
+    gpt = catalogue["gpt"]
+    gpt.metadata_access = metadata
+    gpt.save()
+    row = case(metadata, gpt.file_access)
+    users = role_users(gpt)
+    for role in ROLES:
+        client = APIClient()
+        if users[role] is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {AuthToken.objects.create(user=users[role], expiry=None)[1]}")
+        assert client.get(f"{MODELS}openai/gpt-4o/").status_code == row.page_status(role), role
+        assert ("openai/gpt-4o" in ids(client.get(MODELS))) is row.sees_model(role), role
+        assert ("openai/gpt-4o" in ids(client.get(f"{MODELS}?q=gpt"))) is row.sees_model(role), role
 
 
 @pytest.mark.parametrize("ordering", ["id", "-id", "retires_on", "created_at", "-updated_at"])

@@ -6,9 +6,10 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from catalogue.models import AccessRequest
-from catalogue.permissions import can_read_files, can_view_model, file_access_denial
-from tests.factories import AIModelFactory, CuratorFactory, UserFactory
+from catalogue.models import AccessRequest, AIModel
+from catalogue.permissions import can_read_files, can_view_model, file_access_denial, file_access_level, visible_models
+from tests.access_matrix import CASES, ROLES
+from tests.factories import AIModelFactory, CuratorFactory, ProviderFactory, UserFactory, role_users
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +80,34 @@ def test_denial_message_says_how_to_request(users):
     model = users["_model"]
     message = file_access_denial(users["anonymous"], model)
     assert "request access" in message and model.repo_id in message
+
+
+def test_rules_follow_the_shared_table():
+    """The rule functions themselves, for every row of tests/access_matrix.py and every role; the same table
+    drives the surface tests (tests/test_access_matrix.py), so pages, API and downloads cannot disagree with it."""
+    from archive.models import Snapshot
+
+    provider = ProviderFactory(slug="rules")
+    rows = {}
+    for row in CASES:
+        model = AIModelFactory(provider=provider, name=row.name, metadata_access=row.metadata, file_access=row.files)
+        rows[row] = (model, Snapshot(model=model, source="x", file_access=row.snapshot))
+    users = role_users(*(model for model, _ in rows.values()))
+    users["anonymous"] = AnonymousUser()
+    observed, expected = {}, {}
+    for role in ROLES:
+        listed = set(visible_models(users[role], AIModel.objects.filter(provider=provider)).values_list("pk", flat=True))
+        for row, (model, snapshot) in rows.items():
+            observed[row.id, role] = {
+                "can_view_model": can_view_model(users[role], model),
+                "visible_models": model.pk in listed,
+                "can_read_files": can_read_files(users[role], model, snapshot),
+                "file_access_level": file_access_level(model, snapshot),
+            }
+            expected[row.id, role] = {
+                "can_view_model": row.sees_model(role),
+                "visible_models": row.sees_model(role),
+                "can_read_files": row.reads_files(role),
+                "file_access_level": row.level,
+            }
+    assert observed == expected

@@ -8,8 +8,9 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from catalogue.models import AccessRequest
+from tests.access_matrix import CASES, ROLES, case
 from tests.archive.helpers import preserve_now
-from tests.factories import ROLES, AIModelFactory, ProviderFactory, UserFactory, role_users
+from tests.factories import AIModelFactory, ProviderFactory, UserFactory, role_users
 
 FILES = {"config.json": b'{"layers": 2}', "weights/model.safetensors": b"\x00" * 4096}
 
@@ -37,24 +38,27 @@ def preserved(transactional_db, staging_dir, monkeypatch):
 # --- the access matrix on pages ----------------------------------------------------------------
 
 LINK = 'href="/api/v1/models/lab/gated-model/snapshots/{rev}/files/weights/model.safetensors"'
-LINKS = {
-    "public": {"anonymous": True, "researcher": True, "granted": True, "expired": True, "curator": True},
-    "gated": {"anonymous": False, "researcher": False, "granted": True, "expired": False, "curator": True},
-    "restricted": {"anonymous": False, "researcher": False, "granted": False, "expired": False, "curator": True},
-}
+# Every row of the shared table whose model is publicly listed: the model's file access, and a snapshot's override.
+PUBLIC_METADATA = [row for row in CASES if row.metadata == "public"]
 
 
-@pytest.mark.parametrize("level", list(LINKS))
-def test_model_page_download_links_follow_file_access(preserved, level):
+@pytest.mark.parametrize("row", PUBLIC_METADATA, ids=lambda row: row.id)
+def test_model_page_download_links_follow_file_access(preserved, row):
+    from catalogue.models import FileAccess
+
     model, snapshot = preserved
-    model.file_access = level
+    model.file_access = row.files
     model.save()
+    snapshot.file_access = row.snapshot
+    snapshot.save()
     users = role_users(model)
     for role in ROLES:
         html = page(client_for(users[role]), "/models/lab/gated-model/")
-        assert (LINK.format(rev=snapshot.revision) in html) is LINKS[level][role], (level, role)
+        assert (LINK.format(rev=snapshot.revision) in html) is row.reads_files(role), (row.id, role)
         # Every role sees the file table and digests; only the link to the bytes differs.
         assert "weights/model.safetensors" in html and snapshot.files.get(path="config.json").blob.sha256 in html
+        # The level shown is the one that applies: the snapshot's when it overrides the model's.
+        assert f"<dt>File access</dt><dd>{FileAccess(row.level).label}</dd>" in html, (row.id, role)
 
 
 def test_gated_model_page_tells_each_role_what_to_do(preserved):
@@ -73,7 +77,6 @@ def test_gated_model_page_tells_each_role_what_to_do(preserved):
     assert "You may download" in curator and "pending request" in curator
 
 
-RESTRICTED_META = {"anonymous": 404, "researcher": 404, "granted": 200, "expired": 404, "curator": 200}
 
 
 def test_restricted_metadata_hidden_on_every_page(preserved):
@@ -84,7 +87,7 @@ def test_restricted_metadata_hidden_on_every_page(preserved):
     users = role_users(model)
     for role in ROLES:
         client = client_for(users[role])
-        status = RESTRICTED_META[role]
+        status = case("restricted", model.file_access).page_status(role)
         page(client, "/models/lab/gated-model/", status=status)
         visible = status == 200
         for url in ["/", "/?q=gated", "/providers/lab/", "/retirements/upcoming/"]:
