@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from catalogue.models import FileAccess
+from catalogue.permissions import file_access_level
 
 from archive import selectors
 from archive.inspection.files import inspection_summary
@@ -38,13 +39,19 @@ class SnapshotSerializer(serializers.ModelSerializer):
     file_count = serializers.IntegerField(read_only=True)
     total_size = serializers.IntegerField(read_only=True)
     url = serializers.SerializerMethodField()
+    effective_file_access = serializers.SerializerMethodField(
+        help_text="The file access that applies: the snapshot's override (`file_access`) or else the model's."
+    )
 
     class Meta:
         model = Snapshot
         fields = [
-            "id", "model", "revision", "state", "source", "file_access", "file_count", "total_size",
-            "created_at", "sealed_at", "manifest_key", "url",
+            "id", "model", "revision", "state", "source", "file_access", "effective_file_access", "file_count",
+            "total_size", "created_at", "sealed_at", "manifest_key", "url",
         ]
+
+    def get_effective_file_access(self, obj) -> str:
+        return file_access_level(obj.model, obj)
 
     def get_url(self, obj) -> str:
         request = self.context.get("request")

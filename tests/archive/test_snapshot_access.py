@@ -44,9 +44,11 @@ def test_curator_restricts_and_reopens_a_snapshot_through_the_api(snapshot):
     assert api_client(researcher).get(download).status_code == 200
     response = api_client(curator).patch(detail, {"file_access": "restricted"}, format="json")
     assert response.status_code == 200 and response.json()["file_access"] == "restricted"
+    assert response.json()["effective_file_access"] == "restricted"
     assert api_client(researcher).get(download).status_code == 403
     assert api_client(curator).get(download).status_code == 200
-    assert api_client(curator).patch(detail, {"file_access": None}, format="json").json()["file_access"] == ""
+    reopened = api_client(curator).patch(detail, {"file_access": None}, format="json").json()
+    assert reopened["file_access"] == "" and reopened["effective_file_access"] == "public"
     assert api_client(researcher).get(download).status_code == 200  # inherits the model's "public" again
     changes = list(access_changes().order_by("id"))
     assert [c.detail["file_access"] for c in changes] == [
