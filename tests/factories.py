@@ -84,3 +84,16 @@ def role_users(*models) -> dict:
         "expired": expired,
         "curator": CuratorFactory(username="cur"),
     }
+
+
+def api_client(user=None):
+    """A DRF test client authenticated the way scripts are (a Bearer knox token), or anonymous for None."""
+    from knox.models import AuthToken
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    if user is not None:
+        _, token = AuthToken.objects.create(user=user, expiry=None)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+

@@ -6,24 +6,17 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from knox.models import AuthToken
-from rest_framework.test import APIClient
 
 from archive.models import EventType, PreservationEvent
 from tests.access_matrix import CASES, ROLES, case
 from tests.archive.helpers import preserve_now, random_bytes
-from tests.factories import AIModelFactory, ProviderFactory, role_users
+from tests.factories import AIModelFactory, ProviderFactory, api_client, role_users
 
 DATA = random_bytes(2 * 1024 * 1024 + 13, seed=11)
 FILES = {"config.json": b'{"a": 1}', "weights/model.safetensors": DATA}
 
 
-def client_for(user) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        _, token = AuthToken.objects.create(user=user, expiry=None)
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
+client_for = api_client  # tests.factories: a Bearer-token client, or anonymous
 
 
 def file_url(snapshot, path: str, ref: str | None = None) -> str:

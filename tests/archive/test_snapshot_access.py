@@ -5,22 +5,12 @@ import re
 
 import pytest
 from django.test import Client
-from knox.models import AuthToken
-from rest_framework.test import APIClient
 
 from archive.models import EventType, PreservationEvent, Snapshot
 from tests.archive.helpers import preserve_now
-from tests.factories import AIModelFactory, CuratorFactory, ProviderFactory, UserFactory
+from tests.factories import AIModelFactory, CuratorFactory, ProviderFactory, UserFactory, api_client
 
 FILES = {"config.json": b'{"a": 1}', "model.safetensors": b"\x08" * 4096}
-
-
-def api_client(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        _, token = AuthToken.objects.create(user=user, expiry=None)
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
 
 
 @pytest.fixture
