@@ -66,8 +66,9 @@ def _tag_value(value) -> str:
     return " ".join(str(value).split())  # one line per tag
 
 
-def bag_info(*, snapshot: Snapshot, files: list[dict], today) -> list[tuple[str, str]]:
-    """bag-info.txt: the reserved tags, then Coda's description of the model's lifecycle and retirement."""
+def bag_info(*, snapshot: Snapshot, files: list[dict], today, show_replacement: bool = True) -> list[tuple[str, str]]:
+    """bag-info.txt: the reserved tags, then Coda's description of the model's lifecycle and retirement
+    (the replacement only when the bag's reader may see it: `show_replacement`)."""
     model = snapshot.model
     octets = sum(f["size"] for f in files)
     tags = [
@@ -85,7 +86,7 @@ def bag_info(*, snapshot: Snapshot, files: list[dict], today) -> list[tuple[str,
         ("Coda-Lifecycle-Status", model.status),
         ("Coda-Deprecated-On", model.deprecated_on),
         ("Coda-Retires-On", model.retires_on),
-        ("Coda-Replacement", model.replacement.repo_id if model.replacement_id else None),
+        ("Coda-Replacement", model.replacement.repo_id if model.replacement_id and show_replacement else None),
     ]
     retirement = getattr(model, "retirement", None) if hasattr(model, "retirement") else None
     if retirement is not None:
@@ -120,14 +121,15 @@ def _tarinfo(name: str, size: int, mtime: int) -> tarfile.TarInfo:
     return info
 
 
-def bag_plan(snapshot: Snapshot, *, today=None) -> BagPlan:
-    """Tag files, payload members with a verified stored copy each, and the exact tar size."""
+def bag_plan(snapshot: Snapshot, *, today=None, show_replacement: bool = True) -> BagPlan:
+    """Tag files, payload members with a verified stored copy each, and the exact tar size. An HTTP door passes
+    `show_replacement` from catalogue.permissions.visible_replacement for its reader."""
     files = selectors.manifest_files(snapshot)  # sealed only; the archive's recorded digests
     model = snapshot.model
     name = f"{model.provider.slug}_{model.name}_{snapshot.revision}"
     manifest = "".join(f"{f['sha256']}  {manifest_path(f['path'])}\n" for f in files).encode()
     info = "".join(f"{label}: {value}\n" for label, value in bag_info(
-        snapshot=snapshot, files=files, today=today or timezone.localdate()
+        snapshot=snapshot, files=files, today=today or timezone.localdate(), show_replacement=show_replacement
     )).encode()
     tags = [("bagit.txt", BAGIT_TXT), ("bag-info.txt", info), ("manifest-sha256.txt", manifest)]
     tagmanifest = "".join(f"{_sha256(data)}  {path}\n" for path, data in tags).encode()

@@ -5,8 +5,9 @@ import re
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from archive.exceptions import SnapshotNotFound
-from archive.models import IngestJob, Replica, Snapshot, SnapshotFile
+from archive.models import EventType, IngestJob, PreservationEvent, Replica, Snapshot, SnapshotFile
 from catalogue.exceptions import NotFoundError
+from catalogue.permissions import can_view_job, is_curator, visible_model_ids
 from catalogue.models import AIModel
 
 REVISION_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -54,11 +55,23 @@ def manifest_files(snapshot: Snapshot) -> list[dict]:
     ]
 
 
-def job_get(*, job_id: int) -> IngestJob:
-    job = IngestJob.objects.select_related("snapshot__model__provider").filter(pk=job_id).first()
+def job_get(*, job_id: int, user=None, check_visible: bool = False) -> IngestJob:
+    """One ingest job; with check_visible, the job of a model the user may not see answers like a missing one."""
+    job = IngestJob.objects.select_related("snapshot__model__provider", "requested_by").filter(pk=job_id).first()
+    if job is not None and check_visible and not can_view_job(user, job):
+        job = None
     if job is None:
         raise NotFoundError(f"Ingest job {job_id} does not exist.", code="job_not_found")
     return job
+
+
+def visible_events(user, queryset: QuerySet[PreservationEvent]) -> QuerySet[PreservationEvent]:
+    """Events a user may list: curators all; others only events of models they may see, and neither `access`
+    events (who downloaded what) nor events recorded without a model (fixity, repair, leftovers: they name
+    blobs and keys that may belong to any model)."""
+    if is_curator(user):
+        return queryset
+    return queryset.exclude(event_type=EventType.ACCESS).filter(model__isnull=False, model__in=visible_model_ids(user))
 
 
 def job_progress(job: IngestJob) -> dict:

@@ -50,20 +50,73 @@ def can_view_model(user, model) -> bool:
     return is_curator(user) or has_grant(user, model)
 
 
-def visible_models(user, queryset: QuerySet) -> QuerySet:
-    """Restrict a model queryset to what `user` may see (same rule as can_view_model, in SQL)."""
+def visible_model_q(user, prefix: str = "") -> Q | None:
+    """can_view_model as a Q on the model reached by `prefix` (e.g. "replacement__"); None = no limit (curators)."""
     from catalogue.models import AccessRequest, MetadataAccess
 
     if is_curator(user):
-        return queryset
-    public = Q(metadata_access=MetadataAccess.PUBLIC)
+        return None
+    public = Q(**{f"{prefix}metadata_access": MetadataAccess.PUBLIC})
     if user is None or not user.is_authenticated:
-        return queryset.filter(public)
+        return public
     now = timezone.now()
     granted = AccessRequest.objects.filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=now), user=user, status=AccessRequest.Status.APPROVED
     ).values("model_id")
-    return queryset.filter(public | Q(pk__in=granted))
+    return public | Q(**{f"{prefix}pk__in": granted})
+
+
+def visible_models(user, queryset: QuerySet) -> QuerySet:
+    """Restrict a model queryset to what `user` may see (same rule as can_view_model, in SQL)."""
+    condition = visible_model_q(user)
+    return queryset if condition is None else queryset.filter(condition)
+
+
+def visible_model_ids(user) -> QuerySet:
+    """The pks of the models `user` may see, as a subquery for `model__in=` filters of related rows."""
+    from catalogue.models import AIModel
+
+    return visible_models(user, AIModel.objects.all()).values("pk")
+
+
+# A reference from one model to another (its replacement) follows the referenced model's rule: shown only to
+# those who may see that model, as if no reference were recorded for everyone else.
+REPLACEMENT_VISIBLE = "replacement_visible"
+
+
+def with_visible_replacement(user, queryset: QuerySet, prefix: str = "") -> QuerySet:
+    """Annotate each row with whether `user` may see the replacement of the model at `prefix` ("" for a model
+    queryset, "model__" for retirements), in SQL: no query per row."""
+    from django.db.models import BooleanField, Case, Value, When
+
+    condition = visible_model_q(user, f"{prefix}replacement__")
+    if condition is None:
+        return queryset.annotate(**{REPLACEMENT_VISIBLE: Value(True, output_field=BooleanField())})
+    return queryset.annotate(
+        **{REPLACEMENT_VISIBLE: Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())}
+    )
+
+
+def visible_replacement(user, model, *, annotated: bool | None = None):
+    """`model.replacement` when `user` may see it, else None. `annotated` (or the model's own annotation from
+    with_visible_replacement) saves the check."""
+    if model is None or model.replacement_id is None:
+        return None
+    if annotated is None:
+        annotated = getattr(model, REPLACEMENT_VISIBLE, None)
+    if annotated is None:
+        annotated = can_view_model(user, model.replacement)
+    return model.replacement if annotated else None
+
+
+def can_see_internals(user) -> bool:
+    """Server-side source paths, storage keys and URLs, raw storage errors and who ran a job: curators only."""
+    return is_curator(user)
+
+
+def can_view_job(user, job) -> bool:
+    """An ingest job answers like its model (a hidden model's job is a missing job)."""
+    return can_view_model(user, job.snapshot.model)
 
 
 def file_access_level(model, snapshot=None) -> str:

@@ -68,6 +68,10 @@ def model_get(
         provider, sep, name = repo_id.partition("/")
         if not sep or not provider or not name:
             raise NotFoundError(f"Model id {repo_id!r} must have the form 'provider/name'.")
+    if check_visible and user is not None:
+        # Read the user whatever is found: a lazy request.user (the session) read only for an existing model
+        # would make a hidden model's answer differ from a missing one's (`Vary: Cookie`).
+        bool(user.is_authenticated)
     model = model_queryset().filter(provider__slug=provider, name=name).first()
     if model is not None and check_visible and not can_view_model(user, model):
         model = None

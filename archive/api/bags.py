@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from archive import bags, delivery, selectors
 from archive.api.views import ModelScopedMixin
-from catalogue.permissions import can_read_files, file_access_denial
+from catalogue.permissions import can_read_files, file_access_denial, visible_replacement
 
 
 class JsonErrorsNegotiation(BaseContentNegotiation):
@@ -34,7 +34,7 @@ class BagView(ModelScopedMixin, APIView):
         snapshot = selectors.snapshot_get(model=model, ref=revision)
         if not can_read_files(request.user, model, snapshot):
             raise PermissionDenied(file_access_denial(request.user, model, snapshot))
-        plan = bags.bag_plan(snapshot)
+        plan = bags.bag_plan(snapshot, show_replacement=visible_replacement(request.user, model) is not None)
         user = request.user
 
         def record(member: bags.BagMember) -> None:

@@ -1,11 +1,21 @@
 from rest_framework import serializers
 
 from catalogue.models import FileAccess
-from catalogue.permissions import file_access_level
+from catalogue.permissions import can_see_internals, file_access_level
 
 from archive import selectors
 from archive.inspection.files import inspection_summary
 from archive.models import IngestJob, PreservationEvent, Snapshot, SnapshotFile
+
+
+# Event detail entries that name storage (object keys, raw storage errors): curators only.
+INTERNAL_DETAIL_KEYS = frozenset({"key", "manifest_key", "orphan_key", "incomplete_multipart_upload", "error", "source"})
+
+
+def _internals(serializer) -> bool:
+    """Whether the reader may see server-side paths, storage keys and raw errors (catalogue.permissions)."""
+    request = serializer.context.get("request")
+    return can_see_internals(getattr(request, "user", None))
 
 
 class SnapshotFileSerializer(serializers.ModelSerializer):
@@ -23,6 +33,12 @@ class SnapshotFileSerializer(serializers.ModelSerializer):
 
     def get_inspection(self, obj) -> dict:
         return inspection_summary(obj.inspection)
+
+    def to_representation(self, obj):
+        data = super().to_representation(obj)
+        if data.get("error") and not _internals(self):
+            data["error"] = "failed" if obj.state == SnapshotFile.State.FAILED else ""
+        return data
 
     def get_copies(self, obj) -> int:
         return len(getattr(obj.blob, "verified_replicas", [])) if obj.blob_id else 0
@@ -53,6 +69,13 @@ class SnapshotSerializer(serializers.ModelSerializer):
     def get_effective_file_access(self, obj) -> str:
         return file_access_level(obj.model, obj)
 
+    def to_representation(self, obj):
+        data = super().to_representation(obj)
+        if not _internals(self):  # a server-side path and a storage key: curators only
+            data["source"] = None
+            data["manifest_key"] = None
+        return data
+
     def get_url(self, obj) -> str:
         request = self.context.get("request")
         return request.build_absolute_uri(obj.get_absolute_url()) if request else obj.get_absolute_url()
@@ -66,7 +89,7 @@ class SnapshotDetailSerializer(SnapshotSerializer):
         fields = SnapshotSerializer.Meta.fields + ["inspection", "files"]
 
     def get_files(self, obj) -> list[dict]:
-        return SnapshotFileSerializer(selectors.snapshot_files(obj), many=True).data
+        return SnapshotFileSerializer(selectors.snapshot_files(obj), many=True, context=self.context).data
 
 
 class IngestRequestSerializer(serializers.Serializer):
@@ -102,6 +125,14 @@ class IngestJobSerializer(serializers.ModelSerializer):
     def get_progress(self, obj) -> dict:
         return selectors.job_progress(obj)
 
+    def to_representation(self, obj):
+        data = super().to_representation(obj)
+        if not _internals(self):  # raw storage errors and who ran the job: curators only
+            data["requested_by"] = None
+            if data.get("error"):
+                data["error"] = "The ingest failed; curators can see why."
+        return data
+
     def get_url(self, obj) -> str:
         request = self.context.get("request")
         return request.build_absolute_uri(obj.get_absolute_url()) if request else obj.get_absolute_url()
@@ -120,6 +151,12 @@ class PreservationEventSerializer(serializers.ModelSerializer):
 
     def get_model(self, obj) -> str | None:
         return obj.model.repo_id if obj.model_id else None
+
+    def to_representation(self, obj):
+        data = super().to_representation(obj)
+        if not _internals(self) and isinstance(data.get("detail"), dict):
+            data["detail"] = {k: v for k, v in data["detail"].items() if k not in INTERNAL_DETAIL_KEYS}
+        return data
 
 
 class SnapshotAccessSerializer(serializers.Serializer):

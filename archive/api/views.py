@@ -20,7 +20,7 @@ from archive.api.serializers import (
 )
 from archive.models import EventOutcome, EventType, PreservationEvent
 from catalogue.models import AIModel
-from catalogue.permissions import CuratorOnly, is_curator, visible_models
+from catalogue.permissions import CuratorOnly, visible_models
 from catalogue import selectors as catalogue_selectors
 
 
@@ -121,7 +121,7 @@ class IngestJobView(generics.RetrieveAPIView):
     serializer_class = IngestJobSerializer
 
     def get_object(self):
-        return selectors.job_get(job_id=int(self.kwargs["pk"]))
+        return selectors.job_get(job_id=int(self.kwargs["pk"]), user=self.request.user, check_visible=True)
 
 
 
@@ -163,15 +163,15 @@ class EventFilterSet(django_filters.FilterSet):
 
     def filter_model(self, queryset, name, value):
         provider, _, model_name = value.partition("/")
-        return queryset.filter(
-            Q(model__provider__slug=provider, model__name=model_name)
-            | Q(blob__snapshot_files__snapshot__model__provider__slug=provider,
-                blob__snapshot_files__snapshot__model__name=model_name)
-        ).distinct()
+        # Through a shared blob only for a model the caller may see: a hidden model's name matches nothing.
+        named = AIModel.objects.filter(provider__slug=provider, name=model_name)
+        named = visible_models(getattr(self.request, "user", None), named).values("pk")
+        return queryset.filter(Q(model__in=named) | Q(blob__snapshot_files__snapshot__model__in=named)).distinct()
 
 
 class EventListView(generics.ListAPIView):
-    """The append-only PREMIS event trail. `access` events (who downloaded what) are for curators only."""
+    """The append-only PREMIS event trail. Non-curators see only events of models they may see (never `access`
+    events or events without a model), without storage keys or raw errors (archive.selectors.visible_events)."""
 
     serializer_class = PreservationEventSerializer
     filter_backends = [DjangoFilterBackend]
@@ -180,8 +180,4 @@ class EventListView(generics.ListAPIView):
 
     def get_queryset(self):
         queryset = PreservationEvent.objects.select_related("model__provider", "location", "blob", "snapshot")
-        user = self.request.user
-        if not is_curator(user):
-            visible = visible_models(user, AIModel.objects.all()).values("pk")
-            queryset = queryset.exclude(event_type=EventType.ACCESS).filter(Q(model__isnull=True) | Q(model__in=visible))
-        return queryset
+        return selectors.visible_events(self.request.user, queryset)

@@ -20,7 +20,7 @@ from catalogue import selectors as catalogue_selectors
 from catalogue.authentication import BearerTokenAuthentication
 from catalogue.exceptions import DomainError, NotFoundError
 from catalogue.models import FileAccess
-from catalogue.permissions import can_read_files, can_view_model, file_access_denial, file_access_level
+from catalogue.permissions import can_read_files, file_access_denial, file_access_level, visible_replacement
 
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -39,6 +39,7 @@ class HubContext:
     def __init__(self, request):
         self.request = request
         self.headers: dict[str, str] = {}
+        self.replacement = None  # the model's replacement, when this user may see it
         self.user = self._authenticate(request)
 
     @staticmethod
@@ -57,9 +58,9 @@ class HubContext:
             model = catalogue_selectors.model_get(provider=provider, name=name, user=self.user, check_visible=True)
         except NotFoundError:
             raise HubError(404, "RepoNotFound", f"Repository {provider}/{name} not found.") from None
-        replacement = model.replacement
+        replacement = self.replacement = visible_replacement(self.user, model)
         successor = None
-        if replacement is not None and can_view_model(self.user, replacement):
+        if replacement is not None:
             successor = self.request.build_absolute_uri(
                 reverse("hub:model-info", kwargs={"provider": replacement.provider.slug, "name": replacement.name})
             )
@@ -124,7 +125,7 @@ def model_info(request, ctx, provider, name, revision="main"):
             "status": model.status,
             "deprecated_on": model.deprecated_on and model.deprecated_on.isoformat(),
             "retires_on": model.retires_on and model.retires_on.isoformat(),
-            "replacement": model.replacement.repo_id if model.replacement_id else None,
+            "replacement": ctx.replacement.repo_id if ctx.replacement is not None else None,
         },
     )
     return JsonResponse(body)

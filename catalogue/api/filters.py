@@ -1,9 +1,11 @@
 """API filters (django-filter): pairs by key and by slug, one free-text search."""
 
 import django_filters
+from django.db.models import Q
 from rest_framework.filters import OrderingFilter
 
 from catalogue.models import AIModel, LifecycleStatus, PreservationStatus, Provider, Retirement
+from catalogue.permissions import visible_model_ids
 from catalogue.selectors import search_models
 
 
@@ -21,7 +23,9 @@ class ModelFilterSet(django_filters.FilterSet):
     )
     retiring_after = django_filters.DateFilter(field_name="retires_on", lookup_expr="gte")
     retiring_before = django_filters.DateFilter(field_name="retires_on", lookup_expr="lte")
-    has_replacement = django_filters.BooleanFilter(field_name="replacement", lookup_expr="isnull", exclude=True)
+    has_replacement = django_filters.BooleanFilter(
+        method="filter_has_replacement", help_text="Has a replacement the reader may see."
+    )
     tag = django_filters.CharFilter(field_name="tags__slug", distinct=True)
     preservation = django_filters.MultipleChoiceFilter(
         field_name="preservation_status", choices=PreservationStatus.choices, distinct=False
@@ -34,6 +38,11 @@ class ModelFilterSet(django_filters.FilterSet):
 
     def filter_q(self, queryset, name, value):
         return search_models(queryset, value)
+
+    def filter_has_replacement(self, queryset, name, value):
+        # A replacement the reader may not see counts as none (catalogue.permissions.visible_model_ids).
+        replaced = Q(replacement__in=visible_model_ids(getattr(self.request, "user", None)))
+        return queryset.filter(replaced) if value else queryset.exclude(replaced)
 
 
 class RetirementFilterSet(django_filters.FilterSet):

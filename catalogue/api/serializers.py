@@ -4,7 +4,7 @@ services apply the business rules."""
 from django.utils import timezone
 from rest_framework import serializers
 
-from catalogue.api.fields import ModelRefField
+from catalogue.api.fields import ModelRefField, ReplacementField
 from catalogue.models import (
     AccessAfterRetirement,
     AIModel,
@@ -145,7 +145,7 @@ class ModelSerializer(serializers.ModelSerializer):
     provider = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     status = serializers.ChoiceField(choices=LifecycleStatus.choices, read_only=True)
     notice_period_days = serializers.IntegerField(read_only=True, allow_null=True)
-    replacement = ModelRefField(read_only=True, allow_null=True)
+    replacement = ReplacementField()
     tags = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     platforms = PlatformSerializer(many=True, read_only=True)
     # Declared once (not instantiated per row in a method field): list serialization cost matters at scale.
@@ -188,7 +188,7 @@ class ModelSerializer(serializers.ModelSerializer):
 
     def to_representation(self, obj):
         platform = self.fields["platforms"].child
-        replacement = obj.replacement
+        replacement = self.fields["replacement"].get_attribute(obj)
         retirement = getattr(obj, "retirement", None)  # the reverse one-to-one raises when there is none
         return {
             "id": obj.repo_id,
@@ -249,7 +249,7 @@ class RetirementSerializer(RetirementSummarySerializer):
     retires_on = serializers.DateField(source="model.retires_on", read_only=True)
     deprecated_on = serializers.DateField(source="model.deprecated_on", read_only=True)
     notice_period_days = serializers.IntegerField(source="model.notice_period_days", read_only=True)
-    replacement = ModelRefField(source="model.replacement", read_only=True)
+    replacement = ReplacementField(of="model")
     url = serializers.SerializerMethodField()
 
     class Meta(RetirementSummarySerializer.Meta):

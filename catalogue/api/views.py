@@ -1,6 +1,6 @@
 """Catalogue API views: declarative reads, writes delegated to services."""
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
@@ -17,8 +17,8 @@ from catalogue.api.serializers import (
     RetirementSerializer,
     RetirementUpdateSerializer,
 )
-from catalogue.models import AIModel, Provider
-from catalogue.permissions import visible_models
+from catalogue.models import Provider
+from catalogue.permissions import visible_model_ids, visible_models, with_visible_replacement
 from django_filters.rest_framework import DjangoFilterBackend
 
 
@@ -42,7 +42,9 @@ class ProviderViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     ordering = ("slug",)
 
     def get_queryset(self):
-        return Provider.objects.annotate(model_count=Count("models"))
+        # Counts only the models the reader may see: a hidden model is not counted either.
+        visible = visible_model_ids(self.request.user)
+        return Provider.objects.annotate(model_count=Count("models", filter=Q(models__in=visible)))
 
     @extend_schema(request=ProviderInputSerializer, responses={201: ProviderSerializer})
     def create(self, request):
@@ -66,7 +68,8 @@ class ModelViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     ordering = ("repo_key",)
 
     def get_queryset(self):
-        return visible_models(self.request.user, selectors.model_queryset())
+        user = self.request.user
+        return with_visible_replacement(user, visible_models(user, selectors.model_queryset()))
 
     def paginate_queryset(self, queryset):
         # Deferred join: filter, sort and page over narrow rows (id + sort keys), then load only the
@@ -82,7 +85,7 @@ class ModelViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def get_object(self):
         model = selectors.model_get(
             provider=self.kwargs["provider"], name=self.kwargs["name"], user=self.request.user, check_visible=True
-        )
+        )  # the serializer checks the replacement's visibility itself
         self.check_object_permissions(self.request, model)
         return model
 
@@ -111,8 +114,9 @@ class RetirementViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelM
     ordering = ("-registered_at",)
 
     def get_queryset(self):
-        visible = visible_models(self.request.user, AIModel.objects.all()).values("pk")
-        return selectors.retirement_queryset().filter(model__in=visible)
+        user = self.request.user
+        queryset = selectors.retirement_queryset().filter(model__in=visible_model_ids(user))
+        return with_visible_replacement(user, queryset, prefix="model__")
 
     @extend_schema(request=RetirementInputSerializer, responses={201: RetirementSerializer})
     def create(self, request):

@@ -14,6 +14,7 @@ from django.utils.feedgenerator import Atom1Feed
 from catalogue import selectors as catalogue_selectors
 from catalogue.dossier import selectors
 from catalogue.dossier.rendering import render_markdown
+from catalogue.permissions import visible_replacement
 
 PRODID = "-//Coda//Retirement registry//EN"
 
@@ -22,8 +23,9 @@ def _providers(request) -> list[str]:
     return selectors.parse_providers(request.GET.get("provider"))
 
 
-def retirement_description(model) -> str:
-    """Plain text shared by the Atom entry and the calendar event: dates, notice period, replacement."""
+def retirement_description(model, user=None) -> str:
+    """Plain text shared by the Atom entry and the calendar event: dates, notice period, replacement (only one
+    `user` may see; selectors.retirement_registry has already worked that out for its rows)."""
     lines = [f"{model.display_name or model.name} ({model.repo_id}) retires on {model.retires_on.isoformat()}."]
     if model.deprecated_on:
         lines.append(f"Deprecation announced on {model.deprecated_on.isoformat()}.")
@@ -31,8 +33,8 @@ def retirement_description(model) -> str:
         lines.append(f"Notice period: {model.notice_period_days} days.")
     else:
         lines.append("Notice period: unknown (no announcement date recorded).")
-    if model.replacement_id:
-        replacement = model.replacement
+    replacement = visible_replacement(user, model)
+    if replacement is not None:
         lines.append(f"Replacement: {replacement.display_name or replacement.name} ({replacement.repo_id}).")
     else:
         lines.append("Replacement: none recorded.")
@@ -53,9 +55,6 @@ class RetirementAtomFeed(Feed):
     title = "Coda: model retirements"
     subtitle = "Retirement dates of AI models, past and upcoming, with notice periods and replacements."
 
-    def get_object(self, request, *args, **kwargs):
-        return request
-
     def link(self, request):
         return reverse("feed-retirements-atom")
 
@@ -65,7 +64,11 @@ class RetirementAtomFeed(Feed):
     def item_title(self, model):
         return f"{model.display_name or model.name} ({model.repo_id}) retires on {model.retires_on.isoformat()}"
 
+    def get_object(self, request, *args, **kwargs):
+        return request
+
     def item_description(self, model):
+        # The feed object is shared between requests: the row's replacement_visible annotation carries the reader.
         return retirement_description(model)
 
     def item_link(self, model):
@@ -100,7 +103,7 @@ def retirements_ics(request) -> HttpResponse:
         event.add("dtstart", model.retires_on)
         event.add("dtend", model.retires_on + timedelta(days=1))
         event.add("summary", f"Retirement: {model.display_name or model.name} ({model.repo_id})")
-        event.add("description", retirement_description(model))
+        event.add("description", retirement_description(model, request.user))
         event.add("url", request.build_absolute_uri(model.get_absolute_url()))
         event.add("categories", [model.provider.slug])
         event.add("last-modified", model.updated_at)

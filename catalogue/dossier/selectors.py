@@ -28,6 +28,7 @@ from catalogue.permissions import (
     visible_model_requests,
     visible_models,
     visible_writings,
+    with_visible_replacement,
 )
 
 
@@ -78,10 +79,11 @@ def is_overdue(model_request: ModelRequest, *, today: date | None = None) -> boo
 
 
 def retirement_registry(user, *, providers: list[str] | None = None) -> QuerySet[AIModel]:
-    """Every visible model with a retirement date (past or upcoming), newest date first."""
+    """Every visible model with a retirement date (past or upcoming), newest date first; each row knows whether
+    `user` may see its replacement (catalogue.permissions.visible_replacement)."""
     from catalogue.selectors import model_queryset
 
-    queryset = visible_models(user, model_queryset()).filter(retires_on__isnull=False)
+    queryset = with_visible_replacement(user, visible_models(user, model_queryset())).filter(retires_on__isnull=False)
     if providers:
         queryset = queryset.filter(provider__slug__in=providers)
     return queryset.order_by("-retires_on", "provider__slug", "name")

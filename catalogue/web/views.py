@@ -26,6 +26,7 @@ from catalogue.permissions import (
     file_access_level,
     has_grant,
     is_curator,
+    visible_replacement,
 )
 from catalogue.web.forms import AccessRequestForm, InviteForm, SignupForm, TokenForm
 
@@ -137,6 +138,7 @@ def model_detail(request, provider, name, form=None, status=200):
         retirement = None
     context = {
         "model": model,
+        "replacement": visible_replacement(user, model),  # never model.replacement in the template
         "timeline": _timeline(model),
         "retirement": retirement,
         "platforms": list(model.platforms.all()),

@@ -3,7 +3,7 @@ input serializers only check shape — services apply the rules."""
 
 from rest_framework import serializers
 
-from catalogue.api.fields import ModelRefField
+from catalogue.api.fields import ModelRefField, ReplacementField
 from catalogue.dossier.models import (
     ExitInterview,
     InterviewTurn,
@@ -279,7 +279,7 @@ class RetirementFeedSerializer(serializers.Serializer):
     deprecated_on = serializers.DateField(allow_null=True)
     retires_on = serializers.DateField()
     notice_period_days = serializers.IntegerField(allow_null=True)
-    replacement = ModelRefField(allow_null=True)
+    replacement = ReplacementField()
     reason_category = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
