@@ -1,9 +1,9 @@
 """The access matrix, written out once: for every combination of a model's metadata access, its file access
 and a snapshot's override, which of the five roles see the model and which may read its file bytes.
 
-Every surface is held to this one table: the rules themselves (tests/catalogue/test_permissions.py), the web
-pages, the REST API, file downloads, bags and the Hub-compatible API (tests/test_access_matrix.py,
-tests/archive/test_downloads.py, tests/catalogue/web/test_pages.py, tests/catalogue/test_api.py).
+The rules themselves (tests/catalogue/test_permissions.py), downloads with snapshot overrides
+(tests/archive/test_downloads.py), pages and the API (tests/catalogue/web/test_pages.py, tests/catalogue/test_api.py)
+are held to this table; every route of the site is held to ROUTES below (tests/catalogue/test_access_matrix.py).
 
 The table is deliberately literal (not computed from catalogue.permissions): it is what the issue asks for.
 - Metadata: public models are seen by everyone; restricted ones by curators and researchers with a current grant.
@@ -93,3 +93,146 @@ def role_cases() -> list:
     import pytest
 
     return [pytest.param(row, role, id=f"{row.id}-{role}") for row in CASES for role in ROLES]
+
+
+# --- Every route of config.urls, with the rule it follows ------------------------------------------------------
+# tests/catalogue/test_access_matrix.py walks the URL resolver and requests every route (GET) as each of four roles
+# about each of three models, filling URL parameters from that model's own fixture objects. A route without a
+# declaration here fails the test. A restricted model is invisible to whoever may not know it: its routes answer
+# exactly like a missing model's (404, never 403), and no other answer names it.
+
+MATRIX_ROLES = ["anonymous", "researcher", "granted", "curator"]  # granted: an approved, current grant per model
+MODEL_KINDS = ["public", "gated", "restricted"]  # (metadata, files): (public, public), (public, gated), (restricted, gated)
+ENTITLED = {"public": EVERYONE, "gated": EVERYONE, "restricted": GRANTED}  # who knows the model exists
+READERS = {"public": EVERYONE, "gated": GRANTED, "restricted": GRANTED}  # who may read its file bytes
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a GET answers: `ok` when the role may see the model (`reads`: may read its bytes), 403 when it sees the
+    model but may not read the bytes, 404 otherwise; or, for routes that do not depend on the model, `fixed`
+    (role -> status). `lists`: the body names exactly the models the role may see. `params` says which fixture
+    object fills a URL parameter when its name alone is ambiguous (pk, slug)."""
+
+    kind: str  # "model", "files" or "fixed"
+    ok: tuple = (200,)
+    fixed: dict | None = None
+    lists: bool = False
+    params: dict | None = None
+
+    def expected(self, role: str, model_kind: str) -> tuple:
+        if self.kind == "fixed":
+            status = self.fixed[role]
+            return status if isinstance(status, tuple) else (status,)
+        if model_kind == "missing" or role not in ENTITLED[model_kind]:
+            return (404,)
+        if self.kind == "files" and role not in READERS[model_kind]:
+            return (403,)
+        return self.ok
+
+
+def _fixed(anonymous, researcher, granted=None, curator=None) -> Rule:
+    granted = researcher if granted is None else granted
+    return Rule("fixed", fixed={"anonymous": anonymous, "researcher": researcher, "granted": granted,
+                                "curator": curator if curator is not None else granted})
+
+
+MODEL = Rule("model")
+FILES = Rule("files", ok=(200, 302))
+OPEN = _fixed(200, 200)  # the same page for everyone, whatever models exist
+LISTING = Rule("fixed", fixed=dict.fromkeys(MATRIX_ROLES, 200), lists=True)
+NOT_ALLOWED = _fixed(405, 405)  # write-only routes: GET is refused before any model is looked up
+CURATOR_WRITE = _fixed(401, 403, 403, 405)  # curators only (POST), refused to others before any model is looked up
+CURATOR_READ = _fixed(401, 403, 403, 200)
+SIGNED_IN = _fixed(401, 200)
+SIGNED_IN_POST = _fixed(401, 405)
+WEB_SIGNED_IN = _fixed(302, 200)  # anonymous: redirected to the login page
+WEB_SIGNED_IN_POST = _fixed(302, 405)
+# The admin site admits exactly the curators (config/admin.py); inside it, users, groups and tokens are for
+# superusers and some archive records are read-only (no add form), hence 403 on some pages for a curator.
+ADMIN = _fixed(302, 302, 302, (200, 403))
+
+ROUTES = {
+    # catalogue API
+    "api:provider-list": OPEN,
+    "api:provider-detail": OPEN,
+    "api:model-list": LISTING,
+    "api:model-detail": MODEL,
+    "api:retirement-list": LISTING,
+    "api:retirement-detail": Rule("model", params={"pk": "retirement"}),
+    "api:model-access-requests": Rule("fixed", fixed={"anonymous": 401, "researcher": 200, "granted": 200, "curator": 200}),
+    "api:model-access-grants": CURATOR_WRITE,
+    "api:access-request-list": SIGNED_IN,
+    "api:access-request-detail": Rule("fixed", fixed={"anonymous": 401, "researcher": 404, "granted": 200, "curator": 200},
+                                      params={"pk": "access_request"}),
+    "api:access-request-approve": CURATOR_WRITE,
+    "api:access-request-deny": CURATOR_WRITE,
+    "api:access-request-revoke": CURATOR_WRITE,
+    # archive API
+    "api:snapshot-list": MODEL,
+    "api:snapshot-detail": MODEL,
+    "api:snapshot-manifest": MODEL,
+    "api:snapshot-manifest-sha256": MODEL,
+    "api:model-preservation": MODEL,
+    "api:model-audit": CURATOR_WRITE,
+    "api:event-list": OPEN,
+    "api:snapshot-bag": FILES,
+    "api:snapshot-file": FILES,
+    "api:ingest-job-retry": CURATOR_WRITE,
+    "api:ingest-job-detail": Rule("model", params={"pk": "job"}),
+    # dossier API
+    "api:interview-list": MODEL,
+    "api:interview-import": NOT_ALLOWED,
+    "api:interview-detail": Rule("model", params={"pk": "interview"}),
+    "api:interview-transcript": Rule("model", params={"pk": "interview"}),
+    "api:interview-turns": Rule("model", params={"pk": "interview"}),
+    "api:interview-requests": Rule("model", params={"pk": "interview"}),
+    "api:model-request-list": MODEL,
+    "api:model-request-detail": Rule("model", params={"pk": "model_request"}),
+    "api:model-commitments": MODEL,
+    "api:commitments": OPEN,
+    "api:report-list": MODEL,
+    "api:report-detail": MODEL,
+    "api:writing-list": MODEL,
+    "api:writing-detail": Rule("model", params={"slug": "writing"}),
+    "api:writing-submit": Rule("model", params={"slug": "writing"}),
+    "api:writing-review": Rule("model", params={"slug": "writing"}),
+    "api:writing-series-list": MODEL,
+    "api:dossier-preserve": NOT_ALLOWED,
+    "api:retirement-feed": LISTING,
+    # schema, docs, DRF's login pages
+    "schema": OPEN,
+    "api-docs": OPEN,
+    "rest_framework:login": OPEN,
+    "rest_framework:logout": NOT_ALLOWED,
+    # feeds
+    "feed-retirements-atom": LISTING,
+    "feed-retirements-ics": LISTING,
+    "feed-writings-atom": OPEN,
+    "feed-model-writings-atom": MODEL,
+    # Hub-compatible API
+    "hub:model-info": MODEL,
+    "hub:model-info-revision": MODEL,
+    "hub:tree": MODEL,
+    "hub:tree-path": MODEL,
+    "hub:resolve": FILES,
+    "hub:<catch-all>": _fixed(404, 404),
+    # web pages
+    "web:home": LISTING,
+    "web:model": MODEL,
+    "web:access-request": WEB_SIGNED_IN_POST,
+    "web:providers": OPEN,
+    "web:provider": LISTING,
+    "web:upcoming": LISTING,
+    "web:signup": OPEN,
+    "web:account": WEB_SIGNED_IN,
+    "web:token-create": WEB_SIGNED_IN_POST,
+    "web:token-revoke": WEB_SIGNED_IN_POST,
+    "web:invite": WEB_SIGNED_IN_POST,
+    "web:login": OPEN,
+    "web:logout": NOT_ALLOWED,
+    # Django admin: every route under admin/ (its site checks is_curator before any view runs)
+    "admin:*": ADMIN,
+    "admin:login": _fixed(200, 200, 200, 302),  # curators are sent on to the index
+    "admin:logout": _fixed(302, 302, 302, 405),
+}
