@@ -267,7 +267,7 @@ def test_route_follows_its_rule(matrix, route):
             if route.params and "revision" in route.params:
                 swapped = swapped.replace(restricted["snapshot"].revision, "0" * 40)
             if (status, swapped) != answers["missing"]:
-                    diff = "".join(difflib.unified_diff(answers["missing"][1].splitlines(True), swapped.splitlines(True), n=0))
+                diff = "".join(difflib.unified_diff(answers["missing"][1].splitlines(True), swapped.splitlines(True), n=0))
                 failures.append(f"{role} {route.id}: the restricted model ({status}) and a missing one "
                                 f"({answers['missing'][0]}) answer differently:\n{diff[:600]}")
     assert not failures, "\n".join(failures)
