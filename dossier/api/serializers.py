@@ -18,7 +18,7 @@ from dossier.models import (
     WritingSeries,
     WritingStatus,
 )
-from dossier.selectors import is_overdue
+from dossier.selectors import is_overdue, model_request_queryset
 
 
 def _absolute(serializer, url: str) -> str:
@@ -145,8 +145,6 @@ class InterviewSerializer(serializers.ModelSerializer):
     def get_requests(self, obj) -> list:
         rows = getattr(obj, "visible_requests", None)
         if rows is None:
-            from dossier.selectors import model_request_queryset
-
             rows = model_request_queryset(_user(self)).filter(interview=obj).order_by("pk")
         return ModelRequestSerializer(rows, many=True, context=self.context).data
 
