@@ -99,5 +99,4 @@ class PlatformAvailabilityAdmin(admin.ModelAdmin):
     autocomplete_fields = ["model"]
 
 
-import catalogue.dossier.admin  # noqa: E402,F401  (registers the retirement dossier screens)
 from catalogue import access_admin  # noqa: E402,F401  (registers AccessRequestAdmin)

@@ -373,13 +373,3 @@ class AccessRequest(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("admin:catalogue_accessrequest_change", args=[self.pk])
 
-
-# Retirement dossier (exit interviews, requests, reports, writings) lives in its own module.
-from catalogue.dossier.models import (  # noqa: E402,F401
-    ExitInterview,
-    InterviewTurn,
-    ModelRequest,
-    ModelWriting,
-    PostDeploymentReport,
-    WritingSeries,
-)

@@ -241,19 +241,6 @@ def visible_model_requests(user, queryset: QuerySet) -> QuerySet:
     return queryset.filter(Q(restricted=False) | Q(interview__model__in=granted))
 
 
-def visible_writings(user, queryset: QuerySet, *, now=None) -> QuerySet:
-    """Curators see every writing; others only published ones whose time has come, of models they may see."""
-    from catalogue.dossier.models import WritingStatus
-    from catalogue.models import AIModel
-
-    if is_curator(user):
-        return queryset
-    models = visible_models(user, AIModel.objects.all()).values("pk")
-    return queryset.filter(
-        model__in=models, status=WritingStatus.PUBLISHED, publish_at__lte=now or timezone.now()
-    )
-
-
 def transcript_denial(interview) -> str:
     """The message for a 403 on a restricted transcript: what the rule is and how to get access."""
     repo_id = interview.model.repo_id
@@ -264,7 +251,7 @@ def transcript_denial(interview) -> str:
 
 
 # --- Django admin -------------------------------------------------------------------------------------
-CURATED_APPS = frozenset({"catalogue", "archive"})
+CURATED_APPS = frozenset({"catalogue", "archive", "dossier"})
 
 
 class CuratorBackend:

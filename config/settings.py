@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "catalogue",
     "archive",
+    "dossier",
 ]
 
 MIDDLEWARE = [
@@ -311,12 +312,12 @@ def _storage_locations() -> list[dict]:
 
 CODA_STORAGE_LOCATIONS = _storage_locations()
 
-# --- Retirement dossier (catalogue/dossier) --------------------------------------------------
+# --- Retirement dossier (dossier/) ---------------------------------------------------------
 # Several dossier fields are called "status"; name their enums in the OpenAPI schema explicitly.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
-        "ResponseStatusEnum": "catalogue.dossier.models.ResponseStatus",
-        "WritingStatusEnum": "catalogue.dossier.models.WritingStatus",
+        "ResponseStatusEnum": "dossier.models.ResponseStatus",
+        "WritingStatusEnum": "dossier.models.WritingStatus",
     }
 )
 # --- end retirement dossier ------------------------------------------------------------------

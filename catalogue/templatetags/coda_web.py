@@ -3,15 +3,15 @@
 from django import template
 from django.utils.safestring import mark_safe
 
-from catalogue.dossier.rendering import render_markdown
+from catalogue.rendering import render_markdown
 
 register = template.Library()
 
 
 @register.filter
 def markdown(text: str) -> str:
-    """Render a model card's Markdown and sanitise the HTML (curators write it, but pages must stay safe): the same
-    sanitiser as the dossier's (catalogue.dossier.rendering), so no image or script from another site gets in."""
+    """Render a model card's Markdown and sanitise the HTML (curators write it, but pages must stay safe): the one
+    sanitiser (catalogue.rendering, also the dossier's), so no image or script from another site gets in."""
     if not text:
         return ""
     return mark_safe(render_markdown(text))

@@ -2,7 +2,7 @@
 connections from Coda itself only, so nothing on a researcher's screen comes from (or reports to) another site.
 
 The pages need nothing more than `'self'`: one stylesheet and one deferred script (catalogue/static/catalogue/),
-no inline script or style, no <img> in sanitised Markdown (catalogue.dossier.rendering). The header is scoped to
+no inline script or style, no <img> in sanitised Markdown (catalogue.rendering). The header is scoped to
 views in the `web` URL namespace: the Django admin and the API's Swagger UI (/api/docs/, drf-spectacular-sidecar,
 whose page has an inline script and style) are left alone."""
 

@@ -29,6 +29,7 @@ from catalogue.permissions import (
     visible_replacement,
 )
 from catalogue.web.forms import AccessRequestForm, InviteForm, SignupForm, TokenForm
+from catalogue.web.sections import model_sections
 
 FILES_PER_PAGE = 50
 
@@ -147,7 +148,6 @@ def model_detail(request, provider, name, form=None, status=200):
         "files": files_page.object_list if files_page else [],
         "files_page": files_page,
         "preservation": preservation,
-        "dossier": browse.model_dossier(user=user, model=model),
         "can_read": can_read,
         "denial": None if can_read else file_access_denial(user, model, snapshot),
         "file_access_label": dict(FileAccess.choices).get(level, level),
@@ -161,6 +161,10 @@ def model_detail(request, provider, name, form=None, status=200):
         "pending_count": browse.pending_request_count(model) if is_curator(user) else 0,
         "now": timezone.now(),
     }
+    # Sections other apps add (the retirement dossier): each one's value under its name, its template after ours.
+    sections = model_sections()
+    context.update({section.name: section.context(user=user, model=model) for section in sections})
+    context["model_sections"] = [section.template for section in sections]
     return render(request, "catalogue/model_detail.html", context, status=status)
 
 

@@ -26,7 +26,7 @@ from knox.models import AuthToken
 
 from archive.models import EventOutcome, EventType
 from archive.services import event_record
-from catalogue.dossier.models import ExitInterview, InterviewTurn, ModelRequest, ModelWriting, PostDeploymentReport
+from dossier.models import ExitInterview, InterviewTurn, ModelRequest, ModelWriting, PostDeploymentReport
 from catalogue.models import AccessRequest, Retirement
 from tests.access_matrix import ENTITLED, MATRIX_ROLES, MODEL_KINDS, ROUTES
 from tests.archive.helpers import preserve_now

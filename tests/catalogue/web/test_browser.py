@@ -249,8 +249,8 @@ def axe_violations(page) -> list[str]:
 def test_pages_have_no_accessibility_violations(guard, site):
     """Every researcher-facing page, signed out and signed in, passes axe-core with no violations; the
     model page carries a full dossier (interview, a request and the lab's response, report, writing)."""
-    from catalogue.dossier import services as dossier
-    from catalogue.dossier.writings import writing_create, writing_review, writing_submit
+    from dossier import services as dossier
+    from dossier.writings import writing_create, writing_review, writing_submit
 
     model = site["model"]
     interview = dossier.interview_create(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from catalogue.dossier import services as dossier
+from dossier import services as dossier
 from tests.factories import AIModelFactory, CuratorFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db

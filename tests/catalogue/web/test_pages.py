@@ -218,7 +218,7 @@ def test_pages_stay_under_100_kb(transactional_db, staging_dir, monkeypatch):
 
 
 def test_model_page_with_a_large_dossier_stays_under_100_kb(db, curator):
-    from catalogue.dossier import services as dossier
+    from dossier import services as dossier
 
     model = AIModelFactory(provider=ProviderFactory(slug="lab"), name="talkative", retires_on=date(2025, 1, 1))
     for n in range(8):
