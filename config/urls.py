@@ -16,6 +16,7 @@ urlpatterns = [
     re_path(
         rf"^admin/catalogue/(?P<rest>(?:{DOSSIER_ADMIN_MODELS})/.*)$",
         RedirectView.as_view(url="/admin/dossier/%(rest)s", permanent=True, query_string=True),
+        name="admin-dossier-redirect",
     ),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

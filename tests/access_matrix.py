@@ -233,6 +233,7 @@ ROUTES = {
     "web:logout": NOT_ALLOWED,
     # Django admin: every route under admin/ (its site checks is_curator before any view runs)
     "admin:*": ADMIN,
+    "admin-dossier-redirect": _fixed(301, 301),  # old dossier admin links (catalogue → dossier): names no model
     "admin:login": _fixed(200, 200, 200, 302),  # curators are sent on to the index
     "admin:logout": _fixed(302, 302, 302, 405),
 }

@@ -194,6 +194,8 @@ def _value(route: Route, param: str, objects: dict | None, kind: str) -> str:
         return objects["snapshot"].revision if objects else "0" * 40
     if param == "path":
         return "weights" if route.key == "hub:tree-path" else "config.json"
+    if param == "rest":  # the old dossier admin links
+        return "exitinterview/"
     if param == "version":
         return "1"
     if param == "pk":
