@@ -19,7 +19,7 @@ from archive import delivery, selectors
 from archive.exceptions import ChecksumMismatch, SizeMismatch
 from archive.models import IngestJob, Replica, Snapshot, SnapshotFile
 from archive.streaming import HashingReader
-from catalogue.exceptions import DomainError
+from core.exceptions import DomainError
 
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 TAR_FORMAT = tarfile.PAX_FORMAT  # long and non-ASCII paths, exactly

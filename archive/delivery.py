@@ -9,7 +9,8 @@ from django.conf import settings
 from archive.exceptions import TransientStorageError
 from archive.models import Blob, EventOutcome, EventType, Replica, SnapshotFile
 from archive.storage import backend_for
-from catalogue.exceptions import NotFoundError
+from core.events import event_record, user_agent
+from core.exceptions import NotFoundError
 
 DEFAULT_PRESIGN_SECONDS = 15 * 60
 MAX_PRESIGN_SECONDS = 60 * 60
@@ -52,8 +53,6 @@ def presigned_url(replica: Replica, *, expires_in: int | None = None, filename: 
 
 def access_record(*, user, snapshot_file: SnapshotFile, replica: Replica | None, via: str, detail: dict | None = None):
     """Append an `access` event for one delivery of a file's bytes."""
-    from archive.services import event_record, user_agent
-
     return event_record(
         event_type=EventType.ACCESS,
         outcome=EventOutcome.SUCCESS,

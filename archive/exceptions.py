@@ -1,6 +1,6 @@
 """Archive errors with messages a curator can act on."""
 
-from catalogue.exceptions import ConflictError, DomainError, NotFoundError
+from core.exceptions import ConflictError, DomainError, NotFoundError
 
 
 class PathOutsideStagingRoot(DomainError):

@@ -6,7 +6,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from archive.exceptions import SnapshotNotFound
 from archive.models import EventType, IngestJob, PreservationEvent, Replica, Snapshot, SnapshotFile
-from catalogue.exceptions import NotFoundError
+from core.exceptions import NotFoundError
 from catalogue.permissions import can_view_job, is_curator, visible_model_ids
 from catalogue.models import AIModel
 

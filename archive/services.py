@@ -26,16 +26,13 @@ from archive.sources import OpenedSource, classify, list_source
 from archive.storage import backend_for, blob_key, manifest_key
 from archive.streaming import HashingReader
 from catalogue.models import AIModel
+from core.events import user_agent
 
 logger = logging.getLogger(__name__)
 
 
 def worker_agent() -> str:
     return f"worker:{socket.gethostname()}"
-
-
-def user_agent(user) -> str:
-    return f"user:{user.get_username()}" if user is not None and user.is_authenticated else "system"
 
 
 def event_record(*, event_type: str, outcome: str, agent: str, detail: dict | None = None, **objects) -> PreservationEvent:
@@ -91,7 +88,7 @@ def primary_location() -> StorageLocation:
 def snapshot_access_set(*, snapshot: Snapshot, file_access: str, changed_by) -> Snapshot:
     """Set (or with "" clear, inheriting the model's) a snapshot's file-access override; curators only.
     The snapshot's bytes are untouched; the change is an `access` event naming the old and new level."""
-    from catalogue.exceptions import ForbiddenError
+    from core.exceptions import ForbiddenError
     from catalogue.permissions import is_curator
 
     if not is_curator(changed_by):

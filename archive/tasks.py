@@ -7,7 +7,7 @@ from django.conf import settings
 
 from archive import services
 from archive.exceptions import TransientStorageError
-from catalogue.exceptions import DomainError
+from core.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
 

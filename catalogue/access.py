@@ -9,9 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from catalogue.exceptions import ConflictError, ForbiddenError
 from catalogue.models import AccessRequest, AIModel
 from catalogue.permissions import access_request_refusal, can_decide_access, has_grant
+from core.events import EventOutcome, EventType, event_record, user_agent
+from core.exceptions import ConflictError, ForbiddenError
 
 DECISIONS = {
     "approve": AccessRequest.Status.APPROVED,
@@ -101,9 +102,6 @@ def access_request_decide(
 ) -> AccessRequest:
     """Approve (until `expires_at`, by default CODA_ACCESS_GRANT_DAYS from now), deny or revoke a request,
     and append the decision as an event."""
-    from archive.models import EventOutcome, EventType
-    from archive.services import event_record, user_agent
-
     if not can_decide_access(decided_by):
         raise ForbiddenError("Only curators may decide access requests.")
     if decision not in DECISIONS:

@@ -7,7 +7,7 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
 
 from catalogue import access
-from catalogue.exceptions import DomainError
+from core.exceptions import DomainError
 from catalogue.models import AccessRequest
 
 

@@ -8,7 +8,7 @@ from django.core import signing
 from django.db import transaction
 from knox.models import AuthToken
 
-from catalogue.exceptions import ConflictError, ForbiddenError, NotFoundError
+from core.exceptions import ConflictError, ForbiddenError, NotFoundError
 from catalogue.permissions import is_curator
 
 INVITE_SALT = "coda.invitation"

@@ -1,25 +1,10 @@
 """The one place where Coda decides who may do what. Pages, the REST API, the Hub-compatible API and
 downloads all ask these functions."""
 
-from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-CURATORS_GROUP = "curators"
-
-
-def is_curator(user) -> bool:
-    """Curators are staff users or members of the `curators` group."""
-    if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_staff or user.is_superuser:
-        return True
-    cached = getattr(user, "_coda_is_curator", None)
-    if cached is None:
-        cached = user.groups.filter(name=CURATORS_GROUP).exists()
-        user._coda_is_curator = cached
-    return cached
+from core.permissions import CURATORS_GROUP, CuratorOnly, CuratorWriteOrReadOnly, is_curator  # noqa: F401  (the primitives)
 
 
 def can_write_catalogue(user) -> bool:
@@ -178,26 +163,6 @@ def access_request_refusal(user, model) -> str | None:
     if has_grant(user, model):
         return f"You already have access to the files of {model.repo_id}."
     return None
-
-
-class CuratorWriteOrReadOnly(BasePermission):
-    """Anyone reads public data; only curators write. Anonymous writes get 401, others 403."""
-
-    message = "Only curators (staff or members of the 'curators' group) may change the catalogue."
-
-    def has_permission(self, request, view) -> bool:
-        if request.method in SAFE_METHODS:
-            return True
-        return can_write_catalogue(request.user)
-
-
-class CuratorOnly(BasePermission):
-    """Curators only, also for reads."""
-
-    message = "Only curators may use this endpoint."
-
-    def has_permission(self, request, view) -> bool:
-        return is_curator(request.user)
 
 
 # --- retirement dossier ---------------------------------------------------------------------

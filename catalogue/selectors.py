@@ -6,7 +6,7 @@ from django.db.models import Case, CharField, DateField, Prefetch, Q, QuerySet, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from catalogue.exceptions import NotFoundError
+from core.exceptions import NotFoundError
 from catalogue.permissions import can_view_model
 from catalogue.models import AIModel, LifecycleStatus, PlatformAvailability, Provider, Retirement
 

@@ -5,7 +5,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from catalogue.exceptions import ConflictError
+from core.exceptions import ConflictError
 from catalogue.models import AIModel, PlatformAvailability, Provider, Retirement, Tag
 
 MODEL_FIELDS = {

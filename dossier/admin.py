@@ -5,7 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from catalogue.exceptions import DomainError
+from core.exceptions import DomainError
 from dossier import services
 from dossier.models import (
     ExitInterview,

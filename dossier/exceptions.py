@@ -1,6 +1,6 @@
 """Dossier errors: each names what is wrong and how to fix it; the API answers 4xx, the CLI exits 1."""
 
-from catalogue.exceptions import ConflictError, DomainError
+from core.exceptions import ConflictError, DomainError
 
 
 class TranscriptFormatError(DomainError):

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from archive.services import snapshot_ingest_start
-from catalogue.exceptions import DomainError
+from core.exceptions import DomainError
 from catalogue.models import AIModel, FileAccess
 from dossier.models import ExitInterview, PostDeploymentReport
 from dossier.services import interview_export

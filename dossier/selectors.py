@@ -15,7 +15,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from catalogue.exceptions import NotFoundError
+from core.exceptions import NotFoundError
 from catalogue.models import AIModel
 from catalogue.permissions import (
     visible_model_requests,

@@ -3,7 +3,7 @@
 from django.http import Http404
 from django.urls import path
 
-from catalogue.exceptions import NotFoundError
+from core.exceptions import NotFoundError
 from dossier import feeds
 
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.text import slugify
 
-from catalogue.exceptions import ConflictError
+from core.exceptions import ConflictError
 from catalogue.models import AIModel
 from dossier.exceptions import (
     InvalidTransition,

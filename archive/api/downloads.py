@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 
 from archive import delivery, selectors
 from archive.api.views import ModelScopedMixin
-from catalogue.api.errors import error_body
-from catalogue.exceptions import DomainError
+from core.errors import error_body
+from core.exceptions import DomainError
 from catalogue.permissions import can_read_files, file_access_denial
 
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")

@@ -17,8 +17,8 @@ from archive.exceptions import TransientStorageError
 from archive.hub import protocol
 from archive.models import Snapshot, StorageLocation
 from catalogue import selectors as catalogue_selectors
-from catalogue.authentication import BearerTokenAuthentication
-from catalogue.exceptions import DomainError, NotFoundError
+from core.authentication import BearerTokenAuthentication
+from core.exceptions import DomainError, NotFoundError
 from catalogue.models import FileAccess
 from catalogue.permissions import can_read_files, file_access_denial, file_access_level, visible_replacement
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from catalogue.exceptions import NotFoundError
+from core.exceptions import NotFoundError
 from catalogue.permissions import REPLACEMENT_VISIBLE, visible_replacement
 from catalogue.selectors import model_get
 

@@ -17,7 +17,7 @@ from knox.models import AuthToken
 from archive import selectors as archive_selectors
 from catalogue.models import PreservationStatus
 from catalogue import access, accounts, browse, selectors
-from catalogue.exceptions import DomainError, NotFoundError
+from core.exceptions import DomainError, NotFoundError
 from catalogue.models import AccessRequest, FileAccess, LifecycleStatus, Retirement
 from catalogue.permissions import (
     access_request_refusal,

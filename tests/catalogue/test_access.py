@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from archive.models import EventType, PreservationEvent
 from catalogue import access
-from catalogue.exceptions import ConflictError, ForbiddenError
+from core.exceptions import ConflictError, ForbiddenError
 from catalogue.models import AccessRequest
 from catalogue.permissions import can_read_files
 from tests.factories import AccessRequestFactory, AIModelFactory, CuratorFactory, ProviderFactory, UserFactory

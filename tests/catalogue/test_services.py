@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from catalogue import services
-from catalogue.exceptions import ConflictError
+from core.exceptions import ConflictError
 from catalogue.models import LifecycleStatus, PlatformAvailability, lifecycle_status
 from tests.factories import AIModelFactory, ProviderFactory
 

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from archive import fixity, services
 from archive.models import Replica
 from catalogue import selectors
-from catalogue.exceptions import NotFoundError
+from core.exceptions import NotFoundError
 
 
 class Command(BaseCommand):

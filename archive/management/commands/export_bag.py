@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from archive import bags, delivery, selectors
 from catalogue import selectors as catalogue_selectors
-from catalogue.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from archive import manifests, selectors, services
 from archive.models import IngestJob
 from catalogue import selectors as catalogue_selectors
 from catalogue import services as catalogue_services
-from catalogue.exceptions import DomainError, NotFoundError
+from core.exceptions import DomainError, NotFoundError
 
 
 def _human(n: int) -> str:

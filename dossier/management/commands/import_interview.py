@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from catalogue import selectors
-from catalogue.exceptions import DomainError
+from core.exceptions import DomainError
 from dossier import services, transcripts
 
 

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from catalogue import selectors
-from catalogue.exceptions import DomainError
+from core.exceptions import DomainError
 from dossier.preservation import dossier_preserve
 
 

@@ -26,7 +26,7 @@ class BearerTokenAuthentication(TokenAuthentication):
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     """Documents the token scheme in the OpenAPI schema."""
 
-    target_class = "catalogue.authentication.BearerTokenAuthentication"
+    target_class = "core.authentication.BearerTokenAuthentication"
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema):
