@@ -199,13 +199,18 @@ def uploads_abort(lease: Lease, uploads: list, *, agent: str) -> int:
 
 def lease_cancel(name: str, *, agent: str) -> Lease | None:
     """Take the work away from whoever holds it (a curator's cancel or retry); its holder stops at its next read or
-    heartbeat. Uploads it recorded are aborted once the caller's transaction commits."""
+    heartbeat and aborts its own upload on the way out. A silent holder's uploads are aborted here, once the
+    caller's transaction commits (a live one's, should it die first, by the work-resume beat)."""
     lease = Lease.objects.select_for_update().filter(name=name, state__in=ACTIVE).first()
     if lease is None:
         return None
-    uploads = lease.uploads
-    Lease.objects.filter(pk=lease.pk).update(state=Lease.State.CANCELLED, token="", finished_at=timezone.now(), uploads=[])
-    transaction.on_commit(lambda: uploads_abort(lease, uploads, agent=agent))
+    silent = lease.heartbeat_at is None or lease.heartbeat_at <= _cutoff()
+    uploads = lease.uploads if silent else []
+    Lease.objects.filter(pk=lease.pk).update(
+        state=Lease.State.CANCELLED, token="", finished_at=timezone.now(), uploads=[] if silent else lease.uploads
+    )
+    if uploads:
+        transaction.on_commit(lambda: uploads_abort(lease, uploads, agent=agent))
     return lease
 
 
@@ -236,6 +241,10 @@ def work_resume(*, agent: str) -> int:
         uploads_abort(lease, lease.uploads, agent=agent)
         logger.warning("%s: worker %s stopped beating; queued again", lease.name, lease.holder)
         resumed += 1
+    # Cancelled while its worker was alive, and that worker died before aborting its own upload.
+    for lease in Lease.objects.filter(state=Lease.State.CANCELLED, heartbeat_at__lt=_cutoff()).exclude(uploads=[]):
+        if Lease.objects.filter(pk=lease.pk, uploads=lease.uploads).update(uploads=[]):
+            uploads_abort(lease, lease.uploads, agent=agent)
     return resumed
 
 
