@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from archive.models import Blob, IngestJob, PreservationEvent, Replica, Snapshot, SnapshotFile, StorageLocation
+from archive.models import Blob, IngestJob, Lease, PreservationEvent, Replica, Snapshot, SnapshotFile, StorageLocation
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -96,6 +96,13 @@ class IngestJobAdmin(ReadOnlyAdmin):
     list_display = ["pk", "snapshot", "state", "files_total", "bytes_total", "started_at", "finished_at"]
     list_filter = ["state"]
     list_select_related = ["snapshot__model__provider"]
+
+
+@admin.register(Lease)
+class LeaseAdmin(ReadOnlyAdmin):
+    list_display = ["name", "state", "holder", "attempts", "heartbeat_at", "created_at", "finished_at"]
+    list_filter = ["state"]
+    search_fields = ["name", "holder"]
 
 
 @admin.register(PreservationEvent)

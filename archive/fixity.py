@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from archive import leases
 from archive.alerts import alert_raise
 from archive.exceptions import TransientStorageError
 from archive.models import EventOutcome, EventType, Replica, Snapshot
@@ -65,7 +66,8 @@ def replica_open(replica: Replica) -> Opened:
         return Opened(error=exc)
 
 
-def replica_check(replica: Replica, *, agent: str, opened: Opened | None = None) -> str:
+def replica_check(replica: Replica, *, agent: str, opened: Opened | None = None,
+                  holder: leases.Holder | None = None) -> str:
     """Stream one stored copy and compare its SHA-256 with the blob's: 'ok', 'corrupt', 'missing' or 'unreachable'.
     `opened` is the object already opened by the caller (audit_replicas opens one ahead); a stream opened
     ahead that fails mid-read is opened again once before the copy is called unreachable."""
@@ -84,7 +86,7 @@ def replica_check(replica: Replica, *, agent: str, opened: Opened | None = None)
             event_record(event_type=EventType.FIXITY, outcome=EventOutcome.WARNING, agent=agent, blob=blob,
                          location=replica.location, detail={"expected": blob.sha256, "error": f"location unreachable: {opened.error}"})
             return "unreachable"
-        reader = HashingReader(opened.stream)
+        reader = HashingReader(holder.guard(opened.stream) if holder else opened.stream)
         try:
             reader.drain(AUDIT_CHUNK)
         except Exception as exc:  # a connection that drops mid-read says nothing about the bytes
@@ -101,6 +103,8 @@ def replica_check(replica: Replica, *, agent: str, opened: Opened | None = None)
         return "unreachable"
     now = timezone.now()
     with transaction.atomic():
+        if holder is not None:
+            holder.confirm()
         if outcome == "ok":
             Replica.objects.filter(pk=replica.pk).update(
                 state=Replica.State.VERIFIED, last_verified_at=now, verification="fixity check sha256"
@@ -122,22 +126,22 @@ def replica_check(replica: Replica, *, agent: str, opened: Opened | None = None)
     return outcome
 
 
-def replica_repair(replica: Replica, *, agent: str) -> bool:
+def replica_repair(replica: Replica, *, agent: str, holder: leases.Holder | None = None) -> bool:
     """Restore a corrupt or missing copy from a verified one, then verify it; False when none is left."""
     from archive.services import event_record
 
     try:
-        blob_copy(blob=replica.blob, target=replica.location, event_type=EventType.REPAIR, agent=agent)
+        blob_copy(blob=replica.blob, target=replica.location, event_type=EventType.REPAIR, agent=agent, holder=holder)
     except NoGoodCopy as exc:
         event_record(event_type=EventType.REPAIR, outcome=EventOutcome.FAILURE, agent=agent, blob=replica.blob,
                      location=replica.location, detail={"error": str(exc), "unrecoverable": True})
         alert_raise(kind="unrecoverable", message=str(exc), sha256=replica.blob.sha256, location=replica.location.name)
         return False
     replica.refresh_from_db()
-    return replica_check(replica, agent=agent) == "ok"
+    return replica_check(replica, agent=agent, holder=holder) == "ok"
 
 
-def audit_replicas(replicas: QuerySet[Replica], *, agent: str) -> AuditReport:
+def audit_replicas(replicas: QuerySet[Replica], *, agent: str, holder: leases.Holder | None = None) -> AuditReport:
     """Check each replica; alert on and repair every bad one. While one copy is hashed, the next one is
     opened on a helper thread (one ahead, so memory stays one stream's buffers): on S3 the server's time to
     first byte then overlaps with hashing instead of adding to it. A copy opened ahead is dropped and
@@ -153,7 +157,7 @@ def audit_replicas(replicas: QuerySet[Replica], *, agent: str) -> AuditReport:
             if opened.stream is not None and time.monotonic() - opened.opened_at > OPEN_AHEAD_MAX_WAIT:
                 opened.stream.close()
                 opened = None  # replica_check opens it afresh
-            outcome = replica_check(replica, agent=agent, opened=opened)
+            outcome = replica_check(replica, agent=agent, opened=opened, holder=holder)
             report.checked += 1
             touched.add(replica.blob_id)
             if outcome == "ok":
@@ -166,7 +170,7 @@ def audit_replicas(replicas: QuerySet[Replica], *, agent: str) -> AuditReport:
             problem = {"sha256": replica.blob.sha256, "location": replica.location.name, "problem": outcome}
             alert_raise(kind=f"replica {outcome}", message=f"Stored copy of sha256:{replica.blob.sha256} at "
                         f"{replica.location.name} is {outcome}.", sha256=replica.blob.sha256, location=replica.location.name)
-            if replica_repair(replica, agent=agent):
+            if replica_repair(replica, agent=agent, holder=holder):
                 report.repaired += 1
                 problem["repaired"] = True
             else:
@@ -181,6 +185,18 @@ def audit_replicas(replicas: QuerySet[Replica], *, agent: str) -> AuditReport:
     for snapshot in snapshots.select_related("model__provider"):
         report.completeness[f"{snapshot.model.repo_id}@{snapshot.revision}"] = snapshot_completeness(snapshot)
     return report
+
+
+def audit_run(*, name: str, task: str, args: list, replicas, agent: str, subject: dict | None = None) -> dict:
+    """An audit under a lease (the beat's batch, a model's audit): one worker at a time; a run whose worker dies
+    is resumed by the work-resume beat, and `replicas(since)` leaves out copies verified since the run began, so
+    no copy is read (or reported) twice for one run."""
+    with leases.held(name=name, task=task, args=args, agent=agent, event_type=EventType.FIXITY,
+                     subject=subject) as holder:
+        if holder is None:
+            return {"skipped": "another worker is running this audit"}
+        return audit_replicas(replicas(holder.started_at), agent=agent, holder=holder).as_dict()
+    return {"stopped": "lease lost"}
 
 
 def replicas_of_model(model) -> QuerySet[Replica]:

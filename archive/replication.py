@@ -6,7 +6,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from archive import manifests
+from archive import leases, manifests
 from archive.exceptions import ChecksumMismatch, SizeMismatch
 from archive.models import Blob, EventOutcome, EventType, Replica, Snapshot, StorageLocation
 from archive.preservation import min_copies, model_preservation_refresh
@@ -29,15 +29,17 @@ def _source_replicas(blob: Blob, *, exclude: StorageLocation):
     )
 
 
-def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: str) -> Replica:
+def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: str,
+              holder: leases.Holder | None = None) -> Replica:
     """Stream the blob from a verified replica into `target`; the bytes are hashed as they pass and the copy
     becomes visible only if they hash to the blob's SHA-256. A source that turns out bad is marked corrupt
-    and the next verified one is tried; with none left, NoGoodCopy (never a copy from a bad replica)."""
+    and the next verified one is tried; with none left, NoGoodCopy (never a copy from a bad replica).
+    Under a lease (`holder`), the copy stops when the lease is lost and records its upload for a successor."""
     from archive.services import event_record
 
     for source in _source_replicas(blob, exclude=target):
         stream = backend_for(source.location).open(source.key)
-        reader = HashingReader(stream)
+        reader = HashingReader(holder.guard(stream) if holder else stream)
 
         def digest_matches():
             if reader.bytes_read != blob.size or reader.hexdigest() != blob.sha256:
@@ -51,6 +53,7 @@ def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: st
             result = backend_for(target).store(
                 reader, size=blob.size, is_stored=lambda sha256: None, before_commit=digest_matches,
                 key=existing or blob_key(blob.sha256),  # a repair rewrites the copy where it was
+                on_upload=holder.upload_recorder(target) if holder else None,
             )
         except (ChecksumMismatch, SizeMismatch) as exc:
             with transaction.atomic():
@@ -65,6 +68,8 @@ def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: st
         finally:
             stream.close()
         with transaction.atomic():
+            if holder is not None:
+                holder.confirm()
             replica, _ = Replica.objects.update_or_create(
                 blob=blob,
                 location=target,
@@ -86,12 +91,23 @@ def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: st
 
 def snapshot_replicate(*, snapshot_id: int, agent: str) -> dict:
     """Give every file of a sealed snapshot the minimum number of verified copies, and put its manifest at
-    every location that holds it. Idempotent: copies that exist are not made again."""
-    from archive.services import event_record, manifest_document_for
-
+    every location that holds it. Idempotent: copies that exist are not made again. Runs under a lease: one
+    worker at a time, and a run whose worker dies is resumed (archive/leases.py)."""
     snapshot = Snapshot.objects.select_related("model__provider").get(pk=snapshot_id)
     if snapshot.state != Snapshot.State.SEALED:
         return {"copied": 0}
+    with leases.held(name=f"replicate:{snapshot_id}", task="archive.tasks.snapshot_replicate", args=[snapshot_id],
+                     agent=agent, event_type=EventType.REPLICATION,
+                     subject={"model_id": snapshot.model_id, "snapshot_id": snapshot.pk}) as holder:
+        if holder is None:
+            return {"copied": 0, "skipped": "another worker is replicating this snapshot"}
+        return _replicate(snapshot, agent=agent, holder=holder)
+    return {"copied": 0, "stopped": "lease lost"}
+
+
+def _replicate(snapshot: Snapshot, *, agent: str, holder: leases.Holder) -> dict:
+    from archive.services import event_record, manifest_document_for
+
     required, _ = min_copies()
     locations = list(StorageLocation.objects.filter(is_active=True).order_by("-is_primary", "name"))
     copied = 0
@@ -106,7 +122,7 @@ def snapshot_replicate(*, snapshot_id: int, agent: str) -> dict:
             if location.pk in verified:
                 continue
             try:
-                blob_copy(blob=blob, target=location, event_type=EventType.REPLICATION, agent=agent)
+                blob_copy(blob=blob, target=location, event_type=EventType.REPLICATION, agent=agent, holder=holder)
             except NoGoodCopy as exc:
                 event_record(event_type=EventType.REPLICATION, outcome=EventOutcome.FAILURE, agent=agent, blob=blob,
                              location=location, detail={"error": str(exc)})

@@ -192,17 +192,19 @@ class S3Backend(Backend):
         return self.prefix + key
 
     # --- store ---------------------------------------------------------------------------------
-    def store(self, reader, *, size, is_stored, before_commit=lambda: None, key=None) -> StoreResult:
+    def store(self, reader, *, size, is_stored, before_commit=lambda: None, key=None, on_upload=None) -> StoreResult:
         part_size = part_size_for(size)
         try:
             if size <= part_size:
                 return self._store_single(reader, size=size, is_stored=is_stored, before_commit=before_commit, key=key)
             if key is None and settings.CODA_S3_KEY_LAYOUT == "sha256":
                 return self._store_multipart_copied(
-                    reader, size=size, part_size=part_size, is_stored=is_stored, before_commit=before_commit
+                    reader, size=size, part_size=part_size, is_stored=is_stored, before_commit=before_commit,
+                    on_upload=on_upload,
                 )
             return self._store_multipart_direct(
-                reader, size=size, part_size=part_size, is_stored=is_stored, before_commit=before_commit, key=key
+                reader, size=size, part_size=part_size, is_stored=is_stored, before_commit=before_commit, key=key,
+                on_upload=on_upload,
             )
         except (BotoCoreError, ClientError) as exc:
             raise translate(exc) from exc
@@ -248,13 +250,17 @@ class S3Backend(Backend):
             raise SizeMismatch(f"Stored object {key} has {stored} bytes, expected {size}.")
 
     def _multipart(self, reader: HashingReader, *, full_key: str, size: int, part_size: int, checksum: PartChecksum,
-                   before_commit, full_md5=None) -> tuple[dict, list[dict]]:
+                   before_commit, full_md5=None, on_upload=None) -> tuple[dict, list[dict]]:
         """Upload every byte of `reader` as the parts of one multipart upload and complete it. `before_commit`
-        runs once everything is read and before the object becomes visible; any failure aborts the upload."""
+        runs once everything is read and before the object becomes visible; any failure aborts the upload.
+        `on_upload(full_key, upload_id)` hears of the upload as it opens (a lease records it: if this worker
+        is killed, the next one aborts it)."""
         upload_id = self.client.create_multipart_upload(
             Bucket=self.bucket, Key=full_key, **checksum.create_args()
         )["UploadId"]
         try:
+            if on_upload is not None:
+                on_upload(full_key, upload_id)
             parts = self._upload_parts(
                 reader, key=full_key, upload_id=upload_id, part_size=part_size, checksum=checksum, full_md5=full_md5
             )
@@ -281,7 +287,7 @@ class S3Backend(Backend):
         return checksum.check_object({**head, **{k: v for k, v in response.items() if v}}, parts)
 
     def _store_multipart_direct(self, reader: HashingReader, *, size: int, part_size: int, is_stored, before_commit,
-                                key) -> StoreResult:
+                                key, on_upload=None) -> StoreResult:
         """One multipart upload straight to the object's final key: `key` when the digest is known in advance
         (replication, repair), else a fresh upload key (the SHA-256 is known only at the end, and the blob's
         key is recorded in its replica and in the location's manifests). Proof without a second read: each
@@ -290,7 +296,8 @@ class S3Backend(Backend):
         full_key = self.full_key(key)
         checksum = PartChecksum(settings.CODA_S3_PART_CHECKSUM)
         response, parts = self._multipart(
-            reader, full_key=full_key, size=size, part_size=part_size, checksum=checksum, before_commit=before_commit
+            reader, full_key=full_key, size=size, part_size=part_size, checksum=checksum, before_commit=before_commit,
+            on_upload=on_upload,
         )
         try:
             verification = self._confirm(full_key, response, parts, checksum=checksum, size=size)
@@ -304,7 +311,7 @@ class S3Backend(Backend):
         return StoreResult(key, sha256, size, False, verification)
 
     def _store_multipart_copied(self, reader: HashingReader, *, size: int, part_size: int, is_stored,
-                                before_commit) -> StoreResult:
+                                before_commit, on_upload=None) -> StoreResult:
         """CODA_S3_KEY_LAYOUT=sha256: upload to a temporary key, then a server-side copy to blobs/sha256/…
         (no second read, but the server copies every byte once more)."""
         tmp_key = self.full_key(f"tmp/{uuid.uuid4().hex}")
@@ -313,7 +320,7 @@ class S3Backend(Backend):
         full_md5 = hashlib.md5(usedforsecurity=False) if size <= MAX_SINGLE_COPY else None
         response, parts = self._multipart(
             reader, full_key=tmp_key, size=size, part_size=part_size, checksum=checksum,
-            before_commit=before_commit, full_md5=full_md5,
+            before_commit=before_commit, full_md5=full_md5, on_upload=on_upload,
         )
         try:
             self._confirm(tmp_key, response, parts, checksum=checksum, size=size)
@@ -410,6 +417,18 @@ class S3Backend(Backend):
         if _etag(response.get("ETag")) != expected_etag:
             self.client.delete_object(Bucket=self.bucket, Key=dest)
             raise ChecksumMismatch("Server-side copy ETag differs from the uploaded parts' composite.")
+
+    def abort_upload(self, full_key: str, upload_id: str) -> bool:
+        """Abort a multipart upload left open (by a killed worker); False when it is already gone."""
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=full_key, UploadId=upload_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchUpload", "404"):
+                return False
+            raise translate(exc) from exc
+        except BotoCoreError as exc:
+            raise translate(exc) from exc
+        return True
 
     def _abort(self, key: str, upload_id: str) -> None:
         try:

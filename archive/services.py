@@ -2,6 +2,7 @@
 
 import logging
 import socket
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -9,7 +10,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from archive import inspection, manifests
+from archive import inspection, leases, manifests
 from archive.exceptions import ConflictError, SnapshotSealed
 from archive.models import (
     Blob,
@@ -177,18 +178,86 @@ def snapshot_ingest_start(*, model: AIModel, source: str, requested_by=None, fil
     return job
 
 
+def _file_lease(file_id: int) -> str:
+    return f"ingest-file:{file_id}"
+
+
+def ingest_job_heartbeat(job: IngestJob):
+    """When a worker last showed it is working on this job (the newest heartbeat among its files), or None."""
+    names = [_file_lease(pk) for pk in job.snapshot.files.filter(state=SnapshotFile.State.PENDING).values_list("pk", flat=True)]
+    return leases.last_heartbeat(names)
+
+
+def ingest_job_stuck(job: IngestJob) -> bool:
+    """Queued or running, but no worker has shown any sign of work on it for CODA_WORK_STALE_SECONDS (its worker
+    was killed or lost): a curator may retry or cancel it without waiting for the work-resume beat."""
+    if job.state not in (IngestJob.State.QUEUED, IngestJob.State.RUNNING) or job.snapshot.state != Snapshot.State.INGESTING:
+        return False
+    last = max(filter(None, [ingest_job_heartbeat(job), job.started_at, job.created_at]))
+    return last < timezone.now() - timedelta(seconds=settings.CODA_WORK_STALE_SECONDS)
+
+
 def ingest_job_retry(*, job: IngestJob, requested_by=None) -> IngestJob:
-    """Re-run a failed ingest as a new job on the same snapshot: stored files are not read again.
-    A sealed snapshot never changes, so retrying into one is refused."""
+    """Re-run a failed, cancelled or stuck ingest as a new job on the same snapshot: stored files are not read
+    again. A stuck job (no heartbeat) is closed as failed first, with an event. A sealed snapshot never changes,
+    and a job a worker is still beating on is left alone (409)."""
     snapshot = job.snapshot
     if snapshot.state == Snapshot.State.SEALED:
         raise SnapshotSealed(
             f"Snapshot {snapshot.revision} of {snapshot.model.repo_id} is sealed and never changes; "
             "preserve the files again to make a new snapshot."
         )
-    if snapshot.state != Snapshot.State.FAILED:
-        raise ConflictError(f"Ingest job {job.pk} is {job.state}; only a failed ingest can be retried.")
-    return snapshot_ingest_start(model=snapshot.model, source=snapshot.source, requested_by=requested_by)
+    with transaction.atomic():
+        if snapshot.state == Snapshot.State.INGESTING and job == _current_job(snapshot) and ingest_job_stuck(job):
+            _ingest_job_close(job, state=IngestJob.State.FAILED, agent=user_agent(requested_by),
+                              message="abandoned: no heartbeat from any worker; retried as a new job",
+                              detail={"stuck": True, "retried": True,
+                                      "last_heartbeat": str(ingest_job_heartbeat(job) or "never")})
+            snapshot.refresh_from_db()
+        if snapshot.state != Snapshot.State.FAILED:
+            last = ingest_job_heartbeat(job)
+            raise ConflictError(
+                f"Ingest job {job.pk} is {job.state} and a worker is on it (last heartbeat {last or 'pending'}); "
+                f"it can be retried once failed, cancelled, or silent for {settings.CODA_WORK_STALE_SECONDS:g} s."
+            )
+        return snapshot_ingest_start(model=snapshot.model, source=snapshot.source, requested_by=requested_by)
+
+
+def ingest_job_cancel(*, job: IngestJob, cancelled_by=None) -> IngestJob:
+    """Stop a queued or running ingest: its pending files are failed as cancelled, any worker on them stops at its
+    next read or heartbeat (recording nothing), and their open uploads are aborted. The snapshot can be resumed
+    later (retry, or preserve the same source again); files already stored stay stored."""
+    with transaction.atomic():
+        job = IngestJob.objects.select_for_update().select_related("snapshot__model").get(pk=job.pk)
+        if job.state not in (IngestJob.State.QUEUED, IngestJob.State.RUNNING) or job != _current_job(job.snapshot):
+            raise ConflictError(f"Ingest job {job.pk} is {job.state}; only a queued or running ingest can be cancelled.")
+        agent = user_agent(cancelled_by)
+        _ingest_job_close(job, state=IngestJob.State.CANCELLED, agent=agent, message=f"cancelled by {agent}",
+                          detail={"cancelled": True})
+    job.refresh_from_db()
+    return job
+
+
+def _ingest_job_close(job: IngestJob, *, state: str, agent: str, message: str, detail: dict) -> None:
+    """Inside a transaction: take every pending file of the job's snapshot from its worker, fail those files, close
+    the job in `state` and the snapshot as failed (resumable), with one ingestion event naming the files."""
+    snapshot = Snapshot.objects.select_for_update().get(pk=job.snapshot_id)
+    pending = list(snapshot.files.filter(state=SnapshotFile.State.PENDING).values_list("pk", "path"))
+    for file_id, _path in pending:
+        leases.lease_cancel(_file_lease(file_id), agent=agent)  # locks each lease: a worker recording now goes first
+    paths = list(
+        snapshot.files.filter(pk__in=[pk for pk, _ in pending], state=SnapshotFile.State.PENDING).values_list("path", flat=True)
+    )
+    snapshot.files.filter(path__in=paths).update(state=SnapshotFile.State.FAILED, error=message, bytes_done=0)
+    snapshot.state = Snapshot.State.FAILED
+    snapshot.save(update_fields=["state"])
+    IngestJob.objects.filter(pk=job.pk).update(state=state, finished_at=timezone.now(), error=message)
+    event_record(
+        event_type=EventType.INGESTION, outcome=EventOutcome.FAILURE, agent=agent, model=snapshot.model,
+        snapshot=snapshot, job=job,
+        detail={**detail, "job": job.pk, "state": {"from": job.state, "to": state}, "files_stopped": paths[:100],
+                "files_stopped_count": len(paths)},
+    )
 
 
 def _current_job(snapshot: Snapshot) -> IngestJob | None:
@@ -218,6 +287,18 @@ def snapshot_file_ingest(*, file_id: int, agent: str | None = None) -> SnapshotF
     if row.state == SnapshotFile.State.STORED:
         snapshot_finish_if_done(snapshot_id=snapshot.pk)
         return row
+    if snapshot.state != Snapshot.State.INGESTING:
+        return row  # cancelled (or closed as stuck) since this task was queued
+    subject = {"model_id": snapshot.model_id, "snapshot_id": snapshot.pk, "snapshot_file_id": row.pk}
+    with leases.held(name=_file_lease(row.pk), task="archive.tasks.snapshot_file_ingest", args=[row.pk], agent=agent,
+                     event_type=EventType.INGESTION, subject=subject) as holder:
+        if holder is not None:  # None: another worker is on this file (a redelivered task) and still beating
+            _file_ingest(row, holder=holder, agent=agent)
+    return row
+
+
+def _file_ingest(row: SnapshotFile, *, holder: leases.Holder, agent: str) -> None:
+    snapshot = row.snapshot
     job = _current_job(snapshot)
     if job is not None and job.state == IngestJob.State.QUEUED:
         IngestJob.objects.filter(pk=job.pk, state=IngestJob.State.QUEUED).update(
@@ -236,62 +317,75 @@ def snapshot_file_ingest(*, file_id: int, agent: str | None = None) -> SnapshotF
     opened = OpenedSource(snapshot.source, row.path, size=row.size, mtime_ns=row.source_mtime_ns)
     inspector = inspection.FileInspector(path=row.path, format=row.format, size=row.size)
     with opened as stream:
-        reader = HashingReader(stream, on_progress=progress, observers=[inspector])
+        reader = HashingReader(holder.guard(stream), on_progress=progress, observers=[inspector])
         result = backend.store(
-            reader, size=row.size, is_stored=_is_verified_at(location), before_commit=opened.check_unchanged
+            reader, size=row.size, is_stored=_is_verified_at(location), before_commit=opened.check_unchanged,
+            on_upload=holder.upload_recorder(location),
         )
     now = timezone.now()
-    with transaction.atomic():
-        blob, _ = Blob.objects.get_or_create(sha256=result.sha256, defaults={"size": result.size})
-        Replica.objects.update_or_create(
-            blob=blob,
-            location=location,
-            defaults={
-                "key": result.key,
-                "state": Replica.State.VERIFIED,
-                "last_verified_at": now,
-                "verification": result.verification,
-            },
-        )
-        row.blob = blob
-        row.state = SnapshotFile.State.STORED
-        row.bytes_done = result.size
-        row.error = ""
-        row.inspection, row.problems = inspector.finish()
-        row.save(update_fields=["blob", "state", "bytes_done", "error", "inspection", "problems"])
-        common = {"model": snapshot.model, "snapshot": snapshot, "snapshot_file": row, "blob": blob, "job": job}
-        event_record(
-            event_type=EventType.DIGEST,
-            outcome=EventOutcome.SUCCESS,
-            agent=agent,
-            detail={"algorithm": "SHA-256", "digest": result.sha256, "bytes": result.size, "path": row.path},
-            **common,
-        )
-        event_record(
-            event_type=EventType.INGESTION,
-            outcome=EventOutcome.SUCCESS,
-            agent=agent,
-            location=location,
-            detail={
-                "path": row.path,
-                "key": result.key,
-                "deduplicated": result.deduplicated,
-                "note": "blob already stored and verified at this location; not written again"
-                if result.deduplicated
-                else "stored",
-                "verification": result.verification,
-            },
-            **common,
-        )
+    try:
+        _file_record(row, result=result, location=location, inspector=inspector, job=job, agent=agent, now=now,
+                     holder=holder)
+    except leases.LeaseLost:
+        if not result.deduplicated and result.key != blob_key(result.sha256):
+            backend.delete(result.key)  # an upload key only this attempt used: nothing will refer to it
+        raise
     snapshot_finish_if_done(snapshot_id=snapshot.pk)
-    return row
+
+
+@transaction.atomic
+def _file_record(row, *, result, location, inspector, job, agent, now, holder) -> None:
+    """Blob, replica, file state and the two events, in one transaction, only while this worker holds the file."""
+    snapshot = row.snapshot
+    holder.confirm()
+    blob, _ = Blob.objects.get_or_create(sha256=result.sha256, defaults={"size": result.size})
+    Replica.objects.update_or_create(
+        blob=blob,
+        location=location,
+        defaults={
+            "key": result.key,
+            "state": Replica.State.VERIFIED,
+            "last_verified_at": now,
+            "verification": result.verification,
+        },
+    )
+    row.blob = blob
+    row.state = SnapshotFile.State.STORED
+    row.bytes_done = result.size
+    row.error = ""
+    row.inspection, row.problems = inspector.finish()
+    row.save(update_fields=["blob", "state", "bytes_done", "error", "inspection", "problems"])
+    common = {"model": snapshot.model, "snapshot": snapshot, "snapshot_file": row, "blob": blob, "job": job}
+    event_record(
+        event_type=EventType.DIGEST,
+        outcome=EventOutcome.SUCCESS,
+        agent=agent,
+        detail={"algorithm": "SHA-256", "digest": result.sha256, "bytes": result.size, "path": row.path},
+        **common,
+    )
+    event_record(
+        event_type=EventType.INGESTION,
+        outcome=EventOutcome.SUCCESS,
+        agent=agent,
+        location=location,
+        detail={
+            "path": row.path,
+            "key": result.key,
+            "deduplicated": result.deduplicated,
+            "note": "blob already stored and verified at this location; not written again"
+            if result.deduplicated
+            else "stored",
+            "verification": result.verification,
+        },
+        **common,
+    )
 
 
 def snapshot_file_fail(*, file_id: int, message: str, agent: str | None = None) -> None:
     """Mark one file failed (nothing of it counts as stored) and finish the job if nothing else is pending."""
     row = SnapshotFile.objects.select_related("snapshot__model").get(pk=file_id)
-    if row.state == SnapshotFile.State.STORED or row.snapshot.state == Snapshot.State.SEALED:
-        return
+    if row.state == SnapshotFile.State.STORED or row.snapshot.state != Snapshot.State.INGESTING:
+        return  # stored, sealed, or cancelled (the cancel's event says so)
     with transaction.atomic():
         SnapshotFile.objects.filter(pk=row.pk).update(state=SnapshotFile.State.FAILED, error=message, bytes_done=0)
         event_record(

@@ -47,11 +47,13 @@ class Backend:
         is_stored: Callable[[str], str | None],
         before_commit: Callable[[], None] = lambda: None,
         key: str | None = None,
+        on_upload: Callable[[str, str], None] | None = None,
     ) -> StoreResult:
         """Stream `reader` in; call `before_commit` once every byte is read and before the object appears.
         `key` is the object's key when the digest is known in advance (replication, repair: `before_commit`
         checks it); otherwise the backend picks it, and `is_stored(sha256)` returns the key of a verified copy
-        already here (then nothing new is kept) or None."""
+        already here (then nothing new is kept) or None. `on_upload(key, upload_id)` is told of each multipart
+        upload as it opens (S3), so one left open by a killed worker can be aborted."""
         raise NotImplementedError
 
     def deduplicated(self, is_stored: Callable[[str], str | None], sha256: str, size: int) -> StoreResult | None:
@@ -64,6 +66,10 @@ class Backend:
     def open(self, key: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
         """A binary stream of the object (or of bytes start..end inclusive); FileNotFoundError if absent."""
         raise NotImplementedError
+
+    def abort_upload(self, full_key: str, upload_id: str) -> bool:
+        """Abort a multipart upload left open; False when there is none (filesystem locations have none)."""
+        return False
 
     def presigned_url(self, key: str, *, expires_in: int, filename: str | None = None) -> str | None:
         """A short-lived URL to the bytes, where the storage can give one (S3); None otherwise."""
@@ -114,7 +120,7 @@ class FilesystemBackend(Backend):
         finally:
             tmp.unlink(missing_ok=True)
 
-    def store(self, reader, *, size, is_stored, before_commit=lambda: None, key=None) -> StoreResult:
+    def store(self, reader, *, size, is_stored, before_commit=lambda: None, key=None, on_upload=None) -> StoreResult:
         blobs = self.root / "blobs"
         blobs.mkdir(parents=True, exist_ok=True)
         tmp = blobs / f".tmp-{uuid.uuid4().hex}"

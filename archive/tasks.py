@@ -46,7 +46,10 @@ def fixity_audit_due() -> dict:
     """The scheduled fixity audit: the next batch of replicas, oldest-verified first."""
     from archive import fixity
 
-    return fixity.audit_replicas(fixity.replicas_due(), agent=services.worker_agent()).as_dict()
+    return fixity.audit_run(
+        name="audit-due", task="archive.tasks.fixity_audit_due", args=[], agent=services.worker_agent(),
+        replicas=lambda since: fixity.replicas_due().exclude(last_verified_at__gte=since),
+    )
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -56,7 +59,11 @@ def model_audit(model_id: int) -> dict:
     from catalogue.models import AIModel
 
     model = AIModel.objects.get(pk=model_id)
-    return fixity.audit_replicas(fixity.replicas_of_model(model), agent=services.worker_agent()).as_dict()
+    return fixity.audit_run(
+        name=f"audit-model:{model_id}", task="archive.tasks.model_audit", args=[model_id], agent=services.worker_agent(),
+        replicas=lambda since: fixity.replicas_of_model(model).exclude(last_verified_at__gte=since),
+        subject={"model_id": model_id},
+    )
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -80,3 +87,11 @@ def leftovers_sweep() -> dict:
         "multipart_uploads_aborted": leftovers.multipart_uploads_abort(agent=agent),
         "ingest_files_requeued": leftovers.stale_ingests_resume(),
     }
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def work_resume() -> int:
+    """Requeue long work (ingest, replication, audit) whose worker stopped sending heartbeats."""
+    from archive import leases
+
+    return leases.work_resume(agent=services.worker_agent())

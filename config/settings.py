@@ -209,8 +209,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     }
     if CELERY_BROKER_URL.startswith("filesystem")
     else {
-        # Longer than any task may run, so a slow multipart upload is never redelivered mid-way.
-        "visibility_timeout": env_int("CODA_BROKER_VISIBILITY_TIMEOUT", 6 * 3600),
+        # How long Redis waits before redelivering a task nobody acknowledged (a killed worker's). Long work holds
+        # a lease kept by heartbeats (archive/leases.py): a redelivered copy of a task still being worked on steps
+        # aside, and killed work is resumed by the work-resume beat within minutes, not by this timeout.
+        "visibility_timeout": env_int("CODA_BROKER_VISIBILITY_TIMEOUT", 3600),
     }
 )
 CELERY_RESULT_BACKEND = None  # job state lives in the database (IngestJob), not in Celery results
@@ -223,12 +225,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 
 def _beat(name: str, task: str, default_cron: str) -> dict:
-    """A beat entry whose crontab comes from CODA_BEAT_<NAME> ('m h dom mon dow'), or 'disable' to drop it."""
+    """A beat entry whose crontab comes from CODA_BEAT_<NAME> ('m h dom mon dow'), a number of seconds, or 'disable'."""
     from celery.schedules import crontab
 
     raw = env_str(f"CODA_BEAT_{name.upper().replace('-', '_')}", default_cron).strip()
     if raw.lower() in ("disable", "disabled", "off", "none"):
         return {}
+    if raw.replace(".", "", 1).isdigit():  # a number of seconds: for entries that run more often than a minute
+        return {name: {"task": task, "schedule": float(raw)}}
     fields = raw.split()
     if len(fields) != 5:
         raise ImproperlyConfigured(f"CODA_BEAT_{name.upper().replace('-', '_')} must be a 5-field crontab or 'disable'")
@@ -246,6 +250,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     **_beat("fixity-audit", "archive.tasks.fixity_audit_due", "0 * * * *"),
     **_beat("preservation-enforce", "archive.tasks.preservation_enforce", "*/30 * * * *"),
     **_beat("leftovers-sweep", "archive.tasks.leftovers_sweep", "15 3 * * *"),
+    # Seconds: requeue work whose worker stopped sending heartbeats (archive/leases.py).
+    **_beat("work-resume", "archive.tasks.work_resume", "30"),
 }
 
 # --- Coda -----------------------------------------------------------------------------------
@@ -276,6 +282,12 @@ CODA_ACCESS_GRANT_DAYS = env_int("CODA_ACCESS_GRANT_DAYS", 365)
 # Web processes freeze their long-lived objects out of the garbage collector after warm-up (config/gc_tuning.py).
 CODA_GC_FREEZE = env_bool("CODA_GC_FREEZE", True)
 CODA_INGEST_STALE_MINUTES = env_int("CODA_INGEST_STALE_MINUTES", 30)
+# Leases on long work (archive/leases.py): the holder beats every CODA_HEARTBEAT_SECONDS; work whose last beat is
+# older than CODA_WORK_STALE_SECONDS is taken over (requeued by the work-resume beat, or by a redelivered task).
+CODA_HEARTBEAT_SECONDS = float(env_str("CODA_HEARTBEAT_SECONDS", "10"))
+CODA_WORK_STALE_SECONDS = float(env_str("CODA_WORK_STALE_SECONDS", "120"))
+# Test-only: seconds to sleep before each read of leased work, so fault tests can kill a worker mid-read.
+CODA_TEST_READ_DELAY = float(env_str("CODA_TEST_READ_DELAY", "0"))
 CODA_ALERT_WEBHOOK_URL = env_str("CODA_ALERT_WEBHOOK_URL", "")
 CODA_TASK_MAX_RETRIES = env_int("CODA_TASK_MAX_RETRIES", 3)
 CODA_TASK_RETRY_BACKOFF = env_int("CODA_TASK_RETRY_BACKOFF", 5)

@@ -3,7 +3,7 @@ from rest_framework import serializers
 from catalogue.models import FileAccess
 from catalogue.permissions import can_see_internals, file_access_level
 
-from archive import selectors
+from archive import selectors, services
 from archive.inspection.files import inspection_summary
 from archive.models import IngestJob, PreservationEvent, Snapshot, SnapshotFile
 
@@ -114,8 +114,18 @@ class IngestJobSerializer(serializers.ModelSerializer):
         model = IngestJob
         fields = [
             "id", "model", "snapshot", "revision", "state", "progress", "requested_by",
-            "created_at", "started_at", "finished_at", "error", "url",
+            "created_at", "started_at", "finished_at", "error", "url", "last_heartbeat_at", "stuck",
         ]
+
+    last_heartbeat_at = serializers.SerializerMethodField()
+    stuck = serializers.SerializerMethodField()
+
+    def get_last_heartbeat_at(self, obj):
+        return services.ingest_job_heartbeat(obj)
+
+    def get_stuck(self, obj) -> bool:
+        """Queued or running with no worker heartbeat for CODA_WORK_STALE_SECONDS: retry or cancel it."""
+        return services.ingest_job_stuck(obj)
 
     def get_snapshot(self, obj) -> str:
         request = self.context.get("request")

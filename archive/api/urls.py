@@ -15,5 +15,6 @@ urlpatterns = [
     path(SNAPSHOTS + "<str:revision>/bag.tar", bags.BagView.as_view(), name="snapshot-bag"),
     path(SNAPSHOTS + "<str:revision>/files/<path:path>", downloads.SnapshotFileDownloadView.as_view(), name="snapshot-file"),
     path("ingest-jobs/<int:pk>/retry/", views.IngestJobRetryView.as_view(), name="ingest-job-retry"),
+    path("ingest-jobs/<int:pk>/cancel/", views.IngestJobCancelView.as_view(), name="ingest-job-cancel"),
     path("ingest-jobs/<int:pk>/", views.IngestJobView.as_view(), name="ingest-job-detail"),
 ]

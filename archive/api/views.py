@@ -104,7 +104,8 @@ class ManifestSha256View(ModelScopedMixin, APIView):
 
 
 class IngestJobRetryView(APIView):
-    """Curators: re-run a failed ingest (202 with the new job); a sealed snapshot answers 409."""
+    """Curators: re-run a failed, cancelled or stuck (no heartbeat) ingest (202 with the new job); a sealed snapshot
+    or a job a worker is still beating on answers 409."""
 
     permission_classes = [CuratorOnly]
 
@@ -113,6 +114,17 @@ class IngestJobRetryView(APIView):
         job = services.ingest_job_retry(job=selectors.job_get(job_id=int(pk)), requested_by=request.user)
         body = IngestJobSerializer(job, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+
+class IngestJobCancelView(APIView):
+    """Curators: stop a queued or running ingest, stuck or not (200 with the cancelled job); a finished one answers 409."""
+
+    permission_classes = [CuratorOnly]
+
+    @extend_schema(request=None, responses={200: IngestJobSerializer})
+    def post(self, request, pk):
+        job = services.ingest_job_cancel(job=selectors.job_get(job_id=int(pk)), cancelled_by=request.user)
+        return Response(IngestJobSerializer(job, context={"request": request}).data)
 
 
 class IngestJobView(generics.RetrieveAPIView):

@@ -98,6 +98,7 @@ def worker_env(process_broker, settings, s3_location, staging_dir):
         CODA_UPLOAD_CONCURRENCY="1",
         CODA_TASK_RETRY_BACKOFF="1",
         CODA_BROKER_VISIBILITY_TIMEOUT="3600",
+        CODA_WORK_STALE_SECONDS="0",  # the sweep below requeues at once; the killed worker's lease is taken over
         AWS_ACCESS_KEY_ID=os.environ["AWS_ACCESS_KEY_ID"],
         AWS_SECRET_ACCESS_KEY=os.environ["AWS_SECRET_ACCESS_KEY"],
     )
