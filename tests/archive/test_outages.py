@@ -293,3 +293,54 @@ def test_storage_out_at_bag_export(mode, outage, transactional_db, staging_dir, 
     with tarfile.open(fileobj=io.BytesIO(body), mode="r:") as tar:
         payload = {m.name.split("/data/", 1)[1]: tar.extractfile(m).read() for m in tar.getmembers() if "/data/" in m.name}
     assert payload == files
+
+
+# --- the bound itself ---------------------------------------------------------------------------------------------
+
+
+def test_deadline_stops_retries_against_a_stalled_server(outage, settings, db):
+    """botocore alone would try CODA_S3_MAX_ATTEMPTS times, each waiting the read timeout; CODA_S3_DEADLINE
+    stops retrying once it has passed: with 1 s reads and a 2 s deadline, two attempts instead of five."""
+    from archive.exceptions import TransientStorageError
+
+    settings.CODA_S3_MAX_ATTEMPTS = 5
+    services.locations_sync()
+    backend = S3Backend(StorageLocation.objects.get(name="s3"))
+    attempts = []
+    backend.client.meta.events.register("before-send.s3.HeadObject", lambda **kw: attempts.append(1), unique_id="count")
+    outage.begin("stalled")
+    try:
+        with pytest.raises(TransientStorageError):
+            backend.size_of("blobs/anything")
+    finally:
+        backend.client.meta.events.unregister("before-send.s3.HeadObject", unique_id="count")
+    assert len(attempts) == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_storage_out_at_seal(mode, outage, celery_worker, staging_dir):
+    """Every file stored and proven, then the manifest cannot be written: the job fails (not left running),
+    nothing is sealed, and a retry seals without storing the files again."""
+    data = b"config bytes\n"
+    make_tree(staging_dir / "m", {"config.json": data})
+    model = AIModelFactory()
+    services.locations_sync()
+    outage.on_call("HeadObject", mode)  # the file's size check passed; the manifest PutObject comes next
+    try:
+        job = services.snapshot_ingest_start(model=model, source=str(staging_dir / "m"))
+        failed = wait_job(job.pk, timeout=60)
+    finally:
+        outage.unregister()
+    assert failed.state == IngestJob.State.FAILED and "seal failed" in failed.error
+    assert failed.snapshot.state == "failed" and not failed.snapshot.revision
+    assert PreservationEvent.objects.filter(event_type=EventType.INGESTION, outcome=EventOutcome.FAILURE,
+                                            detail__sealed=False).count() == 1
+    outage.end()
+    again = wait_job(services.ingest_job_retry(job=failed).pk, timeout=60)
+    assert again.state == IngestJob.State.SUCCEEDED, again.error
+    again.snapshot.refresh_from_db()
+    assert again.snapshot.state == "sealed"
+    stored = PreservationEvent.objects.filter(event_type=EventType.INGESTION, outcome=EventOutcome.SUCCESS,
+                                              snapshot_file__isnull=False)
+    assert stored.count() == 1  # the file was not stored a second time
+    assert f"archive/{again.snapshot.manifest_key}" in outage.objects()
