@@ -145,6 +145,18 @@ def bag_plan(snapshot: Snapshot, *, today=None, show_replacement: bool = True) -
     return plan
 
 
+def bag_probe(plan: BagPlan) -> None:
+    """Reach the storage feeding the bag before the first byte is sent: the first member's stored copy at each
+    location the bag reads from (TransientStorageError or StoredCopyUnavailable otherwise). One request per
+    location, not per file: a bag of thousands of files starts at once, and an outage that begins later still
+    shows as a body shorter than Content-Length."""
+    probed = set()
+    for member in plan.members:
+        if member.replica.location_id not in probed:
+            probed.add(member.replica.location_id)
+            delivery.replica_probe(member.replica)
+
+
 def _tar_size(plan: BagPlan) -> int:
     """What tarfile will write: a header (PAX records included) and 512-byte blocks per member, two zero
     blocks, padded to a whole record. Lets the HTTP answer carry Content-Length, so truncation is detectable."""

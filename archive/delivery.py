@@ -1,16 +1,19 @@
 """Giving stored bytes to readers (downloads, the Hub-compatible API, BagIt export): pick a verified
 copy, stream it (optionally a byte range) or presign a URL, and record each access as an event.
-Access *decisions* are not made here: callers ask catalogue.permissions.can_read_files first."""
+Access *decisions* are not made here: callers ask catalogue.permissions.can_read_files first.
+Storage is reached before any answer starts (the stream is opened, or the object probed before a URL is
+handed out), so an outage is a 503 with Retry-After, never a 200 cut short or a redirect to a dead URL."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 
-from archive.exceptions import TransientStorageError
-from archive.models import Blob, EventOutcome, EventType, Replica, SnapshotFile
+from archive.exceptions import StoredCopyUnavailable, TransientStorageError
+from archive.models import Blob, EventOutcome, EventType, Replica, Snapshot, SnapshotFile
 from archive.storage import backend_for
 from core.events import event_record, user_agent
-from core.exceptions import NotFoundError
+from core.exceptions import NotFoundError, UnavailableError
 
 DEFAULT_PRESIGN_SECONDS = 15 * 60
 MAX_PRESIGN_SECONDS = 60 * 60
@@ -30,8 +33,12 @@ def readable_replica(blob: Blob) -> Replica:
 
 
 def iter_blob(replica: Replica, *, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-    """Yield the replica's bytes (or the inclusive range start..end) in CODA_CHUNK_SIZE chunks."""
-    stream = backend_for(replica.location).open(replica.key, start=start, end=end)
+    """The replica's bytes (or the inclusive range start..end) in CODA_CHUNK_SIZE chunks. The copy is opened
+    now, so unreachable storage raises here (TransientStorageError), before a caller has started an answer."""
+    return _chunks(backend_for(replica.location).open(replica.key, start=start, end=end))
+
+
+def _chunks(stream) -> Iterator[bytes]:
     try:
         while True:
             data = stream.read(settings.CODA_CHUNK_SIZE)
@@ -40,6 +47,13 @@ def iter_blob(replica: Replica, *, start: int = 0, end: int | None = None) -> It
             yield data
     finally:
         stream.close()
+
+
+def replica_probe(replica: Replica) -> None:
+    """Reach the stored copy before handing it out (a HEAD on S3, a stat on disk): TransientStorageError when
+    storage cannot be reached, StoredCopyUnavailable when the object is not there."""
+    if backend_for(replica.location).size_of(replica.key) is None:
+        raise StoredCopyUnavailable(f"The stored copy {replica.key} at {replica.location.name} is missing.")
 
 
 def presigned_url(replica: Replica, *, expires_in: int | None = None, filename: str | None = None) -> str | None:
@@ -64,3 +78,32 @@ def access_record(*, user, snapshot_file: SnapshotFile, replica: Replica | None,
         location=replica.location if replica else None,
         detail={"path": snapshot_file.path, "via": via, **(detail or {})},
     )
+
+
+def access_failure_record(*, user, snapshot: Snapshot, snapshot_file: SnapshotFile | None, replica: Replica | None,
+                          via: str, error: Exception):
+    """Append a failed `access` event: the bytes could not be delivered (storage unreachable)."""
+    from archive.services import event_record, user_agent
+
+    return event_record(
+        event_type=EventType.ACCESS,
+        outcome=EventOutcome.FAILURE,
+        agent=user_agent(user),
+        model=snapshot.model,
+        snapshot=snapshot,
+        snapshot_file=snapshot_file,
+        blob=snapshot_file.blob if snapshot_file else None,
+        location=replica.location if replica else None,
+        detail={"via": via, "error": str(error), **({"path": snapshot_file.path} if snapshot_file else {})},
+    )
+
+
+@contextmanager
+def failures_recorded(*, user, snapshot: Snapshot, snapshot_file: SnapshotFile | None = None,
+                      replica: Replica | None = None, via: str):
+    """Run a delivery step; if storage is unavailable, record a failed `access` event and re-raise (503)."""
+    try:
+        yield
+    except UnavailableError as exc:
+        access_failure_record(user=user, snapshot=snapshot, snapshot_file=snapshot_file, replica=replica, via=via, error=exc)
+        raise

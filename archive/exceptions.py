@@ -1,6 +1,6 @@
 """Archive errors with messages a curator can act on."""
 
-from core.exceptions import ConflictError, DomainError, NotFoundError
+from core.exceptions import ConflictError, DomainError, NotFoundError, UnavailableError
 
 
 class PathOutsideStagingRoot(DomainError):
@@ -43,5 +43,12 @@ class SizeMismatch(DomainError):
     code = "size_mismatch"
 
 
-class TransientStorageError(Exception):
-    """A storage error worth retrying (connection refused, timeout, 5xx)."""
+class TransientStorageError(UnavailableError):
+    """A storage error worth retrying (connection refused, timeout, 5xx); the API answers 503 with Retry-After."""
+
+
+class StoredCopyUnavailable(UnavailableError):
+    """The verified copy chosen for a delivery is not where its replica says (the next audit repairs it)."""
+
+    code = "stored_copy_unavailable"
+    public_message = "The stored copy cannot be read right now; try again later."

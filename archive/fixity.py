@@ -132,6 +132,10 @@ def replica_repair(replica: Replica, *, agent: str, holder: leases.Holder | None
 
     try:
         blob_copy(blob=replica.blob, target=replica.location, event_type=EventType.REPAIR, agent=agent, holder=holder)
+    except TransientStorageError as exc:  # an outage: the next audit tries again; nothing is unrecoverable yet
+        event_record(event_type=EventType.REPAIR, outcome=EventOutcome.FAILURE, agent=agent, blob=replica.blob,
+                     location=replica.location, detail={"error": f"storage unavailable: {exc}", "retry": True})
+        return False
     except NoGoodCopy as exc:
         event_record(event_type=EventType.REPAIR, outcome=EventOutcome.FAILURE, agent=agent, blob=replica.blob,
                      location=replica.location, detail={"error": str(exc), "unrecoverable": True})
@@ -145,15 +149,24 @@ def audit_replicas(replicas: QuerySet[Replica], *, agent: str, holder: leases.Ho
     """Check each replica; alert on and repair every bad one. While one copy is hashed, the next one is
     opened on a helper thread (one ahead, so memory stays one stream's buffers): on S3 the server's time to
     first byte then overlaps with hashing instead of adding to it. A copy opened ahead is dropped and
-    opened again if it waited longer than OPEN_AHEAD_MAX_WAIT (a repair ran in between)."""
+    opened again if it waited longer than OPEN_AHEAD_MAX_WAIT (a repair ran in between). A location found
+    unreachable is not asked again in this audit (each of its remaining copies gets an `unreachable` warning at
+    once), so an outage costs one request's timeouts, not one per copy, before the worker is free again."""
     report = AuditReport()
     touched = set()
     queue = list(replicas.select_related("blob", "location"))
+    down: set[int] = set()
+
+    def open_unless_down(replica: Replica) -> Opened:
+        if replica.location_id in down:
+            return Opened(error=TransientStorageError(f"{replica.location.name} was unreachable earlier in this audit"))
+        return replica_open(replica)
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="coda-audit-open") as pool:
-        ahead = pool.submit(replica_open, queue[0]) if queue else None
+        ahead = pool.submit(open_unless_down, queue[0]) if queue else None
         for index, replica in enumerate(queue):
             opened = ahead.result()
-            ahead = pool.submit(replica_open, queue[index + 1]) if index + 1 < len(queue) else None
+            ahead = pool.submit(open_unless_down, queue[index + 1]) if index + 1 < len(queue) else None
             if opened.stream is not None and time.monotonic() - opened.opened_at > OPEN_AHEAD_MAX_WAIT:
                 opened.stream.close()
                 opened = None  # replica_check opens it afresh
@@ -165,6 +178,7 @@ def audit_replicas(replicas: QuerySet[Replica], *, agent: str, holder: leases.Ho
                 continue
             if outcome == "unreachable":
                 report.unreachable += 1
+                down.add(replica.location_id)
                 continue
             setattr(report, outcome, getattr(report, outcome) + 1)
             problem = {"sha256": replica.blob.sha256, "location": replica.location.name, "problem": outcome}

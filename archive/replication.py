@@ -1,5 +1,7 @@
 """Replication and repair: copy a blob from a verified replica to another location, hashing every
-byte on the way (the same HashingReader as ingest), and commit only if the digest matches."""
+byte on the way (the same HashingReader as ingest), and commit only if the digest matches. Unreachable
+storage (TransientStorageError, bounded by the S3 timeouts and deadline) is a failed `replication` event, never
+a copy counted as verified; the next run (the preservation-enforce beat entry) completes it."""
 
 import logging
 
@@ -7,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from archive import leases, manifests
-from archive.exceptions import ChecksumMismatch, SizeMismatch
+from archive.exceptions import ChecksumMismatch, SizeMismatch, TransientStorageError
 from archive.models import Blob, EventOutcome, EventType, Replica, Snapshot, StorageLocation
 from archive.preservation import min_copies, model_preservation_refresh
 from archive.storage import backend_for, blob_key, manifest_key
@@ -33,12 +35,19 @@ def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: st
               holder: leases.Holder | None = None) -> Replica:
     """Stream the blob from a verified replica into `target`; the bytes are hashed as they pass and the copy
     becomes visible only if they hash to the blob's SHA-256. A source that turns out bad is marked corrupt
-    and the next verified one is tried; with none left, NoGoodCopy (never a copy from a bad replica).
+    and the next verified one is tried; with none left, NoGoodCopy (never a copy from a bad replica). A source
+    that cannot be reached is skipped; if no source could be reached, or the target cannot be,
+    TransientStorageError (an outage says nothing about the bytes: nothing is marked corrupt or lost).
     Under a lease (`holder`), the copy stops when the lease is lost and records its upload for a successor."""
     from archive.services import event_record
 
+    unreachable = None
     for source in _source_replicas(blob, exclude=target):
-        stream = backend_for(source.location).open(source.key)
+        try:
+            stream = backend_for(source.location).open(source.key)
+        except TransientStorageError as exc:
+            unreachable = exc
+            continue
         reader = HashingReader(holder.guard(stream) if holder else stream)
 
         def digest_matches():
@@ -86,6 +95,8 @@ def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: st
                         "sha256": reader.hexdigest(), "bytes": reader.bytes_read, "verification": result.verification},
             )
         return replica
+    if unreachable is not None:
+        raise unreachable
     raise NoGoodCopy(f"No verified copy of sha256:{blob.sha256} is left to copy from.")
 
 
@@ -110,7 +121,8 @@ def _replicate(snapshot: Snapshot, *, agent: str, holder: leases.Holder) -> dict
 
     required, _ = min_copies()
     locations = list(StorageLocation.objects.filter(is_active=True).order_by("-is_primary", "name"))
-    copied = 0
+    copied = failed = 0
+    down: set[int] = set()  # locations found unreachable in this run: not tried again until the next one
     blobs = Blob.objects.filter(snapshot_files__snapshot=snapshot).distinct()
     for blob in blobs:
         verified = set(
@@ -119,7 +131,7 @@ def _replicate(snapshot: Snapshot, *, agent: str, holder: leases.Holder) -> dict
         for location in locations:
             if len(verified) >= required:
                 break
-            if location.pk in verified:
+            if location.pk in verified or location.pk in down:
                 continue
             try:
                 blob_copy(blob=blob, target=location, event_type=EventType.REPLICATION, agent=agent, holder=holder)
@@ -127,6 +139,13 @@ def _replicate(snapshot: Snapshot, *, agent: str, holder: leases.Holder) -> dict
                 event_record(event_type=EventType.REPLICATION, outcome=EventOutcome.FAILURE, agent=agent, blob=blob,
                              location=location, detail={"error": str(exc)})
                 break
+            except TransientStorageError as exc:
+                event_record(event_type=EventType.REPLICATION, outcome=EventOutcome.FAILURE, agent=agent, blob=blob,
+                             location=location, detail={"error": f"storage unavailable: {exc}", "retry": True})
+                logger.warning("replication of %s to %s failed: %s", blob.sha256, location.name, exc)
+                down.add(location.pk)
+                failed += 1
+                continue
             verified.add(location.pk)
             copied += 1
     files = list(snapshot.files.select_related("blob"))
@@ -136,8 +155,14 @@ def _replicate(snapshot: Snapshot, *, agent: str, holder: leases.Holder) -> dict
         .values_list("location_id", flat=True)
     )
     for location in locations:
-        if location.pk in holders:
+        if location.pk in holders and location.pk not in down:
             document = manifest_document_for(snapshot, files=files, location=location)
-            backend_for(location).put_bytes(key, manifests.manifest_bytes(document))
+            try:
+                backend_for(location).put_bytes(key, manifests.manifest_bytes(document))
+            except TransientStorageError as exc:
+                event_record(event_type=EventType.REPLICATION, outcome=EventOutcome.FAILURE, agent=agent,
+                             snapshot=snapshot, model=snapshot.model, location=location,
+                             detail={"error": f"storage unavailable: {exc}", "manifest_key": key, "retry": True})
+                failed += 1
     model_preservation_refresh(snapshot.model)
-    return {"copied": copied}
+    return {"copied": copied, "failed": failed}

@@ -9,6 +9,7 @@ import hashlib
 import math
 import os
 import threading
+import time
 import uuid
 import zlib
 from collections.abc import Callable
@@ -38,20 +39,43 @@ TRANSIENT_CODES = {"500", "502", "503", "504", "SlowDown", "InternalError", "Req
 
 
 def s3_client(*, endpoint_url: str = "", region: str = "", access_key: str | None, secret_key: str | None):
-    """A boto3 client with bounded retries and configurable checksum behaviour. Clients are thread-safe and
+    """A boto3 client with bounded retries, timeouts and deadline (CODA_S3_MAX_ATTEMPTS, CODA_S3_CONNECT_TIMEOUT,
+    CODA_S3_READ_TIMEOUT, CODA_S3_DEADLINE) and configurable checksum behaviour. Clients are thread-safe and
     costly to build (hundreds of ms), so one is kept per configuration."""
     return _cached_client(
         endpoint_url, region, access_key, secret_key, settings.CODA_S3_CHECKSUMS, settings.CODA_S3_MAX_ATTEMPTS,
         settings.CODA_UPLOAD_CONCURRENCY, settings.CODA_S3_SIGN_PAYLOAD,
+        (settings.CODA_S3_CONNECT_TIMEOUT, settings.CODA_S3_READ_TIMEOUT, settings.CODA_S3_DEADLINE),
     )
 
 
+def _deadline_hooks(seconds: float):
+    """botocore event handlers bounding one request with its retries: the deadline starts when the call does,
+    and once it has passed no retry starts (a False answer to needs-retry stops botocore's retry loop).
+    Together with the connect/read timeouts this bounds each call to about deadline + read timeout, so a
+    stalled server fails the operation instead of holding a worker slot for max_attempts × read timeout."""
+
+    def start(context=None, **kwargs):
+        if context is not None:
+            context["coda_deadline"] = time.monotonic() + seconds
+
+    def retry_allowed(request_dict=None, **kwargs):
+        deadline = (request_dict or {}).get("context", {}).get("coda_deadline")
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        return None  # let botocore's retry handler decide
+
+    return start, retry_allowed
+
+
 @functools.lru_cache(maxsize=32)
-def _cached_client(endpoint_url, region, access_key, secret_key, mode, max_attempts, concurrency, sign_payload):
+def _cached_client(endpoint_url, region, access_key, secret_key, mode, max_attempts, concurrency, sign_payload,
+                   timeouts=(5, 60, 180)):
+    connect_timeout, read_timeout, deadline = timeouts
     config = Config(
         retries={"max_attempts": max_attempts, "mode": "standard"},
-        connect_timeout=10,
-        read_timeout=120,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
         max_pool_connections=max(10, concurrency * 2),
         request_checksum_calculation=mode,
         # Coda hashes every byte it reads itself; botocore's response validation would only add a second
@@ -62,7 +86,7 @@ def _cached_client(endpoint_url, region, access_key, secret_key, mode, max_attem
         # signed header; CODA_S3_SIGN_PAYLOAD=true signs the payload as well.
         s3={"addressing_style": "path", "payload_signing_enabled": sign_payload},
     )
-    return boto3.session.Session().client(
+    client = boto3.session.Session().client(
         "s3",
         endpoint_url=endpoint_url or None,
         region_name=region or "us-east-1",
@@ -70,6 +94,10 @@ def _cached_client(endpoint_url, region, access_key, secret_key, mode, max_attem
         aws_secret_access_key=secret_key,
         config=config,
     )
+    start, retry_allowed = _deadline_hooks(deadline)
+    client.meta.events.register("before-call.s3", start)
+    client.meta.events.register_first("needs-retry.s3", retry_allowed)
+    return client
 
 
 def is_transient(exc: Exception) -> bool:
@@ -86,6 +114,33 @@ def translate(exc: Exception) -> Exception:
     if is_transient(exc):
         return TransientStorageError(f"S3 storage unavailable: {exc}")
     return exc
+
+
+def _unreachable(exc: BaseException) -> bool:
+    return isinstance(exc, TransientStorageError) or (isinstance(exc, Exception) and is_transient(exc))
+
+
+class _Body:
+    """A GetObject body whose read errors (a server that stalls or drops mid-answer: read timeout, reset) are
+    TransientStorageError like every other storage outage, whoever reads it (delivery, fixity, replication)."""
+
+    def __init__(self, body):
+        self.body = body
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self.body.read(size if size >= 0 else None)
+        except (BotoCoreError, OSError) as exc:
+            raise TransientStorageError(f"S3 storage unavailable: read interrupted: {exc}") from exc
+
+    def close(self) -> None:
+        self.body.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def part_size_for(size: int) -> int:
@@ -273,8 +328,8 @@ class S3Backend(Backend):
                 UploadId=upload_id,
                 MultipartUpload={"Parts": [{k: v for k, v in p.items() if k != "digest"} for p in parts]},
             )
-        except BaseException:
-            self._abort(full_key, upload_id)
+        except BaseException as exc:
+            self._abort(full_key, upload_id, cause=exc)
             raise
         return response, parts
 
@@ -301,8 +356,8 @@ class S3Backend(Backend):
         )
         try:
             verification = self._confirm(full_key, response, parts, checksum=checksum, size=size)
-        except BaseException:
-            self.client.delete_object(Bucket=self.bucket, Key=full_key)
+        except BaseException as exc:
+            self._discard(full_key, cause=exc)  # unproven: never kept under a key a replica could name
             raise
         sha256 = reader.hexdigest()
         if (dedup := self.deduplicated(is_stored, sha256, size)) is not None and dedup.key != key:
@@ -411,8 +466,8 @@ class S3Backend(Backend):
             response = self.client.complete_multipart_upload(
                 Bucket=self.bucket, Key=dest, UploadId=upload_id, MultipartUpload={"Parts": parts}
             )
-        except BaseException:
-            self._abort(dest, upload_id)
+        except BaseException as exc:
+            self._abort(dest, upload_id, cause=exc)
             raise
         if _etag(response.get("ETag")) != expected_etag:
             self.client.delete_object(Bucket=self.bucket, Key=dest)
@@ -430,11 +485,25 @@ class S3Backend(Backend):
             raise translate(exc) from exc
         return True
 
-    def _abort(self, key: str, upload_id: str) -> None:
+    def _abort(self, key: str, upload_id: str, *, cause: BaseException | None = None) -> None:
+        """Best effort; not tried when storage just proved unreachable (it would only wait out the timeouts
+        again while holding the worker): the leftover-upload sweep aborts it later."""
+        if cause is not None and _unreachable(cause):
+            return
         try:
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
         except (BotoCoreError, ClientError):
-            pass  # the leftover-upload sweep aborts it later
+            pass
+
+    def _discard(self, full_key: str, *, cause: BaseException | None = None) -> None:
+        """Delete an object that could not be proven (best effort, like _abort). An object left behind is
+        named by no replica, so nothing counts it as stored; the orphan sweep finds it."""
+        if cause is not None and _unreachable(cause):
+            return
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=full_key)
+        except (BotoCoreError, ClientError):
+            pass
 
     # --- other operations ------------------------------------------------------------------------
     def open(self, key: str, *, start: int = 0, end: int | None = None):
@@ -443,7 +512,7 @@ class S3Backend(Backend):
         if start or end is not None:
             extra["Range"] = f"bytes={start}-{'' if end is None else end}"
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self.full_key(key), **extra)["Body"]
+            return _Body(self.client.get_object(Bucket=self.bucket, Key=self.full_key(key), **extra)["Body"])
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise FileNotFoundError(key) from exc

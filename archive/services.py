@@ -382,10 +382,15 @@ def _file_record(row, *, result, location, inspector, job, agent, now, holder) -
 
 
 def snapshot_file_fail(*, file_id: int, message: str, agent: str | None = None) -> None:
-    """Mark one file failed (nothing of it counts as stored) and finish the job if nothing else is pending."""
+    """Mark one file failed (nothing of it counts as stored) and finish the job if nothing else is pending.
+    A file already stored failed in the seal that followed it (the manifest write): the job fails instead,
+    the stored files stay, and a retry seals without reading them again."""
     row = SnapshotFile.objects.select_related("snapshot__model").get(pk=file_id)
-    if row.state == SnapshotFile.State.STORED or row.snapshot.state != Snapshot.State.INGESTING:
-        return  # stored, sealed, or cancelled (the cancel's event says so)
+    if row.snapshot.state != Snapshot.State.INGESTING:
+        return  # sealed, or cancelled (the cancel's event says so)
+    if row.state == SnapshotFile.State.STORED:
+        _seal_fail(snapshot_id=row.snapshot_id, message=message, agent=agent)
+        return
     with transaction.atomic():
         SnapshotFile.objects.filter(pk=row.pk).update(state=SnapshotFile.State.FAILED, error=message, bytes_done=0)
         event_record(
@@ -400,6 +405,24 @@ def snapshot_file_fail(*, file_id: int, message: str, agent: str | None = None) 
         )
     logger.error("ingest of %s in snapshot %s failed: %s", row.path, row.snapshot_id, message)
     snapshot_finish_if_done(snapshot_id=row.snapshot_id)
+
+
+@transaction.atomic
+def _seal_fail(*, snapshot_id: int, message: str, agent: str | None) -> None:
+    snapshot = Snapshot.objects.select_for_update().select_related("model").get(pk=snapshot_id)
+    if snapshot.state != Snapshot.State.INGESTING or snapshot.files.filter(state=SnapshotFile.State.PENDING).exists():
+        return
+    job = _current_job(snapshot)
+    snapshot.state = Snapshot.State.FAILED
+    snapshot.save(update_fields=["state"])
+    error = f"seal failed: {message}"
+    if job is not None:
+        IngestJob.objects.filter(pk=job.pk).update(state=IngestJob.State.FAILED, finished_at=timezone.now(), error=error)
+    event_record(
+        event_type=EventType.INGESTION, outcome=EventOutcome.FAILURE, agent=agent or worker_agent(),
+        model=snapshot.model, snapshot=snapshot, job=job, detail={"sealed": False, "error": error},
+    )
+    logger.error("seal of snapshot %s failed: %s", snapshot.pk, message)
 
 
 @transaction.atomic

@@ -171,6 +171,8 @@ class FilesystemBackend(Backend):
             return self._path(key).stat().st_size
         except FileNotFoundError:
             return None
+        except OSError as exc:  # an unmounted or failing disk is an outage, like an unreachable S3 server
+            raise TransientStorageError(str(exc)) from exc
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self._write_atomic(self._path(key), [data])

@@ -271,6 +271,13 @@ if CODA_S3_KEY_LAYOUT not in ("direct", "sha256"):
     raise ImproperlyConfigured(f"CODA_S3_KEY_LAYOUT must be 'direct' or 'sha256', not {CODA_S3_KEY_LAYOUT!r}.")
 CODA_S3_MAX_ATTEMPTS = env_int("CODA_S3_MAX_ATTEMPTS", 5)
 CODA_S3_SIGN_PAYLOAD = env_bool("CODA_S3_SIGN_PAYLOAD", False)
+# Storage outages: how long one S3 request may wait to connect and between bytes of an answer, and the most one
+# request may take with its retries (no retry starts after it). A stalled server then fails an operation in about
+# CODA_S3_DEADLINE seconds instead of holding a worker. The API answers 503 with Retry-After while storage is down.
+CODA_S3_CONNECT_TIMEOUT = env_int("CODA_S3_CONNECT_TIMEOUT", 5)
+CODA_S3_READ_TIMEOUT = env_int("CODA_S3_READ_TIMEOUT", 60)
+CODA_S3_DEADLINE = env_int("CODA_S3_DEADLINE", 180)
+CODA_STORAGE_RETRY_AFTER = env_int("CODA_STORAGE_RETRY_AFTER", 30)
 _min_copies = env_str("CODA_MIN_COPIES", "")
 CODA_MIN_COPIES = int(_min_copies) if _min_copies.strip() else None  # None: 2 with two or more locations, else 1
 CODA_FIXITY_INTERVAL_DAYS = env_int("CODA_FIXITY_INTERVAL_DAYS", 90)

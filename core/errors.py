@@ -1,5 +1,6 @@
-"""One JSON error shape for every 4xx: {"status", "code", "detail", "errors"}."""
+"""One JSON error shape for every 4xx (and the 503 of an unreachable dependency): {"status", "code", "detail", "errors"}."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -7,7 +8,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.exceptions import DomainError
+from core.exceptions import DomainError, UnavailableError
 
 
 def _flatten(detail):
@@ -35,7 +36,18 @@ def error_body(*, status_code: int, code: str, detail: str, errors=None) -> dict
     return body
 
 
+def unavailable_response(exc: UnavailableError) -> Response:
+    """503 in the JSON error shape, with Retry-After (CODA_STORAGE_RETRY_AFTER seconds)."""
+    response = Response(
+        error_body(status_code=exc.status_code, code=exc.code, detail=exc.public_message), status=exc.status_code
+    )
+    response["Retry-After"] = str(settings.CODA_STORAGE_RETRY_AFTER)
+    return response
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, UnavailableError):
+        return unavailable_response(exc)
     if isinstance(exc, DomainError):
         return Response(
             error_body(status_code=exc.status_code, code=exc.code, detail=exc.message), status=exc.status_code

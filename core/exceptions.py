@@ -27,3 +27,13 @@ class ConflictError(DomainError):
 class ForbiddenError(DomainError):
     status_code = 403
     code = "permission_denied"
+
+
+class UnavailableError(Exception):
+    """A service Coda depends on (storage) cannot be reached now; the API answers 503 with Retry-After.
+    Not a DomainError: the user can do nothing but try again later. `str(exc)` is the technical cause
+    (for events and logs); `public_message` is what a client is told."""
+
+    status_code = 503
+    code = "storage_unavailable"
+    public_message = "Storage is temporarily unavailable; try again later."

@@ -6,6 +6,7 @@ servers and fails loudly when one is unreachable; with nothing set it uses embed
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -138,6 +139,13 @@ class MotoServer:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+    def freeze(self):
+        """SIGSTOP: the port still accepts connections (the kernel's backlog) but nothing answers."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self):
+        os.kill(self.process.pid, signal.SIGCONT)
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,8 @@ class JsonErrorsNegotiation(BaseContentNegotiation):
 
 
 class BagView(ModelScopedMixin, APIView):
-    """The snapshot as a BagIt 1.0 tar, streamed from storage; same access rule as file downloads."""
+    """The snapshot as a BagIt 1.0 tar, streamed from storage; same access rule as file downloads. Storage is
+    probed first: unreachable storage answers 503 with Retry-After before any byte of the bag is sent."""
 
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JsonErrorsNegotiation
@@ -36,6 +37,8 @@ class BagView(ModelScopedMixin, APIView):
             raise PermissionDenied(file_access_denial(request.user, model, snapshot))
         plan = bags.bag_plan(snapshot, show_replacement=visible_replacement(request.user, model) is not None)
         user = request.user
+        with delivery.failures_recorded(user=user, snapshot=snapshot, via="bag"):
+            bags.bag_probe(plan)  # a 503 now, never a 200 cut short when storage cannot be reached
 
         def record(member: bags.BagMember) -> None:
             delivery.access_record(user=user, snapshot_file=member.row, replica=member.replica, via="bag")

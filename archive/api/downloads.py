@@ -3,7 +3,9 @@
 S3 locations answer 302 to a short-lived presigned URL (`?expires=` seconds, default 900, at most
 3600); filesystem locations stream the bytes (single `Range` supported). Each delivery appends an
 `access` event. Someone who may not read the files gets 403 with the way to request access; the
-check happens before any URL is signed."""
+check happens before any URL is signed. Storage is reached before the answer starts (the object probed
+before a redirect, the stream opened before a 200): when it cannot be, 503 with Retry-After and a failed
+`access` event."""
 
 import posixpath
 import re
@@ -83,7 +85,10 @@ class SnapshotFileDownloadView(ModelScopedMixin, APIView):
         replica = delivery.readable_replica(row.blob)
         filename = posixpath.basename(row.path)
         expires = parse_expires(request.query_params.get("expires"))
-        url = delivery.presigned_url(replica, expires_in=expires, filename=filename)
+        with delivery.failures_recorded(user=request.user, snapshot=snapshot, snapshot_file=row, replica=replica, via="presigned_url"):
+            url = delivery.presigned_url(replica, expires_in=expires, filename=filename)
+            if url:
+                delivery.replica_probe(replica)  # never a redirect to storage that cannot answer
         if url:
             delivery.access_record(
                 user=request.user, snapshot_file=row, replica=replica, via="presigned_url",
@@ -93,11 +98,12 @@ class SnapshotFileDownloadView(ModelScopedMixin, APIView):
         size = row.blob.size
         byte_range = parse_range(request.headers.get("Range", ""), size)
         start, end = byte_range or (0, size - 1)
+        with delivery.failures_recorded(user=request.user, snapshot=snapshot, snapshot_file=row, replica=replica, via="stream"):
+            body = delivery.iter_blob(replica, start=start, end=end) if size else iter(())  # opened before the 200
         delivery.access_record(
             user=request.user, snapshot_file=row, replica=replica, via="stream",
             detail={"revision": snapshot.revision, **({"range": [start, end]} if byte_range else {})},
         )
-        body = delivery.iter_blob(replica, start=start, end=end) if size else iter(())
         response = StreamingHttpResponse(body, status=206 if byte_range else 200, content_type="application/octet-stream")
         response["Content-Length"] = str(end - start + 1 if size else 0)
         response["Content-Disposition"] = content_disposition_header(True, filename)

@@ -176,7 +176,7 @@ def resolve(request, ctx, provider, name, revision, path):
         try:
             url = delivery.presigned_url(replica, expires_in=settings.CODA_HF_PRESIGN_SECONDS)
         except TransientStorageError as exc:
-            raise HubError(503, None, str(exc)) from None
+            raise HubError(503, None, str(exc), _retry_after()) from None
         # Clients read the file's metadata from this 302 and do not follow it on HEAD, so it carries it all.
         # They then GET the presigned URL straight from storage: handing out the URL is the access, on HEAD too.
         response = HttpResponse(status=302)
@@ -205,7 +205,7 @@ def resolve(request, ctx, provider, name, revision, path):
         try:
             body = _body(replica, first, last) if length else iter(())
         except (FileNotFoundError, TransientStorageError) as exc:
-            raise HubError(503, None, f"Stored copy unreadable: {exc}") from None
+            raise HubError(503, None, f"Stored copy unreadable: {exc}", _retry_after()) from None
         response = StreamingHttpResponse(body, status=status, content_type="application/octet-stream")
         delivery.access_record(
             user=ctx.user,
@@ -226,6 +226,10 @@ def resolve(request, ctx, provider, name, revision, path):
 def not_found(request, ctx, rest=""):
     """Anything else under /hf (datasets, spaces, unknown routes): what the Hub says for a missing repo."""
     raise HubError(404, "RepoNotFound", f"Not found: /hf/{rest}")
+
+
+def _retry_after() -> dict:
+    return {"Retry-After": str(settings.CODA_STORAGE_RETRY_AFTER)}
 
 
 def _set(response, headers: dict) -> None:
