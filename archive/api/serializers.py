@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from catalogue.api.input import InputSerializer
 from catalogue.models import FileAccess
 from catalogue.permissions import file_access_level
 
@@ -69,7 +70,7 @@ class SnapshotDetailSerializer(SnapshotSerializer):
         return SnapshotFileSerializer(selectors.snapshot_files(obj), many=True).data
 
 
-class IngestRequestSerializer(serializers.Serializer):
+class IngestRequestSerializer(InputSerializer):
     source = serializers.CharField(
         max_length=2000, help_text="Directory under a staging root, or s3://bucket/prefix on the source endpoint."
     )
@@ -122,7 +123,7 @@ class PreservationEventSerializer(serializers.ModelSerializer):
         return obj.model.repo_id if obj.model_id else None
 
 
-class SnapshotAccessSerializer(serializers.Serializer):
+class SnapshotAccessSerializer(InputSerializer):
     file_access = serializers.ChoiceField(
         choices=["public", "gated", "restricted", ""], allow_null=True, allow_blank=True,
         help_text="Overrides the model's file access for this snapshot; \"\" or null inherits.",
