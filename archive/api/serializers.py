@@ -85,7 +85,7 @@ class IngestJobSerializer(serializers.ModelSerializer):
     snapshot = serializers.SerializerMethodField()
     revision = serializers.CharField(source="snapshot.revision", read_only=True, allow_null=True)
     progress = serializers.SerializerMethodField()
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     url = serializers.SerializerMethodField()
 
     class Meta:

@@ -22,7 +22,7 @@ MAX_GRANT_DAYS = 36525
 class AccessRequestSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model.repo_id", read_only=True)
     user = serializers.CharField(source="user.username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     is_current_grant = serializers.SerializerMethodField()
 
     class Meta:

@@ -3,12 +3,12 @@
 drf-spectacular documents only the success answer. Each operation here also documents, as the `Error` component:
 400 when it reads a body or query parameters, 401 always (a bad or expired token is refused before anything else),
 403 when the caller's role can be refused (writes, curator-only and sign-in-only views) or a CSRF check applies,
-404 when the path names something, 413/415 when it reads a body, 429 when the view is throttled. Operations that
+404 when the path names something, 409/413/415 when it reads a body, 429 when the view is throttled. Operations that
 anonymous callers may use list `{}` among their security requirements (authentication is optional there).
 """
 
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import force_instance
+from drf_spectacular.plumbing import force_instance, is_basic_serializer
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import permissions, serializers
 
@@ -33,6 +33,7 @@ ERROR_DESCRIPTIONS = {
     "401": "Missing, malformed or expired credentials",
     "403": "Not allowed for this user",
     "404": "No such object, or not visible to this user",
+    "409": "The object's current state does not allow this change",
     "413": "Request body too large",
     "415": "Unsupported request media type",
     "429": "Too many requests",
@@ -53,6 +54,18 @@ class CodaAutoSchema(AutoSchema):
             auths.append({})
         return auths
 
+    def map_parsers(self):
+        # Bodies are JSON. Form encodings are documented only where a file is uploaded: a form carries every value
+        # as text, so a schema typed for JSON (numbers, arrays) cannot describe it.
+        media_types = super().map_parsers()
+        serializer = self.get_request_serializer()
+        uploads = is_basic_serializer(serializer) and any(
+            isinstance(field, serializers.FileField) for field in force_instance(serializer).fields.values()
+        )
+        if uploads or "application/json" not in media_types:
+            return media_types
+        return ["application/json"]
+
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
         if direction == "request" and isinstance(force_instance(serializer), InputSerializer):
@@ -69,7 +82,7 @@ class CodaAutoSchema(AutoSchema):
         if "{" in self.path:
             codes.append("404")
         if has_body:
-            codes += ["413", "415"]
+            codes += ["409", "413", "415"]  # 409: the object's state forbids the change (sealed, decided, in review)
         if self.view.get_throttles():
             codes.append("429")
         return codes

@@ -110,7 +110,7 @@ class PlatformSerializer(serializers.ModelSerializer):
 
 
 class RetirementSummarySerializer(serializers.ModelSerializer):
-    registered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    registered_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Retirement
@@ -256,7 +256,7 @@ class RetirementSerializer(RetirementSummarySerializer):
     retires_on = serializers.DateField(source="model.retires_on", read_only=True)
     deprecated_on = serializers.DateField(source="model.deprecated_on", read_only=True)
     notice_period_days = serializers.IntegerField(source="model.notice_period_days", read_only=True)
-    replacement = ModelRefField(source="model.replacement", read_only=True)
+    replacement = ModelRefField(source="model.replacement", read_only=True, allow_null=True)
     url = serializers.SerializerMethodField()
 
     class Meta(RetirementSummarySerializer.Meta):

@@ -193,7 +193,7 @@ class InterviewImportSerializer(InputSerializer):
 
 class ReportSerializer(serializers.ModelSerializer):
     model = ModelRefField(read_only=True)
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     body_html = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
@@ -229,8 +229,8 @@ class SeriesInputSerializer(InputSerializer):
 
 class WritingSerializer(serializers.ModelSerializer):
     model = ModelRefField(read_only=True)
-    series = SeriesSerializer(read_only=True)
-    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    series = SeriesSerializer(read_only=True, allow_null=True)
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     body_html = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
