@@ -26,7 +26,7 @@ def snapshot_get(*, model: AIModel, ref: str) -> Snapshot:
         snapshot = queryset.filter(state=Snapshot.State.SEALED).order_by("-sealed_at", "-pk").first()
     elif REVISION_RE.match(ref):
         snapshot = queryset.filter(revision=ref, state=Snapshot.State.SEALED).order_by("-sealed_at").first()
-    elif ref.isdigit():
+    elif ref.isascii() and ref.isdigit() and len(ref) <= 18:  # a row id that fits a 64-bit key
         snapshot = queryset.filter(pk=int(ref)).first()
     else:
         snapshot = None

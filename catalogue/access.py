@@ -140,3 +140,34 @@ def access_request_decide(
         },
     )
     return current
+
+
+MODEL_ACCESS_FIELDS = ("metadata_access", "file_access", "access_terms")
+
+
+@transaction.atomic
+def model_access_set(*, model: AIModel, changed_by, **changes) -> AIModel:
+    """Set a model's metadata access, file access and/or access terms (curators only); each field that changes
+    is an `access` event naming the old and new value."""
+    from archive.models import EventOutcome, EventType
+    from archive.services import event_record, user_agent
+
+    if not can_decide_access(changed_by):
+        raise ForbiddenError("Only curators may change who can see a model or read its files.")
+    unknown = set(changes) - set(MODEL_ACCESS_FIELDS)
+    if unknown:
+        raise ValidationError({key: "Not an access field." for key in sorted(unknown)})
+    current = AIModel.objects.select_for_update().get(pk=model.pk)
+    old = {key: getattr(current, key) for key in MODEL_ACCESS_FIELDS if key in changes and getattr(current, key) != changes[key]}
+    if not old:
+        return current
+    for key in old:
+        setattr(current, key, changes[key])
+    current.full_clean(validate_constraints=False, validate_unique=False)
+    current.save(update_fields=[*old, "updated_at"])
+    for key, before in old.items():
+        event_record(
+            event_type=EventType.ACCESS, outcome=EventOutcome.SUCCESS, agent=user_agent(changed_by), model=current,
+            detail={key: {"from": before, "to": changes[key]}},
+        )
+    return current

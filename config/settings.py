@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "catalogue.api.guard.RequestGuardMiddleware",  # NUL in URL, oversize body: JSON 400/413 before any view
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -162,8 +163,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.CodaCursorPagination",
     "PAGE_SIZE": env_int("CODA_API_PAGE_SIZE", 50),
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "catalogue.api.schema.CodaAutoSchema",  # documents the error answers too
     "EXCEPTION_HANDLER": "core.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "catalogue.api.parsers.DepthLimitedJSONParser",  # refuses JSON nested deeper than 32 levels
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

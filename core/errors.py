@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -51,6 +52,13 @@ def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response(
             error_body(status_code=exc.status_code, code=exc.code, detail=exc.message), status=exc.status_code
+        )
+    if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent)):
+        # Django raises these while DRF reads the body (a chunked or multipart one the middleware could not size).
+        code = 413 if isinstance(exc, RequestDataTooBig) else 400
+        return Response(
+            error_body(status_code=code, code="request_too_large", detail=str(exc) or "Request body too large."),
+            status=code,
         )
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -54,7 +54,7 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 def parse_expires(raw: str | None) -> int:
     if raw in (None, ""):
         return delivery.DEFAULT_PRESIGN_SECONDS
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         from rest_framework.exceptions import ValidationError
 
         raise ValidationError({"expires": "A whole number of seconds, at least 1 (at most 3600)."})

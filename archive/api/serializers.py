@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from catalogue.api.input import InputSerializer
 from catalogue.models import FileAccess
 from catalogue.permissions import can_see_internals, file_access_level
 
@@ -92,7 +93,7 @@ class SnapshotDetailSerializer(SnapshotSerializer):
         return SnapshotFileSerializer(selectors.snapshot_files(obj), many=True, context=self.context).data
 
 
-class IngestRequestSerializer(serializers.Serializer):
+class IngestRequestSerializer(InputSerializer):
     source = serializers.CharField(
         max_length=2000, help_text="Directory under a staging root, or s3://bucket/prefix on the source endpoint."
     )
@@ -107,7 +108,7 @@ class IngestJobSerializer(serializers.ModelSerializer):
     snapshot = serializers.SerializerMethodField()
     revision = serializers.CharField(source="snapshot.revision", read_only=True, allow_null=True)
     progress = serializers.SerializerMethodField()
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -169,7 +170,7 @@ class PreservationEventSerializer(serializers.ModelSerializer):
         return data
 
 
-class SnapshotAccessSerializer(serializers.Serializer):
+class SnapshotAccessSerializer(InputSerializer):
     file_access = serializers.ChoiceField(
         choices=["public", "gated", "restricted", ""], allow_null=True, allow_blank=True,
         help_text="Overrides the model's file access for this snapshot; \"\" or null inherits.",

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from archive.api import bags, downloads, views
+from catalogue.api import converters  # noqa: F401  (registers the <id:> path converter)
 
 SNAPSHOTS = "models/<str:provider>/<str:name>/snapshots/"
 
@@ -14,7 +15,7 @@ urlpatterns = [
     path("events/", views.EventListView.as_view(), name="event-list"),
     path(SNAPSHOTS + "<str:revision>/bag.tar", bags.BagView.as_view(), name="snapshot-bag"),
     path(SNAPSHOTS + "<str:revision>/files/<path:path>", downloads.SnapshotFileDownloadView.as_view(), name="snapshot-file"),
-    path("ingest-jobs/<int:pk>/retry/", views.IngestJobRetryView.as_view(), name="ingest-job-retry"),
-    path("ingest-jobs/<int:pk>/cancel/", views.IngestJobCancelView.as_view(), name="ingest-job-cancel"),
-    path("ingest-jobs/<int:pk>/", views.IngestJobView.as_view(), name="ingest-job-detail"),
+    path("ingest-jobs/<id:pk>/retry/", views.IngestJobRetryView.as_view(), name="ingest-job-retry"),
+    path("ingest-jobs/<id:pk>/cancel/", views.IngestJobCancelView.as_view(), name="ingest-job-cancel"),
+    path("ingest-jobs/<id:pk>/", views.IngestJobView.as_view(), name="ingest-job-detail"),
 ]

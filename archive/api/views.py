@@ -82,11 +82,12 @@ class ManifestView(ModelScopedMixin, APIView):
     @extend_schema(responses=OpenApiResponse(description="Manifest JSON"))
     def get(self, request, provider, name, revision):
         snapshot = selectors.snapshot_get(model=self.get_model(), ref=revision)
+        files = selectors.manifest_files(snapshot)  # first: an unsealed snapshot (no sealed_at) has no manifest
         document = manifests.manifest_document(
             repo_id=snapshot.model.repo_id,
             revision=snapshot.revision,
             sealed_at=snapshot.sealed_at.isoformat(),
-            files=selectors.manifest_files(snapshot),
+            files=files,
             retirement=None,
         )
         return Response(document)

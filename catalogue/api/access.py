@@ -12,14 +12,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalogue import access, selectors
+from catalogue.api.input import InputSerializer
 from catalogue.models import AccessRequest
 from catalogue.permissions import CuratorOnly, can_see_access_request, is_curator
+
+MAX_GRANT_DAYS = 36525
 
 
 class AccessRequestSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model.repo_id", read_only=True)
     user = serializers.CharField(source="user.username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     is_current_grant = serializers.SerializerMethodField()
 
     class Meta:
@@ -35,15 +38,18 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         )
 
 
-class AccessRequestInputSerializer(serializers.Serializer):
+class AccessRequestInputSerializer(InputSerializer):
     purpose = serializers.CharField(allow_blank=True)
     affiliation = serializers.CharField(max_length=300, allow_blank=True)
     accepted_terms = serializers.BooleanField()
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(InputSerializer):
     expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="When the grant ends; default CODA_ACCESS_GRANT_DAYS (365) days from now.")
-    expires_in_days = serializers.IntegerField(required=False, min_value=1, help_text="Or: days from now.")
+    # Bounded so now + days stays a date (an unbounded count overflowed datetime: a 500).
+    expires_in_days = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_GRANT_DAYS, help_text="Or: days from now (at most 100 years)."
+    )
     note = serializers.CharField(required=False, allow_blank=True)
 
     def validate(self, attrs):

@@ -1,6 +1,7 @@
 """API filters (django-filter): pairs by key and by slug, one free-text search."""
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from rest_framework.filters import OrderingFilter
 
@@ -9,13 +10,28 @@ from catalogue.permissions import visible_model_ids
 from catalogue.selectors import search_models
 
 
+class RowIdChoiceField(django_filters.fields.ModelMultipleChoiceField):
+    """Ids are checked to fit a 64-bit key before the database sees them (a 30-digit id overflowed: a 500)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            text = str(pk)
+            if not (text.isascii() and text.isdigit() and len(text) <= 18):
+                raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk})
+        return super()._check_values(value)
+
+
+class RowIdMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = RowIdChoiceField
+
+
 class SlugInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
     """`?provider=anthropic` or `?provider=anthropic,openai`."""
 
 
 class ModelFilterSet(django_filters.FilterSet):
     provider = SlugInFilter(field_name="provider__slug", help_text="Provider slug(s), comma-separated.")
-    provider_id = django_filters.ModelMultipleChoiceFilter(field_name="provider", queryset=Provider.objects.all())
+    provider_id = RowIdMultipleChoiceFilter(field_name="provider", queryset=Provider.objects.all())
     family = django_filters.CharFilter(field_name="family", lookup_expr="iexact")
     # Single-table columns: no join can duplicate rows, so no DISTINCT (it made the filtered list ~1.5x slower).
     status = django_filters.MultipleChoiceFilter(

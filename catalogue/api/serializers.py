@@ -5,10 +5,13 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from catalogue.api.fields import ModelRefField, ReplacementField
+from catalogue.api.input import InputSerializer
 from catalogue.models import (
     AccessAfterRetirement,
     AIModel,
+    FileAccess,
     LifecycleStatus,
+    MetadataAccess,
     Modality,
     PlatformAvailability,
     Provider,
@@ -57,7 +60,7 @@ class ProviderSerializer(serializers.ModelSerializer):
         return _absolute_url(self, obj)
 
 
-class ProviderInputSerializer(serializers.Serializer):
+class ProviderInputSerializer(InputSerializer):
     slug = serializers.CharField(max_length=64, validators=[_django_validator(validate_provider_slug)])
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     website = serializers.URLField(required=False, allow_blank=True)
@@ -107,7 +110,7 @@ class PlatformSerializer(serializers.ModelSerializer):
 
 
 class RetirementSummarySerializer(serializers.ModelSerializer):
-    registered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    registered_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Retirement
@@ -220,7 +223,7 @@ class ModelSerializer(serializers.ModelSerializer):
         }
 
 
-class ModelInputSerializer(serializers.Serializer):
+class ModelInputSerializer(InputSerializer):
     provider = serializers.SlugRelatedField(slug_field="slug", queryset=Provider.objects.all())
     name = serializers.CharField(max_length=200, validators=[_django_validator(validate_model_name)])
     display_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -241,6 +244,10 @@ class ModelInputSerializer(serializers.Serializer):
 class ModelUpdateSerializer(ModelInputSerializer):
     provider = None
     name = None
+    # Access fields: curators only, through catalogue.access.model_access_set (each change an `access` event).
+    metadata_access = serializers.ChoiceField(choices=MetadataAccess.choices, required=False)
+    file_access = serializers.ChoiceField(choices=FileAccess.choices, required=False)
+    access_terms = serializers.CharField(required=False, allow_blank=True)
 
 
 class RetirementSerializer(RetirementSummarySerializer):
@@ -271,7 +278,7 @@ class RetirementSerializer(RetirementSummarySerializer):
         return serializers.ModelSerializer.to_representation(self, obj)
 
 
-class RetirementInputSerializer(serializers.Serializer):
+class RetirementInputSerializer(InputSerializer):
     model = ModelRefField()
     retires_on = serializers.DateField()
     deprecated_on = serializers.DateField(required=False, allow_null=True)

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from catalogue.api import access, views
+from catalogue.api import access, converters, views  # noqa: F401  (converters registers <id:>)
 
 MODEL = "models/<str:provider>/<str:name>/"
 
@@ -19,16 +19,16 @@ urlpatterns = [
     ),
     path("retirements/", views.RetirementViewSet.as_view({"get": "list", "post": "create"}), name="retirement-list"),
     path(
-        "retirements/<int:pk>/",
+        "retirements/<id:pk>/",
         views.RetirementViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
         name="retirement-detail",
     ),
     path(MODEL + "access-requests/", access.ModelAccessRequestsView.as_view(), name="model-access-requests"),
     path(MODEL + "access-grants/", access.ModelAccessGrantView.as_view(), name="model-access-grants"),
     path("access-requests/", access.AccessRequestListView.as_view(), name="access-request-list"),
-    path("access-requests/<int:pk>/", access.AccessRequestDetailView.as_view(), name="access-request-detail"),
+    path("access-requests/<id:pk>/", access.AccessRequestDetailView.as_view(), name="access-request-detail"),
     # `approve`, `deny`, `revoke`, with or without a trailing slash.
-    re_path(r"^access-requests/(?P<pk>\d+)/approve/?$", access.AccessRequestDecisionView.as_view(decision="approve"), name="access-request-approve"),
-    re_path(r"^access-requests/(?P<pk>\d+)/deny/?$", access.AccessRequestDecisionView.as_view(decision="deny"), name="access-request-deny"),
-    re_path(r"^access-requests/(?P<pk>\d+)/revoke/?$", access.AccessRequestDecisionView.as_view(decision="revoke"), name="access-request-revoke"),
+    re_path(r"^access-requests/(?P<pk>[0-9]{1,18})/approve/?$", access.AccessRequestDecisionView.as_view(decision="approve"), name="access-request-approve"),
+    re_path(r"^access-requests/(?P<pk>[0-9]{1,18})/deny/?$", access.AccessRequestDecisionView.as_view(decision="deny"), name="access-request-deny"),
+    re_path(r"^access-requests/(?P<pk>[0-9]{1,18})/revoke/?$", access.AccessRequestDecisionView.as_view(decision="revoke"), name="access-request-revoke"),
 ]

@@ -1,11 +1,13 @@
 """Catalogue API views: declarative reads, writes delegated to services."""
 
+from django.db import transaction
 from django.db.models import Count, Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
-from catalogue import selectors, services
+from catalogue import access, selectors, services
+from catalogue.access import MODEL_ACCESS_FIELDS
 from catalogue.api.filters import AliasOrderingFilter, ModelFilterSet, ModelOrderingFilter, RetirementFilterSet
 from catalogue.api.serializers import (
     ModelInputSerializer,
@@ -97,7 +99,13 @@ class ModelViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(request=ModelUpdateSerializer, responses=ModelSerializer)
     def partial_update(self, request, provider=None, name=None):
         data = self._input(ModelUpdateSerializer, partial=True)
-        model = services.model_update(model=self.get_object(), **data)
+        access_changes = {key: data.pop(key) for key in MODEL_ACCESS_FIELDS if key in data}
+        with transaction.atomic():
+            model = self.get_object()
+            if access_changes:
+                model = access.model_access_set(model=model, changed_by=request.user, **access_changes)
+            if data:
+                model = services.model_update(model=model, **data)
         return self._output(model)
 
     @extend_schema(request=ModelUpdateSerializer, responses=ModelSerializer)

@@ -4,6 +4,7 @@ input serializers only check shape — services apply the rules."""
 from rest_framework import serializers
 
 from catalogue.api.fields import ModelRefField, ReplacementField
+from catalogue.api.input import InputSerializer
 from catalogue.permissions import can_view_interview_summary, can_view_transcript
 from catalogue.rendering import render_markdown
 from dossier.models import (
@@ -37,7 +38,7 @@ class TurnSerializer(serializers.ModelSerializer):
         fields = ["index", "speaker", "speaker_name", "text"]
 
 
-class TurnInputSerializer(serializers.Serializer):
+class TurnInputSerializer(InputSerializer):
     index = serializers.IntegerField(required=False, min_value=1)
     speaker = serializers.ChoiceField(choices=Speaker.choices)
     speaker_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -67,7 +68,7 @@ class ModelRequestSerializer(serializers.ModelSerializer):
         return _absolute(self, obj.get_absolute_url())
 
 
-class ModelRequestInputSerializer(serializers.Serializer):
+class ModelRequestInputSerializer(InputSerializer):
     turn = serializers.IntegerField(required=False, allow_null=True, help_text="Index of the quoted turn.")
     quote = serializers.CharField(required=False, allow_blank=True)
     category = serializers.ChoiceField(choices=RequestCategory.choices)
@@ -75,7 +76,7 @@ class ModelRequestInputSerializer(serializers.Serializer):
     restricted = serializers.BooleanField(required=False)
 
 
-class ModelRequestUpdateSerializer(serializers.Serializer):
+class ModelRequestUpdateSerializer(InputSerializer):
     quote = serializers.CharField(required=False, allow_blank=True)
     category = serializers.ChoiceField(choices=RequestCategory.choices, required=False)
     summary = serializers.CharField(max_length=500, required=False, allow_blank=True)
@@ -159,7 +160,7 @@ class InterviewListSerializer(InterviewSerializer):
     include_turns = False
 
 
-class InterviewInputSerializer(serializers.Serializer):
+class InterviewInputSerializer(InputSerializer):
     protocol = serializers.CharField(max_length=200)
     revision = serializers.CharField(max_length=200, required=False, allow_blank=True)
     conducted_on = serializers.DateField()
@@ -176,7 +177,7 @@ class InterviewUpdateSerializer(InterviewInputSerializer):
     turns = None
 
 
-class InterviewImportSerializer(serializers.Serializer):
+class InterviewImportSerializer(InputSerializer):
     format = serializers.ChoiceField(choices=["json", "markdown"], required=False, help_text="Default: from the file name or content.")
     content = serializers.CharField(required=False, trim_whitespace=False, help_text="The file's text (or upload `file`).")
     file = serializers.FileField(required=False)
@@ -189,7 +190,7 @@ class InterviewImportSerializer(serializers.Serializer):
 
 class ReportSerializer(serializers.ModelSerializer):
     model = ModelRefField(read_only=True)
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     body_html = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
@@ -204,7 +205,7 @@ class ReportSerializer(serializers.ModelSerializer):
         return _absolute(self, obj.get_absolute_url())
 
 
-class ReportInputSerializer(serializers.Serializer):
+class ReportInputSerializer(InputSerializer):
     title = serializers.CharField(max_length=300)
     body = serializers.CharField()
     change_note = serializers.CharField(max_length=500, required=False, allow_blank=True)
@@ -216,7 +217,7 @@ class SeriesSerializer(serializers.ModelSerializer):
         fields = ["id", "title", "starts_on", "interval_days", "slots"]
 
 
-class SeriesInputSerializer(serializers.Serializer):
+class SeriesInputSerializer(InputSerializer):
     title = serializers.CharField(max_length=300)
     starts_on = serializers.DateField(required=False, allow_null=True, help_text="Default: the retirement date.")
     interval_days = serializers.IntegerField(required=False, min_value=1)
@@ -225,8 +226,8 @@ class SeriesInputSerializer(serializers.Serializer):
 
 class WritingSerializer(serializers.ModelSerializer):
     model = ModelRefField(read_only=True)
-    series = SeriesSerializer(read_only=True)
-    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    series = SeriesSerializer(read_only=True, allow_null=True)
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     body_html = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
@@ -244,7 +245,7 @@ class WritingSerializer(serializers.ModelSerializer):
         return _absolute(self, obj.get_absolute_url())
 
 
-class WritingInputSerializer(serializers.Serializer):
+class WritingInputSerializer(InputSerializer):
     title = serializers.CharField(max_length=300)
     body = serializers.CharField()
     slug = serializers.SlugField(max_length=200, required=False)
@@ -258,7 +259,7 @@ class WritingUpdateSerializer(WritingInputSerializer):
     slug = None
 
 
-class WritingReviewSerializer(serializers.Serializer):
+class WritingReviewSerializer(InputSerializer):
     decision = serializers.ChoiceField(choices=[WritingStatus.PUBLISHED, WritingStatus.REJECTED])
     note = serializers.CharField(required=False, allow_blank=True)
     publish_at = serializers.DateTimeField(required=False, allow_null=True)

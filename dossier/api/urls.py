@@ -1,9 +1,10 @@
 from django.urls import path
 
+from catalogue.api import converters  # noqa: F401  (registers the <id:> path converter)
 from dossier.api import views
 
 MODEL = "models/<str:provider>/<str:name>/"
-INTERVIEW = MODEL + "interviews/<int:pk>/"
+INTERVIEW = MODEL + "interviews/<id:pk>/"
 WRITING = MODEL + "writings/<slug:slug>/"
 
 urlpatterns = [
@@ -14,7 +15,7 @@ urlpatterns = [
     path(INTERVIEW + "turns/", views.InterviewTurnsView.as_view(), name="interview-turns"),
     path(INTERVIEW + "requests/", views.InterviewRequestsView.as_view(), name="interview-requests"),
     path(MODEL + "requests/", views.ModelRequestListView.as_view(), name="model-request-list"),
-    path(MODEL + "requests/<int:pk>/", views.ModelRequestDetailView.as_view(), name="model-request-detail"),
+    path(MODEL + "requests/<id:pk>/", views.ModelRequestDetailView.as_view(), name="model-request-detail"),
     path(MODEL + "commitments/", views.ModelCommitmentsView.as_view(), name="model-commitments"),
     path("commitments/", views.CommitmentsView.as_view(), name="commitments"),
     path(MODEL + "reports/", views.ReportListView.as_view(), name="report-list"),

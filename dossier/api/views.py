@@ -5,12 +5,13 @@ from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from archive.api.serializers import IngestJobSerializer
 from catalogue import selectors as catalogue_selectors
+from catalogue.api.parsers import DepthLimitedJSONParser
 from core.exceptions import NotFoundError
 from catalogue.permissions import can_view_transcript, transcript_denial
 from dossier import selectors, services, transcripts
@@ -66,7 +67,7 @@ class InterviewListView(ModelScoped, generics.ListAPIView):
 class InterviewImportView(ModelScoped, APIView):
     """Curators import an interview file (JSON or Markdown, docs/interview-formats.md)."""
 
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [DepthLimitedJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(request=s.InterviewImportSerializer, responses={201: s.InterviewSerializer})
     def post(self, request, provider, name):
@@ -237,6 +238,8 @@ class CommitmentsView(generics.ListAPIView):
             queryset = queryset.filter(overdue=True)
         elif overdue in ("false", "0"):
             queryset = queryset.filter(overdue=False)
+        elif overdue is not None:
+            raise exceptions.ValidationError({"overdue": ["Use true or false."]})
         providers = selectors.parse_providers(self.request.query_params.get("provider"))
         if providers:
             queryset = queryset.filter(interview__model__provider__slug__in=providers)
@@ -273,7 +276,7 @@ class ReportDetailView(ModelScoped, APIView):
     def get(self, request, provider, name, version):
         versions = selectors.report_versions(self.get_model())
         report = versions.first() if version == "latest" else (
-            versions.filter(version=int(version)).first() if version.isdigit() else None
+            versions.filter(version=int(version)).first() if version.isascii() and version.isdigit() and len(version) <= 9 else None
         )
         if report is None:
             raise NotFoundError(f"{self.get_model().repo_id} has no report version {version!r}.", code="report_not_found")
