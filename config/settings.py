@@ -58,7 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "catalogue.api.guard.RequestGuardMiddleware",  # NUL in URL, oversize body: JSON 400/413 before any view
+    "core.guard.RequestGuardMiddleware",  # NUL in URL, oversize body: JSON 400/413 before any view
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -163,10 +163,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.CodaCursorPagination",
     "PAGE_SIZE": env_int("CODA_API_PAGE_SIZE", 50),
-    "DEFAULT_SCHEMA_CLASS": "catalogue.api.schema.CodaAutoSchema",  # documents the error answers too
+    "DEFAULT_SCHEMA_CLASS": "core.schema.CodaAutoSchema",  # documents the error answers too
     "EXCEPTION_HANDLER": "core.errors.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
-        "catalogue.api.parsers.DepthLimitedJSONParser",  # refuses JSON nested deeper than 32 levels
+        "core.parsers.DepthLimitedJSONParser",  # refuses JSON nested deeper than 32 levels
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

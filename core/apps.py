@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from core import converters  # noqa: F401  (registers the <id:> row-id path converter for every app's URLs)
+
 
 class CoreConfig(AppConfig):
     """The shared kernel: domain errors and the JSON error shape, authentication, pagination, permission

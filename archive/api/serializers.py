@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from catalogue.api.input import InputSerializer
+from core.input import InputSerializer
 from catalogue.models import FileAccess
 from catalogue.permissions import can_see_internals, file_access_level
 

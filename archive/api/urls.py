@@ -1,7 +1,6 @@
 from django.urls import path
 
 from archive.api import bags, downloads, views
-from catalogue.api import converters  # noqa: F401  (registers the <id:> path converter)
 
 SNAPSHOTS = "models/<str:provider>/<str:name>/snapshots/"
 

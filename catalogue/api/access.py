@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalogue import access, selectors
-from catalogue.api.input import InputSerializer
+from core.input import InputSerializer
 from catalogue.models import AccessRequest
 from catalogue.permissions import CuratorOnly, can_see_access_request, is_curator
 

@@ -5,7 +5,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from catalogue.api.fields import ModelRefField, ReplacementField
-from catalogue.api.input import InputSerializer
+from core.input import InputSerializer
 from catalogue.models import (
     AccessAfterRetirement,
     AIModel,

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from catalogue.api import access, converters, views  # noqa: F401  (converters registers <id:>)
+from catalogue.api import access, views
 
 MODEL = "models/<str:provider>/<str:name>/"
 

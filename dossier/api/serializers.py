@@ -4,7 +4,7 @@ input serializers only check shape — services apply the rules."""
 from rest_framework import serializers
 
 from catalogue.api.fields import ModelRefField, ReplacementField
-from catalogue.api.input import InputSerializer
+from core.input import InputSerializer
 from catalogue.permissions import can_view_interview_summary, can_view_transcript
 from catalogue.rendering import render_markdown
 from dossier.models import (

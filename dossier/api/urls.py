@@ -1,6 +1,5 @@
 from django.urls import path
 
-from catalogue.api import converters  # noqa: F401  (registers the <id:> path converter)
 from dossier.api import views
 
 MODEL = "models/<str:provider>/<str:name>/"

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from archive.api.serializers import IngestJobSerializer
 from catalogue import selectors as catalogue_selectors
-from catalogue.api.parsers import DepthLimitedJSONParser
+from core.parsers import DepthLimitedJSONParser
 from core.exceptions import NotFoundError
 from catalogue.permissions import can_view_transcript, transcript_denial
 from dossier import selectors, services, transcripts

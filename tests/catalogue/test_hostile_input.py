@@ -1,4 +1,4 @@
-"""Hostile input: each case answers 4xx in the JSON error shape (catalogue/api/errors.py) and writes nothing.
+"""Hostile input: each case answers 4xx in the JSON error shape (core/errors.py) and writes nothing.
 
 The cases came from fuzzing main on PostgreSQL (issue 14): NUL in URL segments and query values, deeply nested
 JSON, day counts past datetime's range, the manifest of an unsealed snapshot, bodies over Django's limit, fields a
@@ -12,7 +12,7 @@ import pytest
 from django.apps import apps
 
 from archive.models import Snapshot
-from catalogue.api.parsers import MAX_JSON_DEPTH, json_depth_exceeds
+from core.parsers import MAX_JSON_DEPTH, json_depth_exceeds
 from catalogue.models import AccessRequest
 from tests.factories import AccessRequestFactory, AIModelFactory, ProviderFactory, UserFactory, api_client
 

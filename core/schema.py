@@ -1,4 +1,4 @@
-"""The OpenAPI schema says which error answers each operation can give, in the one error shape (catalogue/api/errors.py).
+"""The OpenAPI schema says which error answers each operation can give, in the one error shape (core/errors.py).
 
 drf-spectacular documents only the success answer. Each operation here also documents, as the `Error` component:
 400 when it reads a body or query parameters, 401 always (a bad or expired token is refused before anything else),
@@ -12,8 +12,8 @@ from drf_spectacular.plumbing import force_instance, is_basic_serializer
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import permissions, serializers
 
-from catalogue.api.input import InputSerializer
-from catalogue.permissions import CuratorWriteOrReadOnly
+from core.input import InputSerializer
+from core.permissions import CuratorWriteOrReadOnly
 
 
 class ErrorSerializer(serializers.Serializer):
