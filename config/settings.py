@@ -5,6 +5,7 @@
 `manage.py check --deploy` asks for.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -68,7 +69,12 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 # Curators' permissions (admin included) come from catalogue.permissions, the one place for access rules.
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "catalogue.permissions.CuratorBackend"]
+# The throttle comes first: once a client or account reaches its sign-in failure limit no password is checked.
+AUTHENTICATION_BACKENDS = [
+    "catalogue.throttling.SignInThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "catalogue.permissions.CuratorBackend",
+]
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -165,13 +171,18 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": env_int("CODA_API_PAGE_SIZE", 50),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "catalogue.api.errors.exception_handler",
+    # Proxies in front of Coda whose X-Forwarded-For entries are trusted (0: the client is REMOTE_ADDR).
+    "NUM_PROXIES": env_int("CODA_NUM_PROXIES", 0),
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
 }
+# API tokens expire after this many days unless created with an explicit lifetime or as never-expiring;
+# 0 makes never-expiring the default (an explicit choice of the deployment).
+CODA_TOKEN_TTL_DAYS = env_int("CODA_TOKEN_TTL_DAYS", 90)
 REST_KNOX = {
-    "TOKEN_TTL": None,  # no expiry unless the token is created with one
+    "TOKEN_TTL": timedelta(days=CODA_TOKEN_TTL_DAYS) if CODA_TOKEN_TTL_DAYS > 0 else None,
     "TOKEN_PREFIX": "coda_",
     "AUTH_HEADER_PREFIX": "Bearer",
 }
@@ -341,3 +352,29 @@ LOGIN_REDIRECT_URL = "web:account"
 LOGOUT_REDIRECT_URL = "web:home"
 # Rows per page of the web catalogue's lists and file tables (pages stay well under 100 KB).
 CODA_WEB_PAGE_SIZE = env_int("CODA_WEB_PAGE_SIZE", 50)
+# --- Doors: throttled sign-in, tokens (catalogue/throttling.py) ---------------------------------
+# The counters live in the default cache, which every web process must share: Redis (CODA_CACHE_URL=redis://…)
+# in production, else a file cache under var/ (shared by one host's processes, e.g. make run's gunicorn workers).
+CODA_CACHE_URL = env_str("CODA_CACHE_URL", "")
+if CODA_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CODA_CACHE_URL,
+            "KEY_PREFIX": "coda",
+        }
+    }
+elif CODA_CACHE_URL:
+    raise ImproperlyConfigured(f"CODA_CACHE_URL must be a redis:// URL, not {CODA_CACHE_URL!r}")
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+CODA_AUTH_WINDOW_SECONDS = env_int("CODA_AUTH_WINDOW_SECONDS", 15 * 60)
+CODA_AUTH_FAILURES_PER_ADDRESS = env_int("CODA_AUTH_FAILURES_PER_ADDRESS", 10)  # sign-ins and bearer tokens
+CODA_AUTH_FAILURES_PER_USER = env_int("CODA_AUTH_FAILURES_PER_USER", 30)  # from any address (slows spread guessing)
+CODA_TOKEN_CREATE_LIMIT = env_int("CODA_TOKEN_CREATE_LIMIT", 20)  # tokens per user per window
+# --- end doors ------------------------------------------------------------------------------------

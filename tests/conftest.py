@@ -81,6 +81,14 @@ def _isolated_var(settings, tmp_path):
     return staging
 
 
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings, request):
+    """Each test its own cache, so sign-in/token throttling counters never carry over between tests."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": request.node.nodeid}
+    }
+
+
 @pytest.fixture
 def staging_dir(settings) -> Path:
     return settings.CODA_STAGING_ROOTS[0]
