@@ -30,9 +30,16 @@ def _free_port() -> int:
 
 
 def _port_free(port: int) -> bool:
+    """Nothing accepts connections on the port and a server may bind it again (SO_REUSEADDR, as gunicorn does:
+    closed connections may linger in TIME_WAIT, which is not listening)."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            return False
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
+            sock.listen()
             return True
         except OSError:
             return False
