@@ -35,7 +35,7 @@ run: migrate
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	@echo ""; echo "  Coda at http://$(HOST):$(PORT)/  (API: /api/v1/, docs: /api/docs/, admin: /admin/)"; \
 	echo "  Create an admin user with: make superuser"; echo ""
-	@# exec: the supervisor (gunicorn + celery worker with beat) takes make's place and stops them all on SIGINT/SIGTERM.
+	@# exec: the supervisor (gunicorn, celery worker, celery beat) takes make's place and stops them all on SIGINT/SIGTERM.
 	exec $(PY) config/run.py --host $(HOST) --port $(PORT)
 
 worker: install

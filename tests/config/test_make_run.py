@@ -91,8 +91,8 @@ def _serving(make, port, output) -> list[psutil.Process]:
     def tree():
         return psutil.Process(make.pid).children(recursive=True)
 
-    # gunicorn master + 2 workers, celery main + 2 pool processes, the supervisor: all up before the stop.
-    while len([p for p in tree() if "gunicorn" in " ".join(p.cmdline()) or "celery" in " ".join(p.cmdline())]) < 6:
+    # gunicorn master + 2 workers, celery worker + 2 pool processes, celery beat: all up before the stop.
+    while len([p for p in tree() if "gunicorn" in " ".join(p.cmdline()) or "celery" in " ".join(p.cmdline())]) < 7:
         assert time.monotonic() < deadline, [p.cmdline() for p in tree()]
         time.sleep(0.2)
     return [psutil.Process(make.pid), *tree()]
