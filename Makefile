@@ -3,16 +3,28 @@ SHELL := /bin/bash
 PORT ?= 8000
 HOST ?= 127.0.0.1
 UV := $(shell command -v uv 2>/dev/null)
+UV_BOOTSTRAP :=
 ifeq ($(UV),)
-UV := python3 -m uv
+# No uv on PATH: a private venv holds it (a Debian/Ubuntu system Python refuses `pip install`, PEP 668).
+UV := var/bootstrap/bin/uv
+UV_BOOTSTRAP := var/bootstrap/bin/uv
 endif
 PY := .venv/bin/python
+HUB_LEGACY_VENV := $(CURDIR)/var/test-venvs/hub-legacy
 
-.PHONY: install run test bench superuser migrate worker lint clean
+.PHONY: install run test test-clients bench superuser migrate worker lint clean
 
-install:
-	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+var/bootstrap/bin/uv:
+	python3 -m venv var/bootstrap
+	var/bootstrap/bin/pip install --quiet uv
+
+install: $(UV_BOOTSTRAP)
 	$(UV) sync --frozen --python 3.11
+
+# The legacy Hugging Face client (huggingface_hub 0.36 + transformers 4) for tests/archive/hub/test_clients.py:
+# its own locked project, synced into its own virtualenv.
+test-clients: $(UV_BOOTSTRAP)
+	UV_PROJECT_ENVIRONMENT=$(HUB_LEGACY_VENV) $(UV) sync --frozen --project tests/clients/hub-legacy --python 3.11
 
 migrate: install
 	mkdir -p var/staging var/storage
@@ -20,13 +32,11 @@ migrate: install
 	$(PY) manage.py import_deprecations
 
 run: migrate
-	@echo "Starting Coda worker and web server..."
-	@set -m; \
-	$(PY) -m celery -A config worker --beat --schedule var/celerybeat-schedule --loglevel INFO --concurrency 2 --pool prefork & WORKER=$$!; \
-	trap 'kill $$WORKER 2>/dev/null; wait $$WORKER 2>/dev/null' EXIT INT TERM; \
-	echo ""; echo "  Coda is running at http://$(HOST):$(PORT)/  (API: /api/v1/, docs: /api/docs/, admin: /admin/)"; \
-	echo "  Create an admin user with: make superuser"; echo ""; \
-	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
+	$(PY) manage.py collectstatic --no-input --verbosity 0
+	@echo ""; echo "  Coda at http://$(HOST):$(PORT)/  (API: /api/v1/, docs: /api/docs/, admin: /admin/)"; \
+	echo "  Create an admin user with: make superuser"; echo ""
+	@# exec: the supervisor (gunicorn, celery worker, celery beat) takes make's place and stops them all on SIGINT/SIGTERM.
+	exec $(PY) config/run.py --host $(HOST) --port $(PORT)
 
 worker: install
 	$(PY) -m celery -A config worker --loglevel INFO
@@ -34,7 +44,7 @@ worker: install
 superuser: install
 	$(PY) manage.py createsuperuser
 
-test: install
+test: install test-clients
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 bench: install

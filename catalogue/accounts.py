@@ -58,9 +58,16 @@ def user_signup(*, username: str, email: str, password: str, invitation: str | N
     return user
 
 
-def api_token_create(*, user, expires_days: int | None = None) -> tuple[AuthToken, str]:
-    """A personal API token; the plain token is returned once and stored only as a digest."""
-    return AuthToken.objects.create(user=user, expiry=timedelta(days=expires_days) if expires_days else None)
+def api_token_create(*, user, expires_days: int | None = None, never_expires: bool = False) -> tuple[AuthToken, str]:
+    """A personal API token; the plain token is returned once and stored only as a digest. It expires after
+    `expires_days`, else after CODA_TOKEN_TTL_DAYS; it never expires only when asked (or when the TTL is 0)."""
+    if never_expires:
+        expiry = None
+    elif expires_days:
+        expiry = timedelta(days=expires_days)
+    else:
+        expiry = timedelta(days=settings.CODA_TOKEN_TTL_DAYS) if settings.CODA_TOKEN_TTL_DAYS > 0 else None
+    return AuthToken.objects.create(user=user, expiry=expiry)
 
 
 def api_token_revoke(*, user, token_key: str) -> int:

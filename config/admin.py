@@ -20,6 +20,11 @@ class CodaAdminSite(admin.AdminSite):
     site_title = "Coda"
     login_form = CuratorLoginForm
 
+    def login(self, request, extra_context=None):
+        from core.throttling import sign_in_guard
+
+        return sign_in_guard(super().login)(request, extra_context)
+
     def has_permission(self, request) -> bool:
         from catalogue.permissions import is_curator
 

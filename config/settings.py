@@ -5,6 +5,7 @@
 `manage.py check --deploy` asks for.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # gunicorn serves static files itself (make run and production)
     "core.guard.RequestGuardMiddleware",  # NUL in URL, oversize body: JSON 400/413 before any view
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -70,7 +72,12 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 # Curators' permissions (admin included) come from catalogue.permissions, the one place for access rules.
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "catalogue.permissions.CuratorBackend"]
+# The throttle comes first: once a client or account reaches its sign-in failure limit no password is checked.
+AUTHENTICATION_BACKENDS = [
+    "core.throttling.SignInThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "catalogue.permissions.CuratorBackend",
+]
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -116,6 +123,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "static")))
+try:  # whitenoise serves from here (collectstatic fills it) and warns on every start when it is missing
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+except OSError:
+    pass
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -129,8 +140,6 @@ STORAGES = {
 
 # --- Security (production) -----------------------------------------------------------------
 if PRODUCTION:
-    # gunicorn serves static files itself (collectstatic at build time).
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
@@ -170,13 +179,18 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    # Proxies in front of Coda whose X-Forwarded-For entries are trusted (0: the client is REMOTE_ADDR).
+    "NUM_PROXIES": env_int("CODA_NUM_PROXIES", 0),
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
 }
+# API tokens expire after this many days unless created with an explicit lifetime or as never-expiring;
+# 0 makes never-expiring the default (an explicit choice of the deployment).
+CODA_TOKEN_TTL_DAYS = env_int("CODA_TOKEN_TTL_DAYS", 90)
 REST_KNOX = {
-    "TOKEN_TTL": None,  # no expiry unless the token is created with one
+    "TOKEN_TTL": timedelta(days=CODA_TOKEN_TTL_DAYS) if CODA_TOKEN_TTL_DAYS > 0 else None,
     "TOKEN_PREFIX": "coda_",
     "AUTH_HEADER_PREFIX": "Bearer",
 }
@@ -206,12 +220,14 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 _broker_dir = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem"):
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
+    (_broker_dir / "control").mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        "control_folder": str(_broker_dir / "control"),  # exchange tables: runtime files under var/, not the cwd
     }
     if CELERY_BROKER_URL.startswith("filesystem")
     else {
@@ -363,3 +379,29 @@ LOGIN_REDIRECT_URL = "web:account"
 LOGOUT_REDIRECT_URL = "web:home"
 # Rows per page of the web catalogue's lists and file tables (pages stay well under 100 KB).
 CODA_WEB_PAGE_SIZE = env_int("CODA_WEB_PAGE_SIZE", 50)
+# --- Doors: throttled sign-in, tokens (core/throttling.py) ---------------------------------
+# The counters live in the default cache, which every web process must share: Redis (CODA_CACHE_URL=redis://…)
+# in production, else a file cache under var/ (shared by one host's processes, e.g. make run's gunicorn workers).
+CODA_CACHE_URL = env_str("CODA_CACHE_URL", "")
+if CODA_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CODA_CACHE_URL,
+            "KEY_PREFIX": "coda",
+        }
+    }
+elif CODA_CACHE_URL:
+    raise ImproperlyConfigured(f"CODA_CACHE_URL must be a redis:// URL, not {CODA_CACHE_URL!r}")
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+CODA_AUTH_WINDOW_SECONDS = env_int("CODA_AUTH_WINDOW_SECONDS", 15 * 60)
+CODA_AUTH_FAILURES_PER_ADDRESS = env_int("CODA_AUTH_FAILURES_PER_ADDRESS", 10)  # sign-ins and bearer tokens
+CODA_AUTH_FAILURES_PER_USER = env_int("CODA_AUTH_FAILURES_PER_USER", 30)  # from any address (slows spread guessing)
+CODA_TOKEN_CREATE_LIMIT = env_int("CODA_TOKEN_CREATE_LIMIT", 20)  # tokens per user per window
+# --- end doors ------------------------------------------------------------------------------------

@@ -1,12 +1,21 @@
 from django.contrib import admin
+from django.contrib.auth.views import LoginView, LogoutView
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core.throttling import sign_in_guard
 
 api_v1 = [
     path("", include("catalogue.api.urls")),
     path("", include("archive.api.urls")),
     path("", include("dossier.api.urls")),
+]
+
+# DRF's browsable-API sign-in, throttled like every sign-in door (core/throttling.py).
+api_auth = [
+    path("login/", sign_in_guard(LoginView.as_view(template_name="rest_framework/login.html")), name="login"),
+    path("logout/", LogoutView.as_view(), name="logout"),
 ]
 
 DOSSIER_ADMIN_MODELS = "exitinterview|interviewturn|modelrequest|postdeploymentreport|writingseries|modelwriting"
@@ -22,7 +31,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api-auth/", include("rest_framework.urls")),
+    path("api-auth/", include((api_auth, "rest_framework"))),
     path("feeds/", include("dossier.urls")),
     path("hf/", include("archive.hub.urls")),  # Hugging Face Hub-compatible read API (HF_ENDPOINT=…/hf)
     path("", include("catalogue.web.urls", namespace="web")),

@@ -9,3 +9,7 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = "Core"
+
+    def ready(self):
+        # Imported once the app registry is ready (it touches auth signals): connects the sign-in failure counter.
+        from core import throttling  # noqa: F401

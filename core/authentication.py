@@ -7,6 +7,8 @@ from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
+from core import throttling
+
 ACCEPTED_PREFIXES = {b"bearer", b"token"}
 
 
@@ -15,9 +17,16 @@ class BearerTokenAuthentication(TokenAuthentication):
         auth = get_authorization_header(request).split()
         if not auth or auth[0].lower() not in ACCEPTED_PREFIXES:
             return None
-        if len(auth) != 2:
-            raise exceptions.AuthenticationFailed(_("Invalid Authorization header: expected '<scheme> <token>'."))
-        return self.authenticate_credentials(auth[1])
+        # Token guessing is throttled per address: at the limit every token answers 429, a valid one included.
+        if throttling.bearer_locked(request):
+            raise exceptions.Throttled(wait=throttling.window(), detail="Too many invalid tokens from this address.")
+        try:
+            if len(auth) != 2:
+                raise exceptions.AuthenticationFailed(_("Invalid Authorization header: expected '<scheme> <token>'."))
+            return self.authenticate_credentials(auth[1])
+        except exceptions.AuthenticationFailed:
+            throttling.bearer_failure_record(request)
+            raise
 
     def authenticate_header(self, request) -> str:
         return "Bearer"

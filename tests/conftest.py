@@ -21,6 +21,8 @@ from rest_framework.test import APIClient
 from tests.factories import CuratorFactory, UserFactory
 
 BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+# CI sets this: every service, browser and client must be there, so a skip is a failure (no silent skips).
+REQUIRE_SERVICES = os.environ.get("CODA_REQUIRE_SERVICES", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _reachable(url: str) -> bool:
@@ -33,6 +35,10 @@ def _reachable(url: str) -> bool:
 
 
 def pytest_configure(config):
+    if REQUIRE_SERVICES and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise pytest.UsageError("CODA_REQUIRE_SERVICES=1 needs DATABASE_URL=postgres://… (the real database)")
+    if REQUIRE_SERVICES and not BROKER_URL.startswith("redis"):
+        raise pytest.UsageError("CODA_REQUIRE_SERVICES=1 needs CELERY_BROKER_URL=redis://… (the real broker)")
     if BROKER_URL and not BROKER_URL.startswith(("memory", "filesystem")):
         if not _reachable(BROKER_URL):
             raise pytest.UsageError(f"CELERY_BROKER_URL={BROKER_URL} is configured but unreachable")
@@ -40,6 +46,19 @@ def pytest_configure(config):
 
     app.conf.broker_url = BROKER_URL if BROKER_URL.startswith(("redis", "amqp")) else "memory://"
     app.conf.broker_transport_options = {"visibility_timeout": 3600} if BROKER_URL.startswith("redis") else {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With CODA_REQUIRE_SERVICES=1 a skipped test (skip, skipif, importorskip, a fixture's skip) fails instead."""
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_SERVICES and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{item.nodeid} would be skipped, but CODA_REQUIRE_SERVICES=1 requires every test to run: {reason}"
+        )
 
 
 def pytest_report_header(config):
@@ -61,6 +80,14 @@ def _isolated_var(settings, tmp_path):
         {"name": "local", "kind": "filesystem", "root": str(tmp_path / "storage"), "primary": True}
     ]
     return staging
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings, request):
+    """Each test its own cache, so sign-in/token throttling counters never carry over between tests."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": request.node.nodeid}
+    }
 
 
 @pytest.fixture

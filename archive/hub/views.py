@@ -10,7 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 
 from archive import delivery, selectors
 from archive.exceptions import TransientStorageError
@@ -49,6 +49,8 @@ class HubContext:
         except AuthenticationFailed:
             # The Hub's own words: clients then report a bad token, not a missing repository.
             raise HubError(401, None, "Invalid credentials in Authorization header", {"WWW-Authenticate": "Bearer"}) from None
+        except Throttled as exc:
+            raise HubError(429, None, str(exc.detail), {"Retry-After": str(int(exc.wait or 0))}) from None
         if result is not None:
             return result[0]
         return getattr(request, "user", None) or AnonymousUser()

@@ -21,6 +21,7 @@ class SignupForm(UserCreationForm):
 
 class TokenForm(forms.Form):
     expires_days = forms.IntegerField(required=False, min_value=1, max_value=3650)
+    never_expires = forms.BooleanField(required=False)
 
 
 class InviteForm(forms.Form):

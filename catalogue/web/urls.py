@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from core.throttling import sign_in_guard
 from catalogue.web import views
 
 app_name = "web"
@@ -19,6 +20,6 @@ urlpatterns = [
     path("account/tokens/", views.token_create, name="token-create"),
     path("account/tokens/<str:token_key>/revoke/", views.token_revoke, name="token-revoke"),
     path("account/invitations/", views.invite, name="invite"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", sign_in_guard(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -17,6 +17,7 @@ from knox.models import AuthToken
 from archive import selectors as archive_selectors
 from catalogue.models import PreservationStatus
 from catalogue import access, accounts, browse, selectors
+from core import throttling
 from core.exceptions import DomainError, NotFoundError
 from catalogue.models import AccessRequest, FileAccess, LifecycleStatus, Retirement
 from catalogue.permissions import (
@@ -220,6 +221,7 @@ def _account(request, status=200, **extra):
         "token_form": TokenForm(),
         "invite_form": InviteForm(),
         "is_curator": is_curator(request.user),
+        "default_token_days": settings.CODA_TOKEN_TTL_DAYS or None,
         "now": timezone.now(),
         **extra,
     }
@@ -234,10 +236,16 @@ def account(request):
 @login_required
 @require_POST
 def token_create(request):
+    if not throttling.token_create_allowed(request.user):
+        return throttling.too_many("Too many tokens created; try again later.")
     form = TokenForm(request.POST)
     if not form.is_valid():
         return _account(request, status=400, token_form=form)
-    _, token = accounts.api_token_create(user=request.user, expires_days=form.cleaned_data["expires_days"])
+    _, token = accounts.api_token_create(
+        user=request.user,
+        expires_days=form.cleaned_data["expires_days"],
+        never_expires=form.cleaned_data["never_expires"],
+    )
     # Rendered in this response only (never stored in plain text or in the session).
     response = _account(request, new_token=token)
     response["Cache-Control"] = "no-store"

@@ -1,0 +1,149 @@
+"""`make run`'s supervisor: gunicorn (web, static files through whitenoise), a Celery worker and Celery beat.
+
+Each child runs in its own process group, so the supervisor alone decides how they stop: SIGINT, SIGTERM or
+SIGHUP to the supervisor (or to its group, as a terminal's Ctrl-C does) is passed on as SIGTERM to every
+child; whatever is still alive after STOP_GRACE seconds is killed with its whole process group (gunicorn's and
+the worker's own children included). When one child exits on its own, the others are stopped too. A
+child also gets SIGTERM if the supervisor dies without cleaning up (PR_SET_PDEATHSIG, Linux).
+
+Usage: python config/run.py [--host 127.0.0.1] [--port 8000] [--web-workers 2] [--worker-concurrency 2]
+Runtime files (beat schedule, pid files) go under CODA_VAR_DIR (default var/).
+"""
+
+import argparse
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Seconds between SIGTERM and SIGKILL, so everything is gone within 10 s. An idle Celery worker on the filesystem
+# broker needs ~4-7 s for its warm shutdown (its synchronous loop waits out a 2 s drain and 1 s timer ticks).
+STOP_GRACE = 8.0
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the supervisor goes away (no orphaned servers)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the supervisor's own handlers still stop the children
+
+
+def commands(args, var_dir: Path) -> dict[str, list[str]]:
+    python = sys.executable
+    run_dir = var_dir / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "web": [
+            python, "-m", "gunicorn", "config.wsgi:application",
+            "--bind", f"{args.host}:{args.port}",
+            "--workers", str(args.web_workers),
+            "--timeout", "120",
+            "--graceful-timeout", "5",
+            "--pid", str(run_dir / "gunicorn.pid"),
+            "--access-logfile", "-",
+        ],
+        "worker": [
+            python, "-m", "celery", "-A", "config", "worker",
+            "--pidfile", str(run_dir / "worker.pid"),
+            "--loglevel", "INFO",
+            "--concurrency", str(args.worker_concurrency),
+        ],
+        # Its own process, as in production (an embedded beat slowed the worker's shutdown past 8 s).
+        "beat": [
+            python, "-m", "celery", "-A", "config", "beat",
+            "--schedule", str(var_dir / "celerybeat-schedule"),
+            "--pidfile", str(run_dir / "beat.pid"),
+            "--loglevel", "INFO",
+        ],
+    }
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def stop(children: dict[str, subprocess.Popen]) -> None:
+    """SIGTERM each child (gunicorn's master and Celery's main process stop their own workers), then SIGKILL
+    whatever remains of its process group after STOP_GRACE seconds."""
+    for process in children.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE
+    while time.monotonic() < deadline:
+        for process in children.values():
+            process.poll()
+        if not any(_group_alive(p.pid) for p in children.values()):
+            return
+        time.sleep(0.1)
+    for name, process in children.items():
+        if _group_alive(process.pid):
+            print(f"run: {name} still running after {STOP_GRACE:.0f}s; killing it", file=sys.stderr, flush=True)
+            _signal_group(process, signal.SIGKILL)
+    for process in children.values():
+        try:
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--worker-concurrency", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    var_dir = Path(os.environ.get("CODA_VAR_DIR", ROOT / "var")).resolve()
+    stopping = False
+
+    def request_stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, request_stop)
+
+    children: dict[str, subprocess.Popen] = {}
+    try:
+        for name, command in commands(args, var_dir).items():
+            if stopping:
+                break
+            children[name] = subprocess.Popen(command, cwd=ROOT, start_new_session=True, preexec_fn=_die_with_parent)
+        if not stopping:
+            pids = ", ".join(f"{name} pid {p.pid}" for name, p in children.items())
+            print(f"run: started ({pids}); Ctrl-C stops them all", flush=True)
+        while not stopping:
+            exited = [name for name, p in children.items() if p.poll() is not None]
+            if exited:
+                print(f"run: {', '.join(exited)} exited; stopping the rest", file=sys.stderr, flush=True)
+                break
+            time.sleep(0.2)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
+        stop(children)
+    return 0 if stopping else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""`make run` for real: gunicorn and the Celery worker (+beat) on embedded defaults (SQLite, filesystem broker) in a
+temporary CODA_VAR_DIR, a page and a static file answer 200, then SIGTERM to make, or SIGINT to make's process
+group (a terminal's Ctrl-C), stops every process it started within 10 s and frees the port.
+
+The install step is left out (UV=true): this environment is the one under test, and `make test` synced it."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STOP_WITHIN = 10.0
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _port_free(port: int) -> bool:
+    """Nothing accepts connections on the port and a server may bind it again (SO_REUSEADDR, as gunicorn does:
+    closed connections may linger in TIME_WAIT, which is not listening)."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            return False
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.listen()
+            return True
+        except OSError:
+            return False
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read()
+
+
+@pytest.fixture(scope="module")
+def var_dir(tmp_path_factory):
+    """One temporary var/ for both runs: the second run's migrations are then already applied."""
+    return tmp_path_factory.mktemp("make-run-var")
+
+
+def _start(var_dir: Path):
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_", "DJANGO_", "CODA_"))}
+    env.update(CODA_VAR_DIR=str(var_dir), CODA_STAGING_ROOTS=str(var_dir / "staging"), PYTHONUNBUFFERED="1")
+    make = subprocess.Popen(
+        ["make", "--no-print-directory", "run", "UV=true", f"PORT={port}"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    output: list[bytes] = []
+    threading.Thread(target=lambda: output.extend(iter(make.stdout.readline, b"")), daemon=True).start()
+    return make, port, output
+
+
+def _serving(make, port, output) -> list[psutil.Process]:
+    """Wait for a page and a static file; returns every process make started (gunicorn and its workers, the
+    Celery worker and its pool)."""
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        assert make.poll() is None, b"".join(output).decode(errors="replace")[-3000:]
+        try:
+            status, body = _get(base + "/")
+            break
+        except OSError:
+            assert time.monotonic() < deadline, b"".join(output).decode(errors="replace")[-3000:]
+            time.sleep(0.3)
+    assert status == 200 and b"<html" in body.lower()
+    status, css = _get(base + "/static/catalogue/coda.css")
+    assert status == 200 and css == (ROOT / "catalogue/static/catalogue/coda.css").read_bytes()
+
+    def tree():
+        return psutil.Process(make.pid).children(recursive=True)
+
+    # gunicorn master + 2 workers, celery worker + 2 pool processes, celery beat: all up before the stop.
+    while len([p for p in tree() if "gunicorn" in " ".join(p.cmdline()) or "celery" in " ".join(p.cmdline())]) < 7:
+        assert time.monotonic() < deadline, [p.cmdline() for p in tree()]
+        time.sleep(0.2)
+    return [psutil.Process(make.pid), *tree()]
+
+
+def _assert_stopped(processes, port, output):
+    started = time.monotonic()
+    gone, alive = psutil.wait_procs(processes, timeout=STOP_WITHIN)
+    assert not alive, (alive, b"".join(output).decode(errors="replace")[-3000:])
+    assert time.monotonic() - started < STOP_WITHIN
+    assert _port_free(port), f"something still listens on {port}"
+
+
+def _cleanup(make, processes):
+    """After a failure: nothing of this run may outlive the test."""
+    for process in [*processes, psutil.Process(make.pid)] if make.poll() is None else processes:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
+def test_sigterm_to_make_stops_everything(var_dir):
+    make, port, output = _start(var_dir)
+    processes = []
+    try:
+        processes = _serving(make, port, output)
+        make.send_signal(signal.SIGTERM)
+        _assert_stopped(processes, port, output)
+    finally:
+        _cleanup(make, processes)
+    assert (var_dir / "broker" / "control").is_dir() and (var_dir / "run").is_dir()  # runtime files under var/
+
+
+def test_sigint_to_the_process_group_stops_everything(var_dir):
+    make, port, output = _start(var_dir)
+    processes = []
+    try:
+        processes = _serving(make, port, output)
+        os.killpg(make.pid, signal.SIGINT)
+        _assert_stopped(processes, port, output)
+    finally:
+        _cleanup(make, processes)
