@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.input import InputSerializer
@@ -121,6 +122,7 @@ class IngestJobSerializer(serializers.ModelSerializer):
     last_heartbeat_at = serializers.SerializerMethodField()
     stuck = serializers.SerializerMethodField()
 
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_last_heartbeat_at(self, obj):
         return services.ingest_job_heartbeat(obj)
 

@@ -1,0 +1,20 @@
+"""Preservation assurance: how many copies, how often every copy is re-read, leftovers, leases on long work, retries and alerts."""
+
+from config.env import env_int, env_str
+
+_min_copies = env_str("CODA_MIN_COPIES", "")
+CODA_MIN_COPIES = int(_min_copies) if _min_copies.strip() else None  # None: 2 with two or more locations, else 1
+CODA_FIXITY_INTERVAL_DAYS = env_int("CODA_FIXITY_INTERVAL_DAYS", 90)
+CODA_FIXITY_BATCH_PERIOD_MINUTES = env_int("CODA_FIXITY_BATCH_PERIOD_MINUTES", 60)
+CODA_MULTIPART_MAX_AGE_HOURS = env_int("CODA_MULTIPART_MAX_AGE_HOURS", 24)
+CODA_ORPHAN_MIN_AGE_HOURS = env_int("CODA_ORPHAN_MIN_AGE_HOURS", 24)
+CODA_INGEST_STALE_MINUTES = env_int("CODA_INGEST_STALE_MINUTES", 30)
+# Leases on long work (archive/leases.py): the holder beats every CODA_HEARTBEAT_SECONDS; work whose last beat is
+# older than CODA_WORK_STALE_SECONDS is taken over (requeued by the work-resume beat, or by a redelivered task).
+CODA_HEARTBEAT_SECONDS = float(env_str("CODA_HEARTBEAT_SECONDS", "10"))
+CODA_WORK_STALE_SECONDS = float(env_str("CODA_WORK_STALE_SECONDS", "120"))
+# Test-only: seconds to sleep before each read of leased work, so fault tests can kill a worker mid-read.
+CODA_TEST_READ_DELAY = float(env_str("CODA_TEST_READ_DELAY", "0"))
+CODA_ALERT_WEBHOOK_URL = env_str("CODA_ALERT_WEBHOOK_URL", "")
+CODA_TASK_MAX_RETRIES = env_int("CODA_TASK_MAX_RETRIES", 3)
+CODA_TASK_RETRY_BACKOFF = env_int("CODA_TASK_RETRY_BACKOFF", 5)
