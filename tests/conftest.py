@@ -19,10 +19,12 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.factories import CuratorFactory, UserFactory
+from tests.plugins.require_services import REQUIRE_SERVICES
 
 BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 # CI sets this: every service, browser and client must be there, so a skip is a failure (no silent skips).
-REQUIRE_SERVICES = os.environ.get("CODA_REQUIRE_SERVICES", "").strip().lower() in ("1", "true", "yes", "on")
+# A skipped test fails under CODA_REQUIRE_SERVICES=1 (CI): see the plugin.
+pytest_plugins = ["tests.plugins.require_services"]
 
 
 def _reachable(url: str) -> bool:
@@ -46,19 +48,6 @@ def pytest_configure(config):
 
     app.conf.broker_url = BROKER_URL if BROKER_URL.startswith(("redis", "amqp")) else "memory://"
     app.conf.broker_transport_options = {"visibility_timeout": 3600} if BROKER_URL.startswith("redis") else {}
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """With CODA_REQUIRE_SERVICES=1 a skipped test (skip, skipif, importorskip, a fixture's skip) fails instead."""
-    outcome = yield
-    report = outcome.get_result()
-    if REQUIRE_SERVICES and report.skipped and not hasattr(report, "wasxfail"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        report.outcome = "failed"
-        report.longrepr = (
-            f"{item.nodeid} would be skipped, but CODA_REQUIRE_SERVICES=1 requires every test to run: {reason}"
-        )
 
 
 def pytest_report_header(config):
