@@ -15,7 +15,8 @@ from django.test import RequestFactory
 from django.utils import timezone
 from knox.models import AuthToken
 
-from catalogue import accounts, throttling
+from catalogue import accounts
+from core import throttling
 from tests.factories import CuratorFactory, UserFactory, _hashed, api_client
 
 PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
@@ -213,7 +214,7 @@ def test_counters_are_shared_across_processes(settings, tmp_path, limits, backen
     address = f"198.51.100.{uuid.uuid4().int % 250}-{uuid.uuid4().hex[:8]}"  # fresh keys on a shared Redis
     script = (
         "import django; django.setup()\n"
-        "from catalogue import throttling\n"
+        "from core import throttling\n"
         f"for _ in range(3): throttling.hit('signin-address', {address!r})\n"
     )
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, timeout=60)
