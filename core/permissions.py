@@ -1,7 +1,6 @@
 """Permission primitives every app shares: who is a curator, and the DRF permission classes built on it.
 The rules about models, files and the dossier live in catalogue.permissions, which builds on these."""
 
-from django.contrib.auth.models import AnonymousUser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 CURATORS_GROUP = "curators"
@@ -9,7 +8,7 @@ CURATORS_GROUP = "curators"
 
 def is_curator(user) -> bool:
     """Curators are staff users or members of the `curators` group."""
-    if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated or not user.is_active:
+    if user is None or not user.is_authenticated or not user.is_active:
         return False
     if user.is_staff or user.is_superuser:
         return True
