@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Value
 from django.db.models.functions import Cast, Concat
 from django.urls import reverse
+from django.utils import timezone
 
 from catalogue.validators import validate_model_name, validate_provider_slug
 
@@ -220,8 +221,6 @@ class AIModel(models.Model):
         annotated = getattr(self, "lifecycle_status", None)
         if annotated:
             return annotated
-        from django.utils import timezone
-
         return lifecycle_status(
             deprecated_on=self.deprecated_on,
             legacy_on=self.legacy_on,

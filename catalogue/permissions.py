@@ -1,9 +1,10 @@
 """The one place where Coda decides who may do what. Pages, the REST API, the Hub-compatible API and
 downloads all ask these functions."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from catalogue.models import AccessRequest, AIModel, FileAccess, MetadataAccess
 from core.permissions import CURATORS_GROUP, CuratorOnly, CuratorWriteOrReadOnly, is_curator  # noqa: F401  (the primitives)
 
 
@@ -13,8 +14,6 @@ def can_write_catalogue(user) -> bool:
 
 def has_grant(user, model) -> bool:
     """An approved, unexpired access request of this user for this model."""
-    from catalogue.models import AccessRequest
-
     if user is None or not user.is_authenticated:
         return False
     now = timezone.now()
@@ -28,8 +27,6 @@ def has_grant(user, model) -> bool:
 
 def can_view_model(user, model) -> bool:
     """Metadata: public models for everyone; restricted ones for curators and granted researchers."""
-    from catalogue.models import MetadataAccess
-
     if model.metadata_access == MetadataAccess.PUBLIC:
         return True
     return is_curator(user) or has_grant(user, model)
@@ -37,8 +34,6 @@ def can_view_model(user, model) -> bool:
 
 def visible_model_q(user, prefix: str = "") -> Q | None:
     """can_view_model as a Q on the model reached by `prefix` (e.g. "replacement__"); None = no limit (curators)."""
-    from catalogue.models import AccessRequest, MetadataAccess
-
     if is_curator(user):
         return None
     public = Q(**{f"{prefix}metadata_access": MetadataAccess.PUBLIC})
@@ -59,8 +54,6 @@ def visible_models(user, queryset: QuerySet) -> QuerySet:
 
 def visible_model_ids(user) -> QuerySet:
     """The pks of the models `user` may see, as a subquery for `model__in=` filters of related rows."""
-    from catalogue.models import AIModel
-
     return visible_models(user, AIModel.objects.all()).values("pk")
 
 
@@ -72,8 +65,6 @@ REPLACEMENT_VISIBLE = "replacement_visible"
 def with_visible_replacement(user, queryset: QuerySet, prefix: str = "") -> QuerySet:
     """Annotate each row with whether `user` may see the replacement of the model at `prefix` ("" for a model
     queryset, "model__" for retirements), in SQL: no query per row."""
-    from django.db.models import BooleanField, Case, Value, When
-
     condition = visible_model_q(user, f"{prefix}replacement__")
     if condition is None:
         return queryset.annotate(**{REPLACEMENT_VISIBLE: Value(True, output_field=BooleanField())})
@@ -110,8 +101,6 @@ def file_access_level(model, snapshot=None) -> str:
 
 def can_read_files(user, model, snapshot=None) -> bool:
     """File bytes: public for all; gated for curators and granted researchers; restricted for curators."""
-    from catalogue.models import FileAccess
-
     level = file_access_level(model, snapshot)
     if level == FileAccess.PUBLIC:
         return can_view_model(user, model)
@@ -122,8 +111,6 @@ def can_read_files(user, model, snapshot=None) -> bool:
 
 def file_access_denial(user, model, snapshot=None) -> str:
     """The message for a 403 on file bytes: what the rule is and how to get access."""
-    from catalogue.models import FileAccess
-
     level = file_access_level(model, snapshot)
     if level == FileAccess.RESTRICTED:
         return f"The files of {model.repo_id} are restricted to curators."
@@ -149,8 +136,6 @@ def can_see_access_request(user, access_request) -> bool:
 def access_request_refusal(user, model) -> str | None:
     """Why `user` may not request access to `model`'s files now (None when a request is allowed).
     Requests are for gated files: the model's, or a snapshot's that overrides to gated."""
-    from catalogue.models import FileAccess
-
     if user is None or not user.is_authenticated:
         return f"Sign in to request access to the files of {model.repo_id}."
     if not can_view_model(user, model):
@@ -191,8 +176,6 @@ def can_view_interview_summary(user, interview) -> bool:
 
 def visible_model_requests(user, queryset: QuerySet) -> QuerySet:
     """Requests a user may see: the model visible, and the request not restricted unless curator or granted."""
-    from catalogue.models import AccessRequest, AIModel
-
     models = visible_models(user, AIModel.objects.all()).values("pk")
     queryset = queryset.filter(interview__model__in=models)
     if is_curator(user):

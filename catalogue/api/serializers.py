@@ -1,6 +1,7 @@
 """API representations. Output serializers read; input serializers only validate shape —
 services apply the business rules."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -38,11 +39,9 @@ def _absolute_url(serializer, obj) -> str:
 
 def _django_validator(func):
     def run(value):
-        from django.core.exceptions import ValidationError
-
         try:
             func(value)
-        except ValidationError as exc:
+        except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from None
 
     return run

@@ -9,7 +9,7 @@ REST_FRAMEWORK = {
         "core.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["catalogue.permissions.CuratorWriteOrReadOnly"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.permissions.CuratorWriteOrReadOnly"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
