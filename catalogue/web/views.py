@@ -16,7 +16,8 @@ from knox.models import AuthToken
 
 from archive import selectors as archive_selectors
 from catalogue.models import PreservationStatus
-from catalogue import access, accounts, browse, selectors
+from catalogue import access, accounts, selectors
+from catalogue.web import browse
 from core import throttling
 from core.exceptions import DomainError, NotFoundError
 from catalogue.models import AccessRequest, FileAccess, LifecycleStatus, Retirement

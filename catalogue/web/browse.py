@@ -1,4 +1,4 @@
-"""Reads for the web catalogue: searching and filtering models, a model page's facts, upcoming retirements.
+"""Reads for the web catalogue pages (an entry point: it may read the archive too): searching and filtering models, a model page's facts, upcoming retirements.
 Visibility always goes through catalogue.permissions; preservation status through archive.preservation_status."""
 
 from dataclasses import dataclass
@@ -7,6 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from archive.preservation_status import snapshot_health
+from archive.selectors import snapshot_queryset
 from catalogue.models import AccessRequest, AIModel, LifecycleStatus, PreservationStatus, Provider
 from catalogue.permissions import visible_models
 from catalogue.selectors import search_models, status_expression
@@ -80,8 +81,6 @@ def upcoming_retirements(user) -> QuerySet[AIModel]:
 
 def snapshots_for_page(model: AIModel):
     """A model's snapshots, newest first, with file count and size."""
-    from archive.selectors import snapshot_queryset
-
     return snapshot_queryset().filter(model=model).order_by("-sealed_at", "-created_at")
 
 
