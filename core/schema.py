@@ -3,7 +3,7 @@
 drf-spectacular documents only the success answer. Each operation here also documents, as the `Error` component:
 400 when it reads a body or query parameters, 401 always (a bad or expired token is refused before anything else),
 403 when the caller's role can be refused (writes, curator-only and sign-in-only views) or a CSRF check applies,
-404 when the path names something, 409/413/415 when it reads a body, 429 when the view is throttled. Operations that
+404 when the path names something, 409/413/415 when it reads a body, 429 always (bad bearer tokens are throttled per address on every route). Operations that
 anonymous callers may use list `{}` among their security requirements (authentication is optional there).
 """
 
@@ -74,7 +74,7 @@ class CodaAutoSchema(AutoSchema):
 
     def _error_codes(self) -> list[str]:
         has_body = self.method in BODY_METHODS
-        codes = ["401"]
+        codes = ["401", "429"]  # 429: bad bearer tokens from one address are throttled on every route (core/throttling.py)
         if has_body or self.method in permissions.SAFE_METHODS:
             codes.append("400")  # query parameters (filters, page_size, cursor) or a body
         if not self._anonymous_allowed() or has_body:
@@ -83,8 +83,6 @@ class CodaAutoSchema(AutoSchema):
             codes.append("404")
         if has_body:
             codes += ["409", "413", "415"]  # 409: the object's state forbids the change (sealed, decided, in review)
-        if self.view.get_throttles():
-            codes.append("429")
         return codes
 
     def _get_response_bodies(self, direction="response"):

@@ -179,6 +179,7 @@ ROUTES = {
     "api:snapshot-bag": FILES,
     "api:snapshot-file": FILES,
     "api:ingest-job-retry": CURATOR_WRITE,
+    "api:ingest-job-cancel": CURATOR_WRITE,
     "api:ingest-job-detail": Rule("model", params={"pk": "job"}),
     # dossier API
     "api:interview-list": MODEL,

@@ -19,7 +19,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.factories import CuratorFactory, UserFactory
-from tests.plugins.require_services import REQUIRE_SERVICES
+from tests.plugins import REQUIRE_SERVICES
 
 BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 # CI sets this: every service, browser and client must be there, so a skip is a failure (no silent skips).

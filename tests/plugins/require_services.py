@@ -1,11 +1,9 @@
 """pytest plugin: with CODA_REQUIRE_SERVICES=1 (CI) a test that would be skipped — skip, skipif, importorskip,
 a fixture's skip for a missing service, browser or client — fails instead, naming the reason."""
 
-import os
-
 import pytest
 
-REQUIRE_SERVICES = os.environ.get("CODA_REQUIRE_SERVICES", "").strip().lower() in ("1", "true", "yes", "on")
+from tests.plugins import REQUIRE_SERVICES
 
 
 @pytest.hookimpl(hookwrapper=True)
