@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from archive.models import Blob, IngestJob, Lease, PreservationEvent, Replica, Snapshot, SnapshotFile, StorageLocation
+from archive.snapshots import snapshot_access_set
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -78,8 +79,6 @@ class SnapshotAdmin(ReadOnlyAdmin):
         return super(ReadOnlyAdmin, self).has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        from archive.services import snapshot_access_set
-
         snapshot_access_set(snapshot=obj, file_access=form.cleaned_data["file_access"], changed_by=request.user)
 
 

@@ -149,9 +149,6 @@ MODEL_ACCESS_FIELDS = ("metadata_access", "file_access", "access_terms")
 def model_access_set(*, model: AIModel, changed_by, **changes) -> AIModel:
     """Set a model's metadata access, file access and/or access terms (curators only); each field that changes
     is an `access` event naming the old and new value."""
-    from archive.models import EventOutcome, EventType
-    from archive.services import event_record, user_agent
-
     if not can_decide_access(changed_by):
         raise ForbiddenError("Only curators may change who can see a model or read its files.")
     unknown = set(changes) - set(MODEL_ACCESS_FIELDS)

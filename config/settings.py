@@ -232,7 +232,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("filesystem")
     else {
         # How long Redis waits before redelivering a task nobody acknowledged (a killed worker's). Long work holds
-        # a lease kept by heartbeats (archive/leases.py): a redelivered copy of a task still being worked on steps
+        # a lease kept by heartbeats (archive/assurance/leases.py): a redelivered copy of a task still being worked on steps
         # aside, and killed work is resumed by the work-resume beat within minutes, not by this timeout.
         "visibility_timeout": env_int("CODA_BROKER_VISIBILITY_TIMEOUT", 3600),
     }
@@ -272,7 +272,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     **_beat("fixity-audit", "archive.tasks.fixity_audit_due", "0 * * * *"),
     **_beat("preservation-enforce", "archive.tasks.preservation_enforce", "*/30 * * * *"),
     **_beat("leftovers-sweep", "archive.tasks.leftovers_sweep", "15 3 * * *"),
-    # Seconds: requeue work whose worker stopped sending heartbeats (archive/leases.py).
+    # Seconds: requeue work whose worker stopped sending heartbeats (archive/assurance/leases.py).
     **_beat("work-resume", "archive.tasks.work_resume", "30"),
 }
 
@@ -311,7 +311,7 @@ CODA_ACCESS_GRANT_DAYS = env_int("CODA_ACCESS_GRANT_DAYS", 365)
 # Web processes freeze their long-lived objects out of the garbage collector after warm-up (config/gc_tuning.py).
 CODA_GC_FREEZE = env_bool("CODA_GC_FREEZE", True)
 CODA_INGEST_STALE_MINUTES = env_int("CODA_INGEST_STALE_MINUTES", 30)
-# Leases on long work (archive/leases.py): the holder beats every CODA_HEARTBEAT_SECONDS; work whose last beat is
+# Leases on long work (archive/assurance/leases.py): the holder beats every CODA_HEARTBEAT_SECONDS; work whose last beat is
 # older than CODA_WORK_STALE_SECONDS is taken over (requeued by the work-resume beat, or by a redelivered task).
 CODA_HEARTBEAT_SECONDS = float(env_str("CODA_HEARTBEAT_SECONDS", "10"))
 CODA_WORK_STALE_SECONDS = float(env_str("CODA_WORK_STALE_SECONDS", "120"))
