@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from archive.models import Blob, IngestJob, Lease, PreservationEvent, Replica, Snapshot, SnapshotFile, StorageLocation
+from archive.snapshots import snapshot_access_set
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -64,7 +65,7 @@ class SnapshotFileInline(admin.TabularInline):
 
 @admin.register(Snapshot)
 class SnapshotAdmin(ReadOnlyAdmin):
-    """Read-only but for the file-access override, which goes through archive.services (an event)."""
+    """Read-only but for the file-access override, which goes through archive.snapshots (an event)."""
 
     list_display = ["__str__", "state", "file_access", "source", "created_at", "sealed_at"]
     list_filter = ["state", "file_access", "model__provider"]
@@ -78,8 +79,6 @@ class SnapshotAdmin(ReadOnlyAdmin):
         return super(ReadOnlyAdmin, self).has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        from archive.services import snapshot_access_set
-
         snapshot_access_set(snapshot=obj, file_access=form.cleaned_data["file_access"], changed_by=request.user)
 
 

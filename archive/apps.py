@@ -6,8 +6,9 @@ class ArchiveConfig(AppConfig):
     verbose_name = "Archive"
 
     def ready(self):
-        # Django loads models only after app registries are ready, so the recorder is imported here.
-        from archive.services import event_record
+        # Imported here because archive.events and archive.tasks import models, loadable only once apps are ready.
+        from archive import tasks  # noqa: F401  (registers every task with archive.dispatch)
+        from archive.events import event_record
         from core.events import recorder_register
 
         recorder_register(event_record)

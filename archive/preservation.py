@@ -1,13 +1,23 @@
-"""Preservation status: how many verified copies each preserved file has, the oldest proof, the open
-problems, and the model's overall status (preserved, at risk, degraded, not preserved)."""
+"""Preservation: the one module that decides whether something is preserved.
+
+- a model: `model_preservation_report` (copies per file, oldest proof, problems) and its status (preserved, at
+  risk, degraded, not preserved). `model_preservation_refresh` is the only writer of the stored
+  `catalogue.AIModel.preservation_status`, refreshed after seal, replication, audit and repair; the catalogue (its
+  API `preservation` filter, admin list filter, web list) only reads that stored field, since the catalogue may not
+  import the archive.
+- a snapshot: `snapshot_health` (the model page's per-snapshot figures: sealed and every file with a verified copy).
+- the copy policy: `min_copies` and `snapshots_under_replicated` (what the preservation-enforce beat replicates).
+"""
 
 from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
-from archive.models import Replica, Snapshot, SnapshotFile, StorageLocation
+from archive.inspection import snapshot_completeness
+from archive.models import Blob, Replica, Snapshot, SnapshotFile, StorageLocation
 from catalogue.models import AIModel, PreservationStatus
 
 
@@ -79,8 +89,6 @@ def model_preservation_report(model: AIModel) -> dict:
         )
     if snapshots and oldest and oldest < stale_before and worst == PreservationStatus.PRESERVED:
         worst = PreservationStatus.AT_RISK
-    from archive.inspection import snapshot_completeness
-
     return {
         "model": model.repo_id,
         "status": worst,
@@ -109,3 +117,43 @@ def models_refresh_for_blobs(blob_ids) -> None:
     ).distinct()
     for model in models:
         model_preservation_refresh(model)
+
+
+def snapshots_under_replicated() -> list[int]:
+    """Sealed snapshots with a file that has fewer verified copies than `min_copies` requires."""
+    required, _ = min_copies()
+    weak_blobs = (
+        Blob.objects.annotate(verified=Count("replicas", filter=Q(replicas__state=Replica.State.VERIFIED)))
+        .filter(verified__lt=required)
+        .values("pk")
+    )
+    return list(
+        Snapshot.objects.filter(state=Snapshot.State.SEALED, files__blob__in=weak_blobs).values_list("pk", flat=True).distinct()
+    )
+
+
+def snapshot_health(snapshot: Snapshot) -> dict:
+    """Per-snapshot figures for the model page: files, files with a verified copy, fewest copies, oldest proof, and
+    its status: preserved when sealed with a verified copy of every file, else not preserved."""
+    files = snapshot.files.annotate(
+        copies=Count("blob__replicas", filter=Q(blob__replicas__state=Replica.State.VERIFIED)),
+        last_verified=Max(
+            "blob__replicas__last_verified_at", filter=Q(blob__replicas__state=Replica.State.VERIFIED)
+        ),
+    )
+    agg = files.aggregate(
+        total=Count("pk"),
+        verified=Count("pk", filter=Q(copies__gte=1)),
+        min_copies=Min("copies"),
+        oldest_proof=Min("last_verified"),
+    )
+    total = agg["total"] or 0
+    verified = agg["verified"] or 0
+    preserved = snapshot.state == Snapshot.State.SEALED and total > 0 and verified == total
+    return {
+        "files": total,
+        "verified_files": verified,
+        "min_copies": agg["min_copies"] or 0,
+        "oldest_proof": agg["oldest_proof"],
+        "status": PreservationStatus.PRESERVED if preserved else PreservationStatus.NOT_PRESERVED,
+    }

@@ -1,17 +1,24 @@
-"""Celery tasks: named after the services they call; ids in, idempotent, safe to deliver twice."""
+"""Celery tasks: named after the services they call; ids in, idempotent, safe to deliver twice. Each task is
+registered with archive.dispatch, so services queue them by name without importing this module."""
 
 import logging
 
 from celery import shared_task
 from django.conf import settings
 
-from archive import services
+from archive import preservation
+from archive.assurance import fixity, leases, leftovers, replication
+from archive.dispatch import task_register, task_send
+from archive.events import worker_agent
 from archive.exceptions import TransientStorageError
+from archive.ingest import services
+from catalogue.models import AIModel
 from core.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
 
 
+@task_register
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def snapshot_file_ingest(self, file_id: int) -> None:
     """Ingest one snapshot file; transient storage errors retry with backoff, then fail the file clearly."""
@@ -33,65 +40,58 @@ def snapshot_file_ingest(self, file_id: int) -> None:
         raise
 
 
+@task_register
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def snapshot_replicate(snapshot_id: int) -> dict:
     """Copy a sealed snapshot's blobs until each has the minimum number of verified copies."""
-    from archive.replication import snapshot_replicate as replicate
-
-    return replicate(snapshot_id=snapshot_id, agent=services.worker_agent())
+    return replication.snapshot_replicate(snapshot_id=snapshot_id, agent=worker_agent())
 
 
+@task_register
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def fixity_audit_due() -> dict:
     """The scheduled fixity audit: the next batch of replicas, oldest-verified first."""
-    from archive import fixity
-
     return fixity.audit_run(
-        name="audit-due", task="archive.tasks.fixity_audit_due", args=[], agent=services.worker_agent(),
+        name="audit-due", task="archive.tasks.fixity_audit_due", args=[], agent=worker_agent(),
         replicas=lambda since: fixity.replicas_due().exclude(last_verified_at__gte=since),
     )
 
 
+@task_register
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def model_audit(model_id: int) -> dict:
     """Audit every replica of one model's sealed snapshots (the curators' API action)."""
-    from archive import fixity
-    from catalogue.models import AIModel
-
     model = AIModel.objects.get(pk=model_id)
     return fixity.audit_run(
-        name=f"audit-model:{model_id}", task="archive.tasks.model_audit", args=[model_id], agent=services.worker_agent(),
+        name=f"audit-model:{model_id}", task="archive.tasks.model_audit", args=[model_id], agent=worker_agent(),
         replicas=lambda since: fixity.replicas_of_model(model).exclude(last_verified_at__gte=since),
         subject={"model_id": model_id},
     )
 
 
+@task_register
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def preservation_enforce() -> int:
     """Queue replication for sealed snapshots whose files lack verified copies."""
-    from archive.preservation_policy import snapshots_under_replicated
-
-    ids = snapshots_under_replicated()
+    ids = preservation.snapshots_under_replicated()
     for snapshot_id in ids:
-        snapshot_replicate.delay(snapshot_id)
+        task_send("archive.tasks.snapshot_replicate", snapshot_id)
     return len(ids)
 
 
+@task_register
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def leftovers_sweep() -> dict:
     """Abort stale multipart uploads and resume ingests abandoned by dead workers."""
-    from archive import leftovers
-
-    agent = services.worker_agent()
+    agent = worker_agent()
     return {
         "multipart_uploads_aborted": leftovers.multipart_uploads_abort(agent=agent),
         "ingest_files_requeued": leftovers.stale_ingests_resume(),
     }
 
 
+@task_register
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def work_resume() -> int:
     """Requeue long work (ingest, replication, audit) whose worker stopped sending heartbeats."""
-    from archive import leases
-
-    return leases.work_resume(agent=services.worker_agent())
+    return leases.work_resume(agent=worker_agent())

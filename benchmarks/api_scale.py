@@ -302,7 +302,7 @@ def main() -> None:
             "detail": measure(base, details, args.requests),
             "snapshot_detail": measure(base, snapshots, args.requests),
             "web_home": measure(base, ["/", "/?status=retired", "/?q=vision", "/?provider=prov-03"], max(40, args.requests // 5)),
-            # Derived on the fly from 200,000 files and their replicas (archive/preservation_status.py).
+            # Derived on the fly from 200,000 files and their replicas (archive/preservation.py snapshot_health).
             "web_preservation": measure(base, ["/?preservation=preserved", "/?preservation=not_preserved"], 10),
         }
     finally:

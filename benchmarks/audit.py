@@ -2,7 +2,7 @@
 
 In one run, against one moto_server and the same stored objects: (a) raw boto3 download of each object
 (get_object, streamed to nowhere in 1 MiB reads) and (b) Coda's fixity check of the same replicas
-(archive.fixity.audit_replicas, as beat, `manage.py audit` and the API run it: stream, SHA-256, compare,
+(archive.assurance.fixity.audit_replicas, as beat, `manage.py audit` and the API run it: stream, SHA-256, compare,
 record the event; the next copy is opened while the current one is hashed). Prints the times and one
 JSON line with audit_vs_raw_download (best audit / best raw). For context it also times raw downloads
 that request the next object ahead the same way.
@@ -58,7 +58,8 @@ def main():
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from archive import fixity, services
+    from archive.assurance import fixity
+    from archive.ingest import services
     from archive.models import Replica, SnapshotFile
     from archive.tasks import snapshot_file_ingest, snapshot_replicate
     from catalogue.models import AIModel, Provider

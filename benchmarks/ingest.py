@@ -3,7 +3,7 @@
 In one run, against one moto_server (a real S3 HTTP server) and the same generated file:
   (a) raw boto3 upload_file, no hashing
   (b) naive two passes: hashlib SHA-256 over the file, then upload_file
-  (c) Coda's ingest of that file through archive.services.snapshot_file_ingest, in a fresh process
+  (c) Coda's ingest of that file through archive.ingest.services.snapshot_file_ingest, in a fresh process
 and for 1 GiB and 4 GiB files Coda's peak RSS (ru_maxrss of the ingest process) and source bytes read.
 Prints the figures, then one JSON line with ingest_vs_raw, ingest_vs_two_pass, bytes_read_ratio,
 rss_mb_1gib, rss_mb_4gib.
@@ -117,7 +117,7 @@ import django
 django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
-from archive import services, sources
+from archive.ingest import services, sources
 from archive.models import SnapshotFile, Snapshot
 from archive.tasks import snapshot_file_ingest
 from catalogue.models import AIModel, Provider

@@ -1,5 +1,5 @@
 """Preserve a model's dossier documents (interview transcripts, report versions) in the archive: they are
-written to a fresh staging directory and ingested as a new snapshot through archive.services, so they
+written to a fresh staging directory and ingested as a new snapshot through archive.ingest.services, so they
 get checksums, copies and events like the weights. A sealed snapshot never changes, hence a new one."""
 
 import shutil
@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from archive.services import snapshot_ingest_start
+from archive.ingest.services import snapshot_ingest_start
 from core.exceptions import DomainError
 from catalogue.models import AIModel, FileAccess
 from dossier.models import ExitInterview, PostDeploymentReport
@@ -18,7 +18,7 @@ from dossier.services import interview_export
 
 
 def interview_paths(interview: ExitInterview) -> dict[str, str]:
-    """Snapshot paths of one interview; 'interviews/' makes archive.sources classify them as kind `interview`."""
+    """Snapshot paths of one interview; 'interviews/' makes archive.ingest.sources classify them as kind `interview`."""
     stem = f"interviews/{interview.conducted_on.isoformat()}-{interview.pk}"
     return {f"{stem}.json": "json", f"{stem}.md": "markdown"}
 

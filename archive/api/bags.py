@@ -7,7 +7,9 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from archive import bags, delivery, selectors
+from archive import selectors
+from archive.bags import export as bags
+from archive.delivery import downloads as delivery
 from archive.api.views import ModelScopedMixin
 from catalogue.permissions import can_read_files, file_access_denial, visible_replacement
 

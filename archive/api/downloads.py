@@ -1,4 +1,4 @@
-"""File downloads: permission from catalogue.permissions, bytes from archive.delivery.
+"""File downloads: permission from catalogue.permissions, bytes from archive.delivery (the one Range parser: archive.delivery.ranges).
 
 S3 locations answer 302 to a short-lived presigned URL (`?expires=` seconds, default 900, at most
 3600); filesystem locations stream the bytes (single `Range` supported). Each delivery appends an
@@ -8,7 +8,6 @@ before a redirect, the stream opened before a 200): when it cannot be, 503 with 
 `access` event."""
 
 import posixpath
-import re
 
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import content_disposition_header
@@ -17,39 +16,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from archive import delivery, selectors
+from archive import selectors
+from archive.delivery import downloads as delivery
+from archive.delivery.ranges import range_parse
 from archive.api.views import ModelScopedMixin
 from core.errors import error_body
-from core.exceptions import DomainError
 from catalogue.permissions import can_read_files, file_access_denial
-
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-class RangeNotSatisfiable(DomainError):
-    status_code = 416
-    code = "range_not_satisfiable"
-
-
-def parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """(start, end inclusive) for a single `bytes=` range; None for no range header."""
-    if not header:
-        return None
-    match = RANGE_RE.match(header.strip())
-    if not match or (not match.group(1) and not match.group(2)):
-        raise RangeNotSatisfiable(f"Unsupported Range {header!r}; send one range like 'bytes=0-1023'.")
-    first, last = match.groups()
-    if first == "":  # suffix range: the last N bytes
-        length = int(last)
-        if length == 0:
-            raise RangeNotSatisfiable("An empty suffix range selects no bytes.")
-        return max(0, size - length), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or end < start:
-        raise RangeNotSatisfiable(f"Range {header!r} is outside the file's {size} bytes.")
-    return start, end
-
 
 def parse_expires(raw: str | None) -> int:
     if raw in (None, ""):
@@ -96,7 +68,7 @@ class SnapshotFileDownloadView(ModelScopedMixin, APIView):
             )
             return HttpResponseRedirect(url)
         size = row.blob.size
-        byte_range = parse_range(request.headers.get("Range", ""), size)
+        byte_range = range_parse(request.headers.get("Range", ""), size)
         start, end = byte_range or (0, size - 1)
         with delivery.failures_recorded(user=request.user, snapshot=snapshot, snapshot_file=row, replica=replica, via="stream"):
             body = delivery.iter_blob(replica, start=start, end=end) if size else iter(())  # opened before the 200

@@ -5,7 +5,8 @@ from core.input import InputSerializer
 from catalogue.models import FileAccess
 from catalogue.permissions import can_see_internals, file_access_level
 
-from archive import selectors, services
+from archive import selectors
+from archive.ingest import jobs
 from archive.inspection.files import inspection_summary
 from archive.models import IngestJob, PreservationEvent, Snapshot, SnapshotFile
 
@@ -124,11 +125,11 @@ class IngestJobSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_last_heartbeat_at(self, obj):
-        return services.ingest_job_heartbeat(obj)
+        return jobs.ingest_job_heartbeat(obj)
 
     def get_stuck(self, obj) -> bool:
         """Queued or running with no worker heartbeat for CODA_WORK_STALE_SECONDS: retry or cancel it."""
-        return services.ingest_job_stuck(obj)
+        return jobs.ingest_job_stuck(obj)
 
     def get_snapshot(self, obj) -> str:
         request = self.context.get("request")

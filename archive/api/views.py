@@ -9,7 +9,10 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from archive import manifests, selectors, services
+from archive import dispatch, selectors
+from archive.ingest import jobs, manifests, services
+from archive.preservation import model_preservation_report
+from archive.snapshots import snapshot_access_set
 from archive.api.serializers import (
     IngestJobSerializer,
     IngestRequestSerializer,
@@ -69,7 +72,7 @@ class SnapshotDetailView(ModelScopedMixin, APIView):
         serializer = SnapshotAccessSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         snapshot = selectors.snapshot_get(model=self.get_model(), ref=revision)
-        services.snapshot_access_set(
+        snapshot_access_set(
             snapshot=snapshot, file_access=serializer.validated_data["file_access"] or "", changed_by=request.user
         )
         snapshot = selectors.snapshot_get(model=self.get_model(), ref=revision)
@@ -112,7 +115,7 @@ class IngestJobRetryView(APIView):
 
     @extend_schema(request=None, responses={202: IngestJobSerializer})
     def post(self, request, pk):
-        job = services.ingest_job_retry(job=selectors.job_get(job_id=int(pk)), requested_by=request.user)
+        job = jobs.ingest_job_retry(job=selectors.job_get(job_id=int(pk)), requested_by=request.user)
         body = IngestJobSerializer(job, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 
@@ -124,7 +127,7 @@ class IngestJobCancelView(APIView):
 
     @extend_schema(request=None, responses={200: IngestJobSerializer})
     def post(self, request, pk):
-        job = services.ingest_job_cancel(job=selectors.job_get(job_id=int(pk)), cancelled_by=request.user)
+        job = jobs.ingest_job_cancel(job=selectors.job_get(job_id=int(pk)), cancelled_by=request.user)
         return Response(IngestJobSerializer(job, context={"request": request}).data)
 
 
@@ -143,8 +146,6 @@ class PreservationView(ModelScopedMixin, APIView):
 
     @extend_schema(responses=OpenApiResponse(description="Preservation report"))
     def get(self, request, provider, name):
-        from archive.preservation import model_preservation_report
-
         return Response(model_preservation_report(self.get_model()))
 
 
@@ -155,10 +156,8 @@ class ModelAuditView(ModelScopedMixin, APIView):
 
     @extend_schema(request=None, responses={202: OpenApiResponse(description="Audit queued")})
     def post(self, request, provider, name):
-        from archive.tasks import model_audit
-
         model = self.get_model()
-        result = model_audit.delay(model.pk)
+        result = dispatch.task_send("archive.tasks.model_audit", model.pk)
         return Response({"model": model.repo_id, "task_id": result.id, "status": "queued"}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -15,6 +15,8 @@ from urllib.parse import quote
 from django.http import JsonResponse
 from django.utils.http import http_date
 
+from catalogue.models import LifecycleStatus, MetadataAccess
+
 LFS_SPEC = "https://git-lfs.github.com/spec/v1"
 
 
@@ -97,8 +99,6 @@ def model_info(*, model, snapshot, files: list[dict], gated: bool, blobs: bool, 
                 lfs={"sha256": f["sha256"], "size": f["size"], "pointerSize": len(pointer)},
             )
         siblings.append(sibling)
-    from catalogue.models import MetadataAccess
-
     return {
         "_id": f"coda-{model.pk}",
         "id": model.repo_id,
@@ -150,8 +150,6 @@ def _midnight_utc(day: date) -> datetime:
 def lifecycle_headers(*, model, successor_url: str | None, deprecation_url: str) -> dict[str, str]:
     """Deprecation (RFC 9745), Sunset (RFC 8594) and Link rel=successor-version/deprecation for deprecated
     and retired models; nothing for active and legacy ones."""
-    from catalogue.models import LifecycleStatus
-
     status = model.status
     if status not in (LifecycleStatus.DEPRECATED, LifecycleStatus.RETIRED):
         return {}

@@ -3,7 +3,6 @@ transformers' from_pretrained call, answered from sealed snapshots. Thin: resolv
 and the user, ask catalogue.permissions, read via archive.selectors / archive.delivery."""
 
 import functools
-import re
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -12,7 +11,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 
-from archive import delivery, selectors
+from archive import selectors
+from archive.delivery import downloads as delivery
+from archive.delivery.ranges import hub_range
 from archive.exceptions import TransientStorageError
 from archive.hub import protocol
 from archive.models import Snapshot, StorageLocation
@@ -22,7 +23,6 @@ from core.exceptions import DomainError, NotFoundError
 from catalogue.models import FileAccess
 from catalogue.permissions import can_read_files, file_access_denial, file_access_level, visible_replacement
 
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class HubError(Exception):
@@ -195,7 +195,8 @@ def resolve(request, ctx, provider, name, revision, path):
 
     first, last = 0, blob.size - 1
     status = 200
-    requested = _parse_range(request, blob.size, headers["ETag"])
+    requested = hub_range(request.headers.get("Range", ""), if_range=request.headers.get("If-Range"), size=blob.size,
+                          current_etag=headers["ETag"])
     if requested == "unsatisfiable":
         raise HubError(416, None, f"Range not satisfiable (size {blob.size}).", {"Content-Range": f"bytes */{blob.size}"})
     if requested is not None:
@@ -237,32 +238,6 @@ def _retry_after() -> dict:
 def _set(response, headers: dict) -> None:
     for key, value in headers.items():
         response[key] = value
-
-
-def _parse_range(request, size: int, current_etag: str):
-    """One 'bytes=a-b' / 'bytes=a-' / 'bytes=-n' range → (first, last); None = whole file;
-    'unsatisfiable' → 416. Multiple ranges are answered with the whole file (allowed by RFC 9110)."""
-    header = request.headers.get("Range", "").strip()
-    if not header:
-        return None
-    if_range = request.headers.get("If-Range")
-    if if_range and if_range.strip() != current_etag:
-        return None
-    match = RANGE_RE.match(header.replace(" ", ""))
-    if not match or match.group(1) == match.group(2) == "":
-        return None
-    start, end = match.group(1), match.group(2)
-    if start == "":
-        suffix = int(end)
-        if suffix == 0 or size == 0:
-            return "unsatisfiable"
-        return max(0, size - suffix), size - 1
-    first = int(start)
-    if end != "" and int(end) < first:
-        return None  # syntactically invalid: ignored
-    if first >= size:
-        return "unsatisfiable"
-    return first, size - 1 if end == "" else min(int(end), size - 1)
 
 
 def _body(replica, first: int, last: int):

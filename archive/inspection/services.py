@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from archive.inspection.checkpoint import FileFacts, evaluate
 from archive.models import Snapshot
+from catalogue.models import AIModel
+from catalogue.services import model_update
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +36,6 @@ def snapshot_inspect(*, snapshot: Snapshot) -> dict:
 def model_parameter_count_fill(*, snapshot: Snapshot) -> None:
     """Set Model.parameter_count from the newest sealed snapshot when it is empty, or when it still holds
     the count an earlier snapshot's inspection put there; a curator's own figure is never overwritten."""
-    from catalogue.models import AIModel
-    from catalogue.services import model_update
-
     count = (snapshot.inspection or {}).get("parameter_count")
     if not count:
         return

@@ -43,6 +43,8 @@ class ModelFilterSet(django_filters.FilterSet):
         method="filter_has_replacement", help_text="Has a replacement the reader may see."
     )
     tag = django_filters.CharFilter(field_name="tags__slug", distinct=True)
+    # Reads the stored AIModel.preservation_status, written only by archive.preservation (the one module that decides
+    # whether a model is preserved); the catalogue never imports the archive.
     preservation = django_filters.MultipleChoiceFilter(
         field_name="preservation_status", choices=PreservationStatus.choices, distinct=False
     )

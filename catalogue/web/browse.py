@@ -1,12 +1,12 @@
 """Reads for the web catalogue pages (an entry point: it may read the archive too): searching and filtering models, a model page's facts, upcoming retirements.
-Visibility always goes through catalogue.permissions; preservation status through archive.preservation_status."""
+Visibility always goes through catalogue.permissions; preservation status through archive.preservation."""
 
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from archive.preservation_status import snapshot_health
+from archive.preservation import snapshot_health
 from archive.selectors import snapshot_queryset
 from catalogue.models import AccessRequest, AIModel, LifecycleStatus, PreservationStatus, Provider
 from catalogue.permissions import visible_models

@@ -9,7 +9,7 @@ CODA_FIXITY_BATCH_PERIOD_MINUTES = env_int("CODA_FIXITY_BATCH_PERIOD_MINUTES", 6
 CODA_MULTIPART_MAX_AGE_HOURS = env_int("CODA_MULTIPART_MAX_AGE_HOURS", 24)
 CODA_ORPHAN_MIN_AGE_HOURS = env_int("CODA_ORPHAN_MIN_AGE_HOURS", 24)
 CODA_INGEST_STALE_MINUTES = env_int("CODA_INGEST_STALE_MINUTES", 30)
-# Leases on long work (archive/leases.py): the holder beats every CODA_HEARTBEAT_SECONDS; work whose last beat is
+# Leases on long work (archive/assurance/leases.py): the holder beats every CODA_HEARTBEAT_SECONDS; work whose last beat is
 # older than CODA_WORK_STALE_SECONDS is taken over (requeued by the work-resume beat, or by a redelivered task).
 CODA_HEARTBEAT_SECONDS = float(env_str("CODA_HEARTBEAT_SECONDS", "10"))
 CODA_WORK_STALE_SECONDS = float(env_str("CODA_WORK_STALE_SECONDS", "120"))

@@ -24,7 +24,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("filesystem")
     else {
         # How long Redis waits before redelivering a task nobody acknowledged (a killed worker's). Long work holds
-        # a lease kept by heartbeats (archive/leases.py): a redelivered copy of a task still being worked on steps
+        # a lease kept by heartbeats (archive/assurance/leases.py): a redelivered copy of a task still being worked on steps
         # aside, and killed work is resumed by the work-resume beat within minutes, not by this timeout.
         "visibility_timeout": env_int("CODA_BROKER_VISIBILITY_TIMEOUT", 3600),
     }
@@ -62,6 +62,6 @@ CELERY_BEAT_SCHEDULE: dict = {
     **_beat("fixity-audit", "archive.tasks.fixity_audit_due", "0 * * * *"),
     **_beat("preservation-enforce", "archive.tasks.preservation_enforce", "*/30 * * * *"),
     **_beat("leftovers-sweep", "archive.tasks.leftovers_sweep", "15 3 * * *"),
-    # Seconds: requeue work whose worker stopped sending heartbeats (archive/leases.py).
+    # Seconds: requeue work whose worker stopped sending heartbeats (archive/assurance/leases.py).
     **_beat("work-resume", "archive.tasks.work_resume", "30"),
 }

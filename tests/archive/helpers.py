@@ -48,7 +48,7 @@ def chmod_safe(path: Path, mode: int) -> None:
 
 def preserve_now(model, staging_root: Path, files: dict[str, bytes], monkeypatch, name: str | None = None):
     """Ingest `files` for `model` synchronously (the tasks' work run inline) and return the sealed snapshot."""
-    from archive import services
+    from archive.ingest import services
     from archive.tasks import snapshot_file_ingest
 
     sent = []
@@ -66,7 +66,7 @@ def preserve_now(model, staging_root: Path, files: dict[str, bytes], monkeypatch
 
 def count_source_reads(monkeypatch) -> dict[str, int]:
     """Count the bytes each source file gives to ingest (path -> bytes read), to prove one read per file."""
-    from archive import sources
+    from archive.ingest import sources
 
     counted: dict[str, int] = {}
     original = sources.OpenedSource.__enter__

@@ -9,7 +9,7 @@ from django.test import TestCase
 from safetensors.numpy import save as safetensors_save
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from archive import services
+from archive.ingest import services
 from archive.models import IngestJob, Snapshot
 from tests.archive.helpers import make_tree, random_bytes
 

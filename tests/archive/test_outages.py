@@ -14,9 +14,11 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from archive import fixity, replication, services
+from archive.assurance import fixity, replication
+from archive.ingest import jobs, services
+from archive.storage.locations import locations_sync
 from archive.models import Blob, EventOutcome, EventType, IngestJob, PreservationEvent, Replica, StorageLocation
-from archive.s3 import S3Backend
+from archive.storage.s3 import S3Backend
 from tests.archive.helpers import make_tree, preserve_now, random_bytes, wait_job
 from tests.conftest import MotoServer
 from tests.factories import AIModelFactory
@@ -135,7 +137,7 @@ def ingest_fails_then_retry_completes(outage, job, data):
     assert [("storage unavailable" in e.detail["error"]) for e in failures] == [True]
 
     outage.end()
-    again = wait_job(services.ingest_job_retry(job=failed).pk, timeout=60)
+    again = wait_job(jobs.ingest_job_retry(job=failed).pk, timeout=60)
     assert again.state == IngestJob.State.SUCCEEDED, again.error
     replica = Replica.objects.get()
     assert replica.state == Replica.State.VERIFIED
@@ -156,7 +158,7 @@ def test_storage_out_mid_upload(mode, outage, celery_worker, staging_dir):
     data = random_bytes(11 * MIB, seed=31)  # three parts
     make_tree(staging_dir / "m", {"model.safetensors": data})
     model = AIModelFactory()
-    services.locations_sync()
+    locations_sync()
     outage.on_call("UploadPart", mode)  # after part 1 is stored
     try:
         job = services.snapshot_ingest_start(model=model, source=str(staging_dir / "m"))
@@ -170,7 +172,7 @@ def test_storage_out_at_verify(mode, outage, celery_worker, staging_dir):
     data = random_bytes(11 * MIB, seed=32)
     make_tree(staging_dir / "m", {"model.safetensors": data})
     model = AIModelFactory()
-    services.locations_sync()
+    locations_sync()
     outage.on_call("CompleteMultipartUpload", mode)  # the object exists; the HEAD that proves it cannot be sent
     try:
         job = services.snapshot_ingest_start(model=model, source=str(staging_dir / "m"))
@@ -187,7 +189,7 @@ def test_storage_out_at_verify(mode, outage, celery_worker, staging_dir):
         assert len(keys) == 1 and not Replica.objects.exists()
     else:
         outage.end()
-    again = wait_job(services.ingest_job_retry(job=failed).pk, timeout=60)
+    again = wait_job(jobs.ingest_job_retry(job=failed).pk, timeout=60)
     assert again.state == IngestJob.State.SUCCEEDED, again.error
     replica = Replica.objects.get(state=Replica.State.VERIFIED)
     assert stored_sha256(outage, replica) == hashlib.sha256(data).hexdigest()
@@ -304,7 +306,7 @@ def test_deadline_stops_retries_against_a_stalled_server(outage, settings, db):
     from archive.exceptions import TransientStorageError
 
     settings.CODA_S3_MAX_ATTEMPTS = 5
-    services.locations_sync()
+    locations_sync()
     backend = S3Backend(StorageLocation.objects.get(name="s3"))
     attempts = []
     backend.client.meta.events.register("before-send.s3.HeadObject", lambda **kw: attempts.append(1), unique_id="count")
@@ -324,7 +326,7 @@ def test_storage_out_at_seal(mode, outage, celery_worker, staging_dir):
     data = b"config bytes\n"
     make_tree(staging_dir / "m", {"config.json": data})
     model = AIModelFactory()
-    services.locations_sync()
+    locations_sync()
     outage.on_call("HeadObject", mode)  # the file's size check passed; the manifest PutObject comes next
     try:
         job = services.snapshot_ingest_start(model=model, source=str(staging_dir / "m"))
@@ -336,7 +338,7 @@ def test_storage_out_at_seal(mode, outage, celery_worker, staging_dir):
     assert PreservationEvent.objects.filter(event_type=EventType.INGESTION, outcome=EventOutcome.FAILURE,
                                             detail__sealed=False).count() == 1
     outage.end()
-    again = wait_job(services.ingest_job_retry(job=failed).pk, timeout=60)
+    again = wait_job(jobs.ingest_job_retry(job=failed).pk, timeout=60)
     assert again.state == IngestJob.State.SUCCEEDED, again.error
     again.snapshot.refresh_from_db()
     assert again.snapshot.state == "sealed"

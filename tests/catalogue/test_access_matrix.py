@@ -25,7 +25,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from archive.models import EventOutcome, EventType
-from archive.services import event_record
+from archive.events import event_record
 from dossier.models import ExitInterview, InterviewTurn, ModelRequest, ModelWriting, PostDeploymentReport
 from catalogue.models import AccessRequest, Retirement
 from tests.access_matrix import ENTITLED, MATRIX_ROLES, MODEL_KINDS, ROUTES

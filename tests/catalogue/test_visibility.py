@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from archive.models import Blob, EventOutcome, EventType, IngestJob, Snapshot, StorageLocation
-from archive.services import event_record
+from archive.events import event_record
 from catalogue.models import AccessRequest, Retirement
 from tests.factories import AccessRequestFactory, AIModelFactory, ProviderFactory, api_client
 from tests.archive.helpers import preserve_now

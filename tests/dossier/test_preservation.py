@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from archive import services as archive_services
+from archive.ingest import services as archive_services
 from archive.models import IngestJob, Snapshot
 from dossier import services
 from dossier.models import ExitInterview
@@ -45,7 +45,7 @@ def test_dossier_preserved_in_a_sealed_snapshot(transactional_db, staging_dir, c
         "reports/post-deployment-report-v1.md": ("report", expected["reports/post-deployment-report-v1.md"]),
         "reports/post-deployment-report-v2.md": ("report", expected["reports/post-deployment-report-v2.md"]),
     }
-    from archive import delivery
+    from archive.delivery import downloads as delivery
 
     for row in snapshot.files.select_related("blob"):
         replica = delivery.readable_replica(row.blob)

@@ -2,7 +2,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from archive import fixity, services
+from archive.assurance import fixity
+from archive.events import worker_agent
+from archive.storage.locations import locations_sync
 from archive.models import Replica
 from catalogue import selectors
 from core.exceptions import NotFoundError
@@ -16,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--all", action="store_true", help="audit every replica in the archive")
 
     def handle(self, *args, model, all, **options):
-        services.locations_sync()
+        locations_sync()
         if model and all:
             raise CommandError("Give MODEL or --all, not both.")
         if model:
@@ -28,7 +30,7 @@ class Command(BaseCommand):
             replicas = Replica.objects.all()
         else:
             replicas = fixity.replicas_due()
-        report = fixity.audit_replicas(replicas, agent=services.worker_agent().replace("worker", "cli"))
+        report = fixity.audit_replicas(replicas, agent=worker_agent().replace("worker", "cli"))
         self.stdout.write(json.dumps(report.as_dict(), indent=2))
         if report.unrecoverable:
             raise CommandError(f"{report.unrecoverable} file(s) have no verified copy left.")

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from archive import bags, delivery, selectors
+from archive import selectors
+from archive.bags import export as bags
+from archive.delivery import downloads as delivery
 from catalogue import selectors as catalogue_selectors
 from core.exceptions import DomainError
 

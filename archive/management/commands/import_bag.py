@@ -4,7 +4,9 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from archive import bags, manifests, selectors
+from archive import selectors
+from archive.bags import imports as bags
+from archive.ingest import manifests
 from archive.models import IngestJob
 from catalogue import selectors as catalogue_selectors
 from core.exceptions import DomainError

@@ -5,7 +5,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from archive import manifests, selectors, services
+from archive import selectors
+from archive.ingest import manifests, services
 from archive.models import IngestJob
 from catalogue import selectors as catalogue_selectors
 from catalogue import services as catalogue_services

@@ -3,9 +3,10 @@ from dataclasses import asdict
 
 from django.core.management.base import BaseCommand, CommandError
 
-from archive import fixity, services
+from archive.assurance import fixity
+from archive.storage.locations import locations_sync
 from archive.models import Replica, StorageLocation
-from archive.rebuild import catalogue_rebuild
+from archive.assurance.rebuild import catalogue_rebuild
 
 
 class Command(BaseCommand):
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-verify", action="store_true", help="do not re-read the restored copies")
 
     def handle(self, *args, from_location, no_verify, **options):
-        services.locations_sync()
+        locations_sync()
         location = StorageLocation.objects.filter(name=from_location).first()
         if location is None:
             names = ", ".join(StorageLocation.objects.values_list("name", flat=True))

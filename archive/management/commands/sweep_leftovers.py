@@ -2,7 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from archive import leftovers, services
+from archive.assurance import leftovers
+from archive.storage.locations import locations_sync
 from archive.models import StorageLocation
 
 
@@ -14,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--delete", action="store_true", help="with --orphans: delete them (leaves deletion events)")
 
     def handle(self, *args, orphans, delete, **options):
-        services.locations_sync()
+        locations_sync()
         agent = "cli:sweep_leftovers"
         result = {
             "multipart_uploads_aborted": leftovers.multipart_uploads_abort(agent=agent),

@@ -1,0 +1,1 @@
+"""Assurance: replication, fixity audits, repair, leftover sweeps, catalogue rebuild and work leases."""

@@ -1,0 +1,230 @@
+"""Fixity audits: re-read stored copies, recompute SHA-256, compare; on a mismatch or a missing object,
+mark the replica, alert, repair it from a verified copy and verify the repair. One implementation for
+the beat schedule, `manage.py audit` and the curators' API action."""
+
+import logging
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from archive.assurance import leases
+from archive.alerts import alert_raise
+from archive.inspection import snapshot_completeness
+from archive.exceptions import TransientStorageError
+from archive.models import EventOutcome, EventType, Replica, Snapshot
+from archive.preservation import models_refresh_for_blobs
+from archive.assurance.replication import NoGoodCopy, blob_copy
+from archive.events import event_record
+from archive.storage.locations import backend_for
+from archive.storage.streaming import HashingReader
+
+logger = logging.getLogger(__name__)
+AUDIT_CHUNK = 8 * 1024 * 1024  # large reads: fewer round trips through the HTTP body
+OPEN_AHEAD_MAX_WAIT = 20.0  # seconds an opened-ahead response may wait before it is opened again (idle timeouts)
+
+
+@dataclass
+class AuditReport:
+    checked: int = 0
+    ok: int = 0
+    corrupt: int = 0
+    missing: int = 0
+    unreachable: int = 0
+    repaired: int = 0
+    unrecoverable: int = 0
+    problems: list = field(default_factory=list)
+    completeness: dict = field(default_factory=dict)  # "provider/name@revision" -> complete, problems, missing
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Opened:
+    """A replica's stored object, opened (request sent, response headers in) but not yet read: a stream,
+    or why there is none. Opening is separate from reading so an audit can open the next copy while it
+    hashes the current one (the server's time to first byte overlaps with hashing)."""
+
+    stream: object = None
+    missing: bool = False
+    error: Exception | None = None
+    opened_at: float = 0.0
+
+
+def replica_open(replica: Replica) -> Opened:
+    """Open a replica's object for reading. Touches no database (it may run on another thread)."""
+    try:
+        return Opened(stream=backend_for(replica.location).open(replica.key), opened_at=time.monotonic())
+    except FileNotFoundError:
+        return Opened(missing=True)
+    except TransientStorageError as exc:
+        return Opened(error=exc)
+
+
+def replica_check(replica: Replica, *, agent: str, opened: Opened | None = None,
+                  holder: leases.Holder | None = None) -> str:
+    """Stream one stored copy and compare its SHA-256 with the blob's: 'ok', 'corrupt', 'missing' or 'unreachable'.
+    `opened` is the object already opened by the caller (audit_replicas opens one ahead); a stream opened
+    ahead that fails mid-read is opened again once before the copy is called unreachable."""
+    blob = replica.blob
+    attempts = 1 if opened is None else 2
+    failure = None
+    for attempt in range(attempts):
+        if opened is None or attempt:
+            opened = replica_open(replica)
+        if opened.missing:
+            found, size, outcome = None, None, "missing"
+            break
+        if opened.error is not None:
+            event_record(event_type=EventType.FIXITY, outcome=EventOutcome.WARNING, agent=agent, blob=blob,
+                         location=replica.location, detail={"expected": blob.sha256, "error": f"location unreachable: {opened.error}"})
+            return "unreachable"
+        reader = HashingReader(holder.guard(opened.stream) if holder else opened.stream)
+        try:
+            reader.drain(AUDIT_CHUNK)
+        except Exception as exc:  # a connection that drops mid-read says nothing about the bytes
+            failure = exc
+            continue
+        finally:
+            opened.stream.close()
+        found, size = reader.hexdigest(), reader.bytes_read
+        outcome = "ok" if (found == blob.sha256 and size == blob.size) else "corrupt"
+        break
+    else:
+        event_record(event_type=EventType.FIXITY, outcome=EventOutcome.WARNING, agent=agent, blob=blob,
+                     location=replica.location, detail={"expected": blob.sha256, "error": f"read interrupted: {failure}"})
+        return "unreachable"
+    now = timezone.now()
+    with transaction.atomic():
+        if holder is not None:
+            holder.confirm()
+        if outcome == "ok":
+            Replica.objects.filter(pk=replica.pk).update(
+                state=Replica.State.VERIFIED, last_verified_at=now, verification="fixity check sha256"
+            )
+        else:
+            Replica.objects.filter(pk=replica.pk).update(
+                state=Replica.State.MISSING if outcome == "missing" else Replica.State.CORRUPT
+            )
+        event_record(
+            event_type=EventType.FIXITY,
+            outcome=EventOutcome.SUCCESS if outcome == "ok" else EventOutcome.FAILURE,
+            agent=agent,
+            blob=blob,
+            location=replica.location,
+            detail={"expected": blob.sha256, "found": found, "expected_size": blob.size, "found_size": size,
+                    "key": replica.key, "result": outcome},
+        )
+    replica.refresh_from_db()
+    return outcome
+
+
+def replica_repair(replica: Replica, *, agent: str, holder: leases.Holder | None = None) -> bool:
+    """Restore a corrupt or missing copy from a verified one, then verify it; False when none is left."""
+    try:
+        blob_copy(blob=replica.blob, target=replica.location, event_type=EventType.REPAIR, agent=agent, holder=holder)
+    except TransientStorageError as exc:  # an outage: the next audit tries again; nothing is unrecoverable yet
+        event_record(event_type=EventType.REPAIR, outcome=EventOutcome.FAILURE, agent=agent, blob=replica.blob,
+                     location=replica.location, detail={"error": f"storage unavailable: {exc}", "retry": True})
+        return False
+    except NoGoodCopy as exc:
+        event_record(event_type=EventType.REPAIR, outcome=EventOutcome.FAILURE, agent=agent, blob=replica.blob,
+                     location=replica.location, detail={"error": str(exc), "unrecoverable": True})
+        alert_raise(kind="unrecoverable", message=str(exc), sha256=replica.blob.sha256, location=replica.location.name)
+        return False
+    replica.refresh_from_db()
+    return replica_check(replica, agent=agent, holder=holder) == "ok"
+
+
+def audit_replicas(replicas: QuerySet[Replica], *, agent: str, holder: leases.Holder | None = None) -> AuditReport:
+    """Check each replica; alert on and repair every bad one. While one copy is hashed, the next one is
+    opened on a helper thread (one ahead, so memory stays one stream's buffers): on S3 the server's time to
+    first byte then overlaps with hashing instead of adding to it. A copy opened ahead is dropped and
+    opened again if it waited longer than OPEN_AHEAD_MAX_WAIT (a repair ran in between). A location found
+    unreachable is not asked again in this audit (each of its remaining copies gets an `unreachable` warning at
+    once), so an outage costs one request's timeouts, not one per copy, before the worker is free again."""
+    report = AuditReport()
+    touched = set()
+    queue = list(replicas.select_related("blob", "location"))
+    down: set[int] = set()
+
+    def open_unless_down(replica: Replica) -> Opened:
+        if replica.location_id in down:
+            return Opened(error=TransientStorageError(f"{replica.location.name} was unreachable earlier in this audit"))
+        return replica_open(replica)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="coda-audit-open") as pool:
+        ahead = pool.submit(open_unless_down, queue[0]) if queue else None
+        for index, replica in enumerate(queue):
+            opened = ahead.result()
+            ahead = pool.submit(open_unless_down, queue[index + 1]) if index + 1 < len(queue) else None
+            if opened.stream is not None and time.monotonic() - opened.opened_at > OPEN_AHEAD_MAX_WAIT:
+                opened.stream.close()
+                opened = None  # replica_check opens it afresh
+            outcome = replica_check(replica, agent=agent, opened=opened, holder=holder)
+            report.checked += 1
+            touched.add(replica.blob_id)
+            if outcome == "ok":
+                report.ok += 1
+                continue
+            if outcome == "unreachable":
+                report.unreachable += 1
+                down.add(replica.location_id)
+                continue
+            setattr(report, outcome, getattr(report, outcome) + 1)
+            problem = {"sha256": replica.blob.sha256, "location": replica.location.name, "problem": outcome}
+            alert_raise(kind=f"replica {outcome}", message=f"Stored copy of sha256:{replica.blob.sha256} at "
+                        f"{replica.location.name} is {outcome}.", sha256=replica.blob.sha256, location=replica.location.name)
+            if replica_repair(replica, agent=agent, holder=holder):
+                report.repaired += 1
+                problem["repaired"] = True
+            else:
+                report.unrecoverable += 1
+                problem["repaired"] = False
+            report.problems.append(problem)
+    models_refresh_for_blobs(touched)
+    # A lost shard also makes its checkpoint incomplete: report that alongside "missing".
+    snapshots = Snapshot.objects.filter(state=Snapshot.State.SEALED, files__blob_id__in=touched).distinct()
+    for snapshot in snapshots.select_related("model__provider"):
+        report.completeness[f"{snapshot.model.repo_id}@{snapshot.revision}"] = snapshot_completeness(snapshot)
+    return report
+
+
+def audit_run(*, name: str, task: str, args: list, replicas, agent: str, subject: dict | None = None) -> dict:
+    """An audit under a lease (the beat's batch, a model's audit): one worker at a time; a run whose worker dies
+    is resumed by the work-resume beat, and `replicas(since)` leaves out copies verified since the run began, so
+    no copy is read (or reported) twice for one run."""
+    with leases.held(name=name, task=task, args=args, agent=agent, event_type=EventType.FIXITY,
+                     subject=subject) as holder:
+        if holder is None:
+            return {"skipped": "another worker is running this audit"}
+        return audit_replicas(replicas(holder.started_at), agent=agent, holder=holder).as_dict()
+    return {"stopped": "lease lost"}
+
+
+def replicas_of_model(model) -> QuerySet[Replica]:
+    return Replica.objects.filter(
+        blob__snapshot_files__snapshot__model=model, blob__snapshot_files__snapshot__state=Snapshot.State.SEALED
+    ).distinct()
+
+
+def replicas_due(*, now=None) -> QuerySet[Replica]:
+    """The next batch, oldest-verified first, sized so every replica is re-read within CODA_FIXITY_INTERVAL_DAYS
+    when a batch runs every CODA_FIXITY_BATCH_PERIOD_MINUTES; anything already overdue is always included."""
+    now = now or timezone.now()
+    total = Replica.objects.count()
+    interval = timedelta(days=settings.CODA_FIXITY_INTERVAL_DAYS)
+    period = timedelta(minutes=settings.CODA_FIXITY_BATCH_PERIOD_MINUTES)
+    batch = max(1, math.ceil(total * (period / interval)))
+    overdue = Replica.objects.filter(last_verified_at__lt=now - interval).count()
+    ids = Replica.objects.order_by(F("last_verified_at").asc(nulls_first=True), "pk").values_list("pk", flat=True)[
+        : max(batch, overdue)
+    ]
+    return Replica.objects.filter(pk__in=list(ids))

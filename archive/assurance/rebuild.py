@@ -1,0 +1,98 @@
+"""Rebuild the catalogue's archive records from what a storage location holds: its manifests name every
+sealed snapshot's model, files, sizes and digests (and the retirement summary)."""
+
+import json
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from archive.models import Blob, EventOutcome, EventType, Replica, Snapshot, SnapshotFile, StorageLocation
+from archive.events import event_record
+from archive.ingest.sources import classify
+from archive.storage.base import blob_key
+from archive.storage.locations import backend_for
+from catalogue import services as catalogue_services
+from catalogue.models import AIModel, Retirement
+
+
+@dataclass
+class RebuildReport:
+    snapshots_created: int = 0
+    snapshots_present: int = 0
+    files: int = 0
+    replicas: int = 0
+    missing_objects: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+
+
+def catalogue_rebuild(*, location: StorageLocation, agent: str) -> RebuildReport:
+    """Recreate models, snapshots, files, blobs and replicas from the location's manifests. Replicas whose
+    object exists with the right size are recorded as stored (not verified: run an audit to prove them)."""
+    report = RebuildReport()
+    backend = backend_for(location)
+    for key in backend.list_keys("manifests/"):
+        if not key.endswith(".json"):
+            continue
+        try:
+            with backend.open(key) as stream:
+                document = json.loads(stream.read(64 * 1024 * 1024))
+            _restore(document, location=location, backend=backend, report=report, agent=agent)
+        except (ValueError, KeyError, TypeError) as exc:
+            report.errors.append(f"{key}: {exc}")
+    return report
+
+
+@transaction.atomic
+def _restore(document: dict, *, location, backend, report: RebuildReport, agent: str) -> None:
+    provider_slug, _, name = document["model"].partition("/")
+    provider = catalogue_services.provider_get_or_create(slug=provider_slug)
+    model = AIModel.objects.filter(provider=provider, name=name).first()
+    if model is None:
+        model = catalogue_services.model_create(provider=provider, name=name)
+    retirement = document.get("retirement")
+    if retirement and not Retirement.objects.filter(model=model).exists():
+        Retirement.objects.create(
+            model=model,
+            reason_category=retirement.get("reason_category") or "other",
+            reason=retirement.get("reason") or "",
+            access_after_retirement=retirement.get("access_after_retirement") or "none",
+            access_note=retirement.get("access_note") or "",
+            preservation_statement=retirement.get("preservation_statement") or "",
+            preserved_until=retirement.get("preserved_until") or None,
+            preserved_for_lifetime=bool(retirement.get("preserved_for_lifetime")),
+        )
+    revision = document["revision"]
+    if Snapshot.objects.filter(model=model, revision=revision, state=Snapshot.State.SEALED).exists():
+        report.snapshots_present += 1
+        return
+    snapshot = Snapshot.objects.create(
+        model=model,
+        revision=revision,
+        state=Snapshot.State.SEALED,
+        source=f"rebuilt from {location.name}",
+        sealed_at=parse_datetime(document["sealed_at"]),
+        manifest_key=f"manifests/{document['model']}/{revision}.json",
+    )
+    for entry in document["files"]:
+        blob, _ = Blob.objects.get_or_create(sha256=entry["sha256"], defaults={"size": entry["size"]})
+        kind, fmt = classify(entry["path"])
+        SnapshotFile.objects.create(
+            snapshot=snapshot, path=entry["path"], size=entry["size"], blob=blob,
+            kind=entry.get("kind") or kind, format=entry.get("format") or fmt,
+            state=SnapshotFile.State.STORED, bytes_done=entry["size"],
+        )
+        report.files += 1
+        candidates = [document.get("object_keys", {}).get(blob.sha256), blob_key(blob.sha256)]
+        key = next((k for k in candidates if k and backend.size_of(k) == blob.size), None)
+        if key is not None:
+            _, created = Replica.objects.get_or_create(
+                blob=blob, location=location, defaults={"key": key, "state": Replica.State.STORED}
+            )
+            report.replicas += int(created)
+        else:
+            report.missing_objects.append(next(k for k in candidates if k))
+    event_record(event_type=EventType.INGESTION, outcome=EventOutcome.SUCCESS, agent=agent, model=model,
+                 snapshot=snapshot, location=location,
+                 detail={"rebuilt_from": location.name, "revision": revision, "files": len(document["files"])})
+    report.snapshots_created += 1

@@ -1,0 +1,167 @@
+"""Replication and repair: copy a blob from a verified replica to another location, hashing every
+byte on the way (the same HashingReader as ingest), and commit only if the digest matches. Unreachable
+storage (TransientStorageError, bounded by the S3 timeouts and deadline) is a failed `replication` event, never
+a copy counted as verified; the next run (the preservation-enforce beat entry) completes it."""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from archive.assurance import leases
+from archive.events import event_record
+from archive.ingest import manifests
+from archive.exceptions import ChecksumMismatch, SizeMismatch, TransientStorageError
+from archive.models import Blob, EventOutcome, EventType, Replica, Snapshot, StorageLocation
+from archive.preservation import min_copies, model_preservation_refresh
+from archive.storage.base import blob_key, manifest_key
+from archive.storage.locations import backend_for
+from archive.storage.streaming import HashingReader
+
+logger = logging.getLogger(__name__)
+
+
+class NoGoodCopy(Exception):
+    """No verified replica exists to copy from."""
+
+
+def _source_replicas(blob: Blob, *, exclude: StorageLocation):
+    return (
+        Replica.objects.select_related("location")
+        .filter(blob=blob, state=Replica.State.VERIFIED, location__is_active=True)
+        .exclude(location=exclude)
+        .order_by("-location__is_primary", "location__name")
+    )
+
+
+def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: str,
+              holder: leases.Holder | None = None) -> Replica:
+    """Stream the blob from a verified replica into `target`; the bytes are hashed as they pass and the copy
+    becomes visible only if they hash to the blob's SHA-256. A source that turns out bad is marked corrupt
+    and the next verified one is tried; with none left, NoGoodCopy (never a copy from a bad replica). A source
+    that cannot be reached is skipped; if no source could be reached, or the target cannot be,
+    TransientStorageError (an outage says nothing about the bytes: nothing is marked corrupt or lost).
+    Under a lease (`holder`), the copy stops when the lease is lost and records its upload for a successor."""
+    unreachable = None
+    for source in _source_replicas(blob, exclude=target):
+        try:
+            stream = backend_for(source.location).open(source.key)
+        except TransientStorageError as exc:
+            unreachable = exc
+            continue
+        reader = HashingReader(holder.guard(stream) if holder else stream)
+
+        def digest_matches():
+            if reader.bytes_read != blob.size or reader.hexdigest() != blob.sha256:
+                raise ChecksumMismatch(
+                    f"Source copy at {source.location.name} hashes to {reader.hexdigest()} "
+                    f"({reader.bytes_read} bytes), expected {blob.sha256} ({blob.size} bytes)."
+                )
+
+        existing = Replica.objects.filter(blob=blob, location=target).values_list("key", flat=True).first()
+        try:
+            result = backend_for(target).store(
+                reader, size=blob.size, is_stored=lambda sha256: None, before_commit=digest_matches,
+                key=existing or blob_key(blob.sha256),  # a repair rewrites the copy where it was
+                on_upload=holder.upload_recorder(target) if holder else None,
+            )
+        except (ChecksumMismatch, SizeMismatch) as exc:
+            with transaction.atomic():
+                Replica.objects.filter(pk=source.pk).update(state=Replica.State.CORRUPT)
+                event_record(
+                    event_type=EventType.FIXITY, outcome=EventOutcome.FAILURE, agent=agent, blob=blob,
+                    location=source.location,
+                    detail={"expected": blob.sha256, "found": reader.hexdigest(), "during": event_type, "error": str(exc)},
+                )
+            logger.error("replica of %s at %s is corrupt: %s", blob.sha256, source.location.name, exc)
+            continue
+        finally:
+            stream.close()
+        with transaction.atomic():
+            if holder is not None:
+                holder.confirm()
+            replica, _ = Replica.objects.update_or_create(
+                blob=blob,
+                location=target,
+                defaults={
+                    "key": result.key,
+                    "state": Replica.State.VERIFIED,
+                    "last_verified_at": timezone.now(),
+                    "verification": result.verification,
+                },
+            )
+            event_record(
+                event_type=event_type, outcome=EventOutcome.SUCCESS, agent=agent, blob=blob, location=target,
+                detail={"from": source.location.name, "to": target.name, "key": result.key,
+                        "sha256": reader.hexdigest(), "bytes": reader.bytes_read, "verification": result.verification},
+            )
+        return replica
+    if unreachable is not None:
+        raise unreachable
+    raise NoGoodCopy(f"No verified copy of sha256:{blob.sha256} is left to copy from.")
+
+
+def snapshot_replicate(*, snapshot_id: int, agent: str) -> dict:
+    """Give every file of a sealed snapshot the minimum number of verified copies, and put its manifest at
+    every location that holds it. Idempotent: copies that exist are not made again. Runs under a lease: one
+    worker at a time, and a run whose worker dies is resumed (archive/leases.py)."""
+    snapshot = Snapshot.objects.select_related("model__provider").get(pk=snapshot_id)
+    if snapshot.state != Snapshot.State.SEALED:
+        return {"copied": 0}
+    with leases.held(name=f"replicate:{snapshot_id}", task="archive.tasks.snapshot_replicate", args=[snapshot_id],
+                     agent=agent, event_type=EventType.REPLICATION,
+                     subject={"model_id": snapshot.model_id, "snapshot_id": snapshot.pk}) as holder:
+        if holder is None:
+            return {"copied": 0, "skipped": "another worker is replicating this snapshot"}
+        return _replicate(snapshot, agent=agent, holder=holder)
+    return {"copied": 0, "stopped": "lease lost"}
+
+
+def _replicate(snapshot: Snapshot, *, agent: str, holder: leases.Holder) -> dict:
+    required, _ = min_copies()
+    locations = list(StorageLocation.objects.filter(is_active=True).order_by("-is_primary", "name"))
+    copied = failed = 0
+    down: set[int] = set()  # locations found unreachable in this run: not tried again until the next one
+    blobs = Blob.objects.filter(snapshot_files__snapshot=snapshot).distinct()
+    for blob in blobs:
+        verified = set(
+            Replica.objects.filter(blob=blob, state=Replica.State.VERIFIED).values_list("location_id", flat=True)
+        )
+        for location in locations:
+            if len(verified) >= required:
+                break
+            if location.pk in verified or location.pk in down:
+                continue
+            try:
+                blob_copy(blob=blob, target=location, event_type=EventType.REPLICATION, agent=agent, holder=holder)
+            except NoGoodCopy as exc:
+                event_record(event_type=EventType.REPLICATION, outcome=EventOutcome.FAILURE, agent=agent, blob=blob,
+                             location=location, detail={"error": str(exc)})
+                break
+            except TransientStorageError as exc:
+                event_record(event_type=EventType.REPLICATION, outcome=EventOutcome.FAILURE, agent=agent, blob=blob,
+                             location=location, detail={"error": f"storage unavailable: {exc}", "retry": True})
+                logger.warning("replication of %s to %s failed: %s", blob.sha256, location.name, exc)
+                down.add(location.pk)
+                failed += 1
+                continue
+            verified.add(location.pk)
+            copied += 1
+    files = list(snapshot.files.select_related("blob"))
+    key = manifest_key(repo_id=snapshot.model.repo_id, revision=snapshot.revision)
+    holders = set(
+        Replica.objects.filter(blob__in=blobs, state=Replica.State.VERIFIED)
+        .values_list("location_id", flat=True)
+    )
+    for location in locations:
+        if location.pk in holders and location.pk not in down:
+            document = manifests.manifest_document_for(snapshot, files=files, location=location)
+            try:
+                backend_for(location).put_bytes(key, manifests.manifest_bytes(document))
+            except TransientStorageError as exc:
+                event_record(event_type=EventType.REPLICATION, outcome=EventOutcome.FAILURE, agent=agent,
+                             snapshot=snapshot, model=snapshot.model, location=location,
+                             detail={"error": f"storage unavailable: {exc}", "manifest_key": key, "retry": True})
+                failed += 1
+    model_preservation_refresh(snapshot.model)
+    return {"copied": copied, "failed": failed}

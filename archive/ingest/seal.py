@@ -1,0 +1,111 @@
+"""Closing an ingest: seal the snapshot when every file is stored and verified (revision id, manifest written next
+to the blobs, inspection, preservation status, replication queued), or fail the job naming the failed files."""
+
+import logging
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from archive import dispatch, inspection, preservation
+from archive.events import event_record, worker_agent
+from archive.exceptions import SnapshotSealed
+from archive.ingest import manifests
+from archive.models import EventOutcome, EventType, IngestJob, Replica, Snapshot, SnapshotFile
+from archive.storage.base import manifest_key
+from archive.storage.locations import backend_for, primary_location
+
+logger = logging.getLogger(__name__)
+
+
+def file_lease(file_id: int) -> str:
+    """The lease name of one file's ingest."""
+    return f"ingest-file:{file_id}"
+
+
+def current_job(snapshot: Snapshot) -> IngestJob | None:
+    """The snapshot's newest ingest job."""
+    return snapshot.jobs.order_by("-created_at").first()
+
+
+@transaction.atomic
+def seal_fail(*, snapshot_id: int, message: str, agent: str | None) -> None:
+    """Fail the job of a snapshot whose files are all stored but whose seal failed (the manifest write)."""
+    snapshot = Snapshot.objects.select_for_update().select_related("model").get(pk=snapshot_id)
+    if snapshot.state != Snapshot.State.INGESTING or snapshot.files.filter(state=SnapshotFile.State.PENDING).exists():
+        return
+    job = current_job(snapshot)
+    snapshot.state = Snapshot.State.FAILED
+    snapshot.save(update_fields=["state"])
+    error = f"seal failed: {message}"
+    if job is not None:
+        IngestJob.objects.filter(pk=job.pk).update(state=IngestJob.State.FAILED, finished_at=timezone.now(), error=error)
+    event_record(
+        event_type=EventType.INGESTION, outcome=EventOutcome.FAILURE, agent=agent or worker_agent(),
+        model=snapshot.model, snapshot=snapshot, job=job, detail={"sealed": False, "error": error},
+    )
+    logger.error("seal of snapshot %s failed: %s", snapshot.pk, message)
+
+
+@transaction.atomic
+def snapshot_finish_if_done(*, snapshot_id: int) -> Snapshot:
+    """Seal when every file is stored and verified; fail the job when nothing is pending but some file failed."""
+    snapshot = Snapshot.objects.select_for_update().select_related("model__provider").get(pk=snapshot_id)
+    if snapshot.state != Snapshot.State.INGESTING:
+        return snapshot
+    counts = snapshot.files.aggregate(
+        pending=Count("pk", filter=Q(state=SnapshotFile.State.PENDING)),
+        failed=Count("pk", filter=Q(state=SnapshotFile.State.FAILED)),
+    )
+    if counts["pending"]:
+        return snapshot
+    job = current_job(snapshot)
+    now = timezone.now()
+    if counts["failed"]:
+        failures = list(snapshot.files.filter(state=SnapshotFile.State.FAILED).values_list("path", "error")[:5])
+        message = f"{counts['failed']} file(s) failed: " + "; ".join(f"{p}: {e}" for p, e in failures)
+        snapshot.state = Snapshot.State.FAILED
+        snapshot.save(update_fields=["state"])
+        if job is not None:
+            IngestJob.objects.filter(pk=job.pk).update(state=IngestJob.State.FAILED, finished_at=now, error=message)
+        return snapshot
+    return _seal(snapshot, job=job, now=now)
+
+
+def _seal(snapshot: Snapshot, *, job: IngestJob | None, now) -> Snapshot:
+    """Revision id, manifest at the primary location, inspection, event; then status refresh and replication."""
+    files = list(snapshot.files.select_related("blob").order_by("path"))
+    unverified = [f.path for f in files if not _has_verified_replica(f.blob_id)]
+    if unverified:
+        raise SnapshotSealed(f"Cannot seal: no verified copy of {', '.join(unverified[:5])}.")
+    triples = [(f.path, f.blob.size, f.blob.sha256) for f in files]
+    snapshot.revision = manifests.revision_id(triples)
+    snapshot.state = Snapshot.State.SEALED
+    snapshot.sealed_at = now
+    key = manifest_key(repo_id=snapshot.model.repo_id, revision=snapshot.revision)
+    location = primary_location()
+    document = manifests.manifest_document_for(snapshot, files=files, location=location)
+    backend_for(location).put_bytes(key, manifests.manifest_bytes(document))
+    snapshot.manifest_key = key
+    snapshot.save(update_fields=["revision", "state", "sealed_at", "manifest_key"])
+    inspection.snapshot_inspect(snapshot=snapshot)
+    if job is not None:
+        IngestJob.objects.filter(pk=job.pk).update(state=IngestJob.State.SUCCEEDED, finished_at=now, error="")
+    event_record(
+        event_type=EventType.INGESTION,
+        outcome=EventOutcome.SUCCESS,
+        agent=worker_agent(),
+        model=snapshot.model,
+        snapshot=snapshot,
+        job=job,
+        location=location,
+        detail={"sealed": True, "revision": snapshot.revision, "files": len(files), "manifest_key": key},
+    )
+
+    preservation.model_preservation_refresh(snapshot.model)
+    transaction.on_commit(lambda: dispatch.task_send("archive.tasks.snapshot_replicate", snapshot.pk))
+    return snapshot
+
+
+def _has_verified_replica(blob_id: int | None) -> bool:
+    return blob_id is not None and Replica.objects.filter(blob_id=blob_id, state=Replica.State.VERIFIED).exists()

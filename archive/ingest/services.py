@@ -1,0 +1,242 @@
+"""Ingest: start (validate and list the source, create the snapshot, its files and a job, queue one task per file,
+or resume a failed earlier ingest) and the per-file ingest that streams a source file into storage once."""
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from archive import dispatch, inspection
+from archive.assurance import leases
+from archive.events import event_record, worker_agent
+from archive.exceptions import ConflictError
+from archive.ingest.seal import current_job, file_lease, seal_fail, snapshot_finish_if_done
+from archive.ingest.sources import OpenedSource, classify, list_source
+from archive.models import (
+    Blob,
+    EventOutcome,
+    EventType,
+    IngestJob,
+    Replica,
+    Snapshot,
+    SnapshotFile,
+    StorageLocation,
+)
+from archive.storage.base import blob_key
+from archive.storage.locations import backend_for, locations_sync, primary_location
+from archive.storage.streaming import HashingReader
+from catalogue.models import AIModel
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def snapshot_ingest_start(*, model: AIModel, source: str, requested_by=None, file_access: str = "") -> IngestJob:
+    """Validate and list the source, create the snapshot, its files and a job, and queue one task per file.
+    A failed earlier ingest of the same source resumes: files already stored are not read again.
+    `file_access` (public, gated, restricted) overrides the model's file access for this snapshot."""
+    if file_access not in ("", "public", "gated", "restricted"):
+        raise ValidationError({"file_access": f"Unknown file access {file_access!r}."})
+    canonical, files = list_source(source)
+    locations_sync()
+    previous = (
+        Snapshot.objects.select_for_update()
+        .filter(model=model, source=canonical)
+        .exclude(state=Snapshot.State.SEALED)
+        .order_by("-created_at")
+        .first()
+    )
+    if previous is not None and previous.state == Snapshot.State.INGESTING:
+        job = previous.jobs.order_by("-created_at").first()
+        raise ConflictError(f"An ingest of {canonical} for {model.repo_id} is already running (job {job.pk}).")
+    listed = {f.path: f for f in files}
+    if previous is not None and set(previous.files.values_list("path", flat=True)) == set(listed) and all(
+        previous.files.filter(path=f.path, size=f.size).exists() for f in files
+    ):
+        snapshot = previous
+        snapshot.files.filter(state=SnapshotFile.State.FAILED).update(
+            state=SnapshotFile.State.PENDING, error="", bytes_done=0
+        )
+        for row in snapshot.files.filter(state=SnapshotFile.State.PENDING):
+            row.source_mtime_ns = listed[row.path].mtime_ns
+            row.save(update_fields=["source_mtime_ns"])
+    else:
+        snapshot = Snapshot.objects.create(
+            model=model, source=canonical, created_by=requested_by, file_access=file_access
+        )
+        SnapshotFile.objects.bulk_create(
+            [
+                SnapshotFile(
+                    snapshot=snapshot,
+                    path=f.path,
+                    size=f.size,
+                    source_mtime_ns=f.mtime_ns,
+                    kind=classify(f.path)[0],
+                    format=classify(f.path)[1],
+                )
+                for f in files
+            ]
+        )
+    snapshot.state = Snapshot.State.INGESTING
+    snapshot.save(update_fields=["state"])
+    job = IngestJob.objects.create(
+        snapshot=snapshot,
+        requested_by=requested_by,
+        files_total=len(files),
+        bytes_total=sum(f.size for f in files),
+    )
+    pending = list(snapshot.files.filter(state=SnapshotFile.State.PENDING).values_list("pk", flat=True))
+
+    def enqueue():
+        if not pending:
+            snapshot_finish_if_done(snapshot_id=snapshot.pk)
+        for file_id in pending:
+            dispatch.task_send("archive.tasks.snapshot_file_ingest", file_id)
+
+    transaction.on_commit(enqueue)
+    return job
+
+
+def _is_verified_at(location: StorageLocation):
+    """For Backend.store: the key of a verified copy of a blob at `location`, or None."""
+
+    def check(sha256: str) -> str | None:
+        return (
+            Replica.objects.filter(blob__sha256=sha256, location=location, state=Replica.State.VERIFIED)
+            .values_list("key", flat=True)
+            .first()
+        )
+
+    return check
+
+
+def snapshot_file_ingest(*, file_id: int, agent: str | None = None) -> SnapshotFile:
+    """Stream one source file into the primary location, reading it once; record blob, replica and events."""
+    agent = agent or worker_agent()
+    row = SnapshotFile.objects.select_related("snapshot__model__provider").get(pk=file_id)
+    snapshot = row.snapshot
+    if snapshot.state == Snapshot.State.SEALED:
+        return row
+    if row.state == SnapshotFile.State.STORED:
+        snapshot_finish_if_done(snapshot_id=snapshot.pk)
+        return row
+    if snapshot.state != Snapshot.State.INGESTING:
+        return row  # cancelled (or closed as stuck) since this task was queued
+    subject = {"model_id": snapshot.model_id, "snapshot_id": snapshot.pk, "snapshot_file_id": row.pk}
+    with leases.held(name=file_lease(row.pk), task="archive.tasks.snapshot_file_ingest", args=[row.pk], agent=agent,
+                     event_type=EventType.INGESTION, subject=subject) as holder:
+        if holder is not None:  # None: another worker is on this file (a redelivered task) and still beating
+            _file_ingest(row, holder=holder, agent=agent)
+    return row
+
+
+def _file_ingest(row: SnapshotFile, *, holder: leases.Holder, agent: str) -> None:
+    """Stream the file through HashingReader and the inspector into the primary location, then record it."""
+    snapshot = row.snapshot
+    job = current_job(snapshot)
+    if job is not None and job.state == IngestJob.State.QUEUED:
+        IngestJob.objects.filter(pk=job.pk, state=IngestJob.State.QUEUED).update(
+            state=IngestJob.State.RUNNING, started_at=timezone.now()
+        )
+    location = primary_location()
+    backend = backend_for(location)
+    started = timezone.now()
+    SnapshotFile.objects.filter(pk=row.pk).update(
+        bytes_done=0, attempts=row.attempts + 1, claimed_at=started, heartbeat_at=started
+    )
+
+    def progress(done: int) -> None:
+        SnapshotFile.objects.filter(pk=row.pk).update(bytes_done=done, heartbeat_at=timezone.now())
+
+    opened = OpenedSource(snapshot.source, row.path, size=row.size, mtime_ns=row.source_mtime_ns)
+    inspector = inspection.FileInspector(path=row.path, format=row.format, size=row.size)
+    with opened as stream:
+        reader = HashingReader(holder.guard(stream), on_progress=progress, observers=[inspector])
+        result = backend.store(
+            reader, size=row.size, is_stored=_is_verified_at(location), before_commit=opened.check_unchanged,
+            on_upload=holder.upload_recorder(location),
+        )
+    now = timezone.now()
+    try:
+        _file_record(row, result=result, location=location, inspector=inspector, job=job, agent=agent, now=now,
+                     holder=holder)
+    except leases.LeaseLost:
+        if not result.deduplicated and result.key != blob_key(result.sha256):
+            backend.delete(result.key)  # an upload key only this attempt used: nothing will refer to it
+        raise
+    snapshot_finish_if_done(snapshot_id=snapshot.pk)
+
+
+@transaction.atomic
+def _file_record(row, *, result, location, inspector, job, agent, now, holder) -> None:
+    """Blob, replica, file state and the two events, in one transaction, only while this worker holds the file."""
+    snapshot = row.snapshot
+    holder.confirm()
+    blob, _ = Blob.objects.get_or_create(sha256=result.sha256, defaults={"size": result.size})
+    Replica.objects.update_or_create(
+        blob=blob,
+        location=location,
+        defaults={
+            "key": result.key,
+            "state": Replica.State.VERIFIED,
+            "last_verified_at": now,
+            "verification": result.verification,
+        },
+    )
+    row.blob = blob
+    row.state = SnapshotFile.State.STORED
+    row.bytes_done = result.size
+    row.error = ""
+    row.inspection, row.problems = inspector.finish()
+    row.save(update_fields=["blob", "state", "bytes_done", "error", "inspection", "problems"])
+    common = {"model": snapshot.model, "snapshot": snapshot, "snapshot_file": row, "blob": blob, "job": job}
+    event_record(
+        event_type=EventType.DIGEST,
+        outcome=EventOutcome.SUCCESS,
+        agent=agent,
+        detail={"algorithm": "SHA-256", "digest": result.sha256, "bytes": result.size, "path": row.path},
+        **common,
+    )
+    event_record(
+        event_type=EventType.INGESTION,
+        outcome=EventOutcome.SUCCESS,
+        agent=agent,
+        location=location,
+        detail={
+            "path": row.path,
+            "key": result.key,
+            "deduplicated": result.deduplicated,
+            "note": "blob already stored and verified at this location; not written again"
+            if result.deduplicated
+            else "stored",
+            "verification": result.verification,
+        },
+        **common,
+    )
+
+
+def snapshot_file_fail(*, file_id: int, message: str, agent: str | None = None) -> None:
+    """Mark one file failed (nothing of it counts as stored) and finish the job if nothing else is pending.
+    A file already stored failed in the seal that followed it (the manifest write): the job fails instead,
+    the stored files stay, and a retry seals without reading them again."""
+    row = SnapshotFile.objects.select_related("snapshot__model").get(pk=file_id)
+    if row.snapshot.state != Snapshot.State.INGESTING:
+        return  # sealed, or cancelled (the cancel's event says so)
+    if row.state == SnapshotFile.State.STORED:
+        seal_fail(snapshot_id=row.snapshot_id, message=message, agent=agent)
+        return
+    with transaction.atomic():
+        SnapshotFile.objects.filter(pk=row.pk).update(state=SnapshotFile.State.FAILED, error=message, bytes_done=0)
+        event_record(
+            event_type=EventType.INGESTION,
+            outcome=EventOutcome.FAILURE,
+            agent=agent or worker_agent(),
+            model=row.snapshot.model,
+            snapshot=row.snapshot,
+            snapshot_file=row,
+            job=current_job(row.snapshot),
+            detail={"path": row.path, "error": message},
+        )
+    logger.error("ingest of %s in snapshot %s failed: %s", row.path, row.snapshot_id, message)
+    snapshot_finish_if_done(snapshot_id=row.snapshot_id)

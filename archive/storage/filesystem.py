@@ -1,0 +1,145 @@
+"""Filesystem locations: blobs under a root directory, written through a temp file, fsync and atomic rename, then
+read back to prove the copy."""
+
+import os
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+
+from archive.exceptions import ChecksumMismatch, InvalidSource, SizeMismatch, TransientStorageError
+from archive.models import StorageLocation
+from archive.storage.base import Backend, StoreResult, blob_key
+from archive.storage.streaming import HashingReader
+
+
+class FilesystemBackend(Backend):
+    """Blobs under a root directory: temp file in the blobs directory, fsync, atomic rename."""
+
+    def __init__(self, location: StorageLocation):
+        self.location = location
+        self.root = Path(location.root_path).resolve()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root):
+            raise InvalidSource(f"Key {key!r} escapes the storage root.")
+        return path
+
+    def _write_atomic(self, final: Path, chunks) -> None:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f".tmp-{uuid.uuid4().hex}"
+        try:
+            with open(tmp, "wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, final)
+            _fsync_dir(final.parent)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def store(self, reader, *, size, is_stored, before_commit=lambda: None, key=None, on_upload=None) -> StoreResult:
+        blobs = self.root / "blobs"
+        blobs.mkdir(parents=True, exist_ok=True)
+        tmp = blobs / f".tmp-{uuid.uuid4().hex}"
+        try:
+            with open(tmp, "wb") as out:
+                for chunk in reader.chunks(settings.CODA_CHUNK_SIZE):
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            if reader.bytes_read != size:
+                raise SizeMismatch(f"Read {reader.bytes_read} bytes, expected {size}.")
+            before_commit()
+            sha256 = reader.hexdigest()
+            if key is None:
+                if (dedup := self.deduplicated(is_stored, sha256, size)) is not None:
+                    return dedup
+                key = blob_key(sha256)
+            final = self._path(key)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)  # same filesystem: atomic
+            _fsync_dir(final.parent)
+        finally:
+            tmp.unlink(missing_ok=True)
+        # Proof: read the stored copy back (the source is not read again).
+        with open(final, "rb") as stored:
+            check = HashingReader(stored)
+            check.drain(settings.CODA_CHUNK_SIZE)
+        if check.hexdigest() != sha256 or check.bytes_read != size:
+            final.unlink(missing_ok=True)
+            raise ChecksumMismatch(f"Stored copy at {final} does not match what was read.")
+        return StoreResult(key, sha256, size, False, "read-back sha256")
+
+    def open(self, key: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
+        try:
+            handle = open(self._path(key), "rb")
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise TransientStorageError(str(exc)) from exc
+        if start:
+            handle.seek(start)
+        if end is None:
+            return handle
+        return _Limited(handle, end - start + 1)
+
+    def size_of(self, key: str) -> int | None:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+        except OSError as exc:  # an unmounted or failing disk is an outage, like an unreachable S3 server
+            raise TransientStorageError(str(exc)) from exc
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self._write_atomic(self._path(key), [data])
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def list_keys(self, prefix: str):
+        base = self._path(prefix) if prefix else self.root
+        if not base.exists():
+            return
+        for path in sorted(base.rglob("*")):
+            if path.is_file():
+                yield path.relative_to(self.root).as_posix()
+
+    def list_objects(self, prefix: str):
+        for key in self.list_keys(prefix):
+            try:
+                mtime = self._path(key).stat().st_mtime
+            except FileNotFoundError:
+                continue
+            yield key, datetime.fromtimestamp(mtime, tz=timezone.utc)
+
+
+class _Limited:
+    """At most `remaining` bytes of a file (ranged reads)."""
+
+    def __init__(self, handle, remaining: int):
+        self.handle, self.remaining = handle, remaining
+
+    def read(self, size: int = -1) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        size = self.remaining if size < 0 else min(size, self.remaining)
+        data = self.handle.read(size)
+        self.remaining -= len(data)
+        return data
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,53 @@
+"""Storage locations: the database's rows kept in step with CODA_STORAGE_LOCATIONS, the primary location, and the
+backend that serves a location."""
+
+from django.conf import settings
+from django.db import transaction
+
+from archive.models import StorageLocation
+from archive.storage.base import Backend
+from archive.storage.filesystem import FilesystemBackend
+from archive.storage.s3 import S3Backend
+
+
+def backend_for(location: StorageLocation) -> Backend:
+    """The backend serving `location` (S3-compatible or filesystem)."""
+    if location.kind == StorageLocation.Kind.S3:
+        return S3Backend(location)
+    return FilesystemBackend(location)
+
+
+@transaction.atomic
+def locations_sync() -> list[StorageLocation]:
+    """Make the database's storage locations match CODA_STORAGE_LOCATIONS (credentials stay in the environment)."""
+    configured = settings.CODA_STORAGE_LOCATIONS
+    names = []
+    primary_name = next((c["name"] for c in configured if c.get("primary")), configured[0]["name"])
+    StorageLocation.objects.exclude(name=primary_name).update(is_primary=False)
+    for entry in configured:
+        kind = entry.get("kind", "filesystem")
+        values = {
+            "kind": kind,
+            "endpoint_url": entry.get("endpoint_url", "") or "",
+            "bucket": entry.get("bucket", "") or "",
+            "prefix": entry.get("prefix", "") or "",
+            "region": entry.get("region", "") or "",
+            "root_path": str(entry.get("root", "") or ""),
+            "access_key_env": entry.get("access_key_env", "") or "",
+            "secret_key_env": entry.get("secret_key_env", "") or "",
+            "is_primary": entry["name"] == primary_name,
+            "is_active": True,
+        }
+        location, _ = StorageLocation.objects.update_or_create(name=entry["name"], defaults=values)
+        names.append(location.name)
+    StorageLocation.objects.exclude(name__in=names).update(is_active=False, is_primary=False)
+    return list(StorageLocation.objects.filter(name__in=names))
+
+
+def primary_location() -> StorageLocation:
+    """The primary location; configuration is synced at ingest start (and here only when none is recorded)."""
+    location = StorageLocation.objects.filter(is_primary=True, is_active=True).first()
+    if location is None:
+        locations_sync()
+        location = StorageLocation.objects.get(is_primary=True)
+    return location
