@@ -44,8 +44,12 @@ worker: install
 superuser: install
 	$(PY) manage.py createsuperuser
 
-test: install test-clients
+test: install test-clients lint
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+# The import contracts in pyproject.toml ([tool.importlinter]): layers, entry points above the domain, independent doors.
+lint: install
+	$(UV) run --frozen lint-imports
 
 bench: install
 	$(PY) benchmarks/ingest.py
