@@ -12,6 +12,7 @@ import posixpath
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,8 +28,6 @@ def parse_expires(raw: str | None) -> int:
     if raw in (None, ""):
         return delivery.DEFAULT_PRESIGN_SECONDS
     if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-        from rest_framework.exceptions import ValidationError
-
         raise ValidationError({"expires": "A whole number of seconds, at least 1 (at most 3600)."})
     return min(int(raw), delivery.MAX_PRESIGN_SECONDS)
 

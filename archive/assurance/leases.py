@@ -14,6 +14,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
@@ -216,8 +217,6 @@ def lease_cancel(name: str, *, agent: str) -> Lease | None:
 def work_resume(*, agent: str) -> int:
     """The work-resume beat: requeue every piece of work whose holder stopped beating (a killed or lost worker),
     with an event saying so, and abort the uploads it left open."""
-    from celery import current_app
-
     resumed = 0
     for lease in Lease.objects.filter(state=Lease.State.RUNNING, heartbeat_at__lt=_cutoff()):
         now = timezone.now()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 from archive.exceptions import (
@@ -154,8 +155,6 @@ def source_s3_client():
 
 
 def list_s3_source(source: str) -> list[SourceFile]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
     bucket, prefix = parse_s3_source(source)
     files = []
     try:

@@ -3,6 +3,7 @@
 import sys
 import time
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from archive import selectors
@@ -45,12 +46,8 @@ class Command(BaseCommand):
             job = services.snapshot_ingest_start(model=ai_model, source=source)
         except DomainError as exc:
             raise CommandError(exc.message) from None
-        except Exception as exc:
-            from django.core.exceptions import ValidationError
-
-            if isinstance(exc, ValidationError):
-                raise CommandError("; ".join(exc.messages)) from None
-            raise
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from None
         self.stdout.write(f"ingest job {job.pk}: {job.files_total} files, {_human(job.bytes_total)}")
         if not wait:
             return
