@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 
 from archive.models import PreservationEvent, Snapshot
 from tests.archive.helpers import make_tree, preserve_now
-from tests.catalogue.test_hostile_input import assert_error, row_counts
+from tests.core.test_hostile_input import assert_error, row_counts
 from tests.factories import AIModelFactory, ProviderFactory, api_client
 
 SECRET = b"root:x:0:0:secret"
