@@ -14,12 +14,12 @@ from rest_framework.exceptions import AuthenticationFailed, Throttled
 from archive import selectors
 from archive.delivery import downloads as delivery
 from archive.delivery.ranges import hub_range
-from archive.exceptions import TransientStorageError
+from archive.exceptions import StoredCopyUnavailable
 from archive.hub import protocol
 from archive.models import Snapshot, StorageLocation
 from catalogue import selectors as catalogue_selectors
 from core.authentication import BearerTokenAuthentication
-from core.exceptions import DomainError, NotFoundError
+from core.exceptions import DomainError, NotFoundError, UnavailableError
 from catalogue.models import FileAccess
 from catalogue.permissions import can_read_files, file_access_denial, file_access_level, visible_replacement
 
@@ -176,9 +176,12 @@ def resolve(request, ctx, provider, name, revision, path):
 
     if replica.location.kind == StorageLocation.Kind.S3 and settings.CODA_HF_S3_REDIRECT:
         try:
-            url = delivery.presigned_url(replica, expires_in=settings.CODA_HF_PRESIGN_SECONDS)
-        except TransientStorageError as exc:
-            raise HubError(503, None, str(exc), _retry_after()) from None
+            with delivery.failures_recorded(user=ctx.user, snapshot=snapshot, snapshot_file=row, replica=replica,
+                                            via="hf-redirect"):
+                delivery.replica_probe(replica)  # never a redirect to storage that cannot answer
+                url = delivery.presigned_url(replica, expires_in=settings.CODA_HF_PRESIGN_SECONDS)
+        except UnavailableError as exc:
+            raise HubError(503, None, exc.public_message, _retry_after()) from None
         # Clients read the file's metadata from this 302 and do not follow it on HEAD, so it carries it all.
         # They then GET the presigned URL straight from storage: handing out the URL is the access, on HEAD too.
         response = HttpResponse(status=302)
@@ -206,9 +209,13 @@ def resolve(request, ctx, provider, name, revision, path):
         response = HttpResponse(status=status, content_type="application/octet-stream")
     else:
         try:
-            body = _body(replica, first, last) if length else iter(())
-        except (FileNotFoundError, TransientStorageError) as exc:
-            raise HubError(503, None, f"Stored copy unreadable: {exc}", _retry_after()) from None
+            with delivery.failures_recorded(user=ctx.user, snapshot=snapshot, snapshot_file=row, replica=replica, via="hf"):
+                try:
+                    body = _body(replica, first, last) if length else iter(())
+                except FileNotFoundError as exc:
+                    raise StoredCopyUnavailable(f"The stored copy {replica.key} is missing: {exc}") from exc
+        except UnavailableError as exc:
+            raise HubError(503, None, exc.public_message, _retry_after()) from None
         response = StreamingHttpResponse(body, status=status, content_type="application/octet-stream")
         delivery.access_record(
             user=ctx.user,

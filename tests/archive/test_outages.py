@@ -346,3 +346,27 @@ def test_storage_out_at_seal(mode, outage, celery_worker, staging_dir):
                                               snapshot_file__isnull=False)
     assert stored.count() == 1  # the file was not stored a second time
     assert f"archive/{again.snapshot.manifest_key}" in outage.objects()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_storage_out_at_hub_resolve(mode, outage, transactional_db, staging_dir, monkeypatch, anon_client, settings):
+    """`/hf/…/resolve/…` probes storage before its 302 to a presigned URL (or before streaming): 503 + Retry-After."""
+    model = AIModelFactory(file_access="public")
+    data = random_bytes(4096, seed=38)
+    snapshot = preserve_now(model, staging_dir, {"model.bin": data}, monkeypatch)
+    url = f"/hf/{model.repo_id}/resolve/{snapshot.revision}/model.bin"
+    for redirect in (True, False):
+        settings.CODA_HF_S3_REDIRECT = redirect
+        outage.begin(mode)
+        response = anon_client.get(url)
+        assert response.status_code == 503 and response["Retry-After"]
+        assert "127.0.0.1" not in response.content.decode()  # the technical cause goes to the event only
+        outage.end()
+    failures = PreservationEvent.objects.filter(event_type=EventType.ACCESS, outcome=EventOutcome.FAILURE)
+    assert sorted(e.detail["via"] for e in failures) == ["hf", "hf-redirect"]
+
+    settings.CODA_HF_S3_REDIRECT = True
+    response = anon_client.get(url)
+    assert response.status_code == 302
+    with urllib.request.urlopen(response["Location"], timeout=10) as fetched:
+        assert fetched.read() == data
