@@ -63,7 +63,7 @@ def snapshot_history(snapshot: Snapshot) -> list[Snapshot]:
         queryset = selectors.sealed_with_role(queryset, "main" if role == "model" else "dossier")
     else:
         queryset = queryset.filter(pk=snapshot.pk)
-    return list(queryset.select_related("created_by").prefetch_related("jobs").order_by("-sealed_at", "-pk"))
+    return list(queryset.select_related("created_by").prefetch_related("jobs__requested_by").order_by("-sealed_at", "-pk"))
 
 
 def snapshot_tag_create(*, snapshot: Snapshot, name: str, created_by=None, message: str = "") -> SnapshotTag:

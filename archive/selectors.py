@@ -2,14 +2,15 @@
 
 import re
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from archive.exceptions import SnapshotNotFound
 from archive.models import (
     EventType, FileKind, IngestJob, PreservationEvent, Replica, Snapshot, SnapshotFile, SnapshotTag,
 )
 from core.exceptions import NotFoundError
-from catalogue.permissions import can_view_job, is_curator, visible_model_ids
+from catalogue.permissions import can_view_job, is_curator, visible_model_ids, visible_models
+from catalogue.selectors import search_models
 from catalogue.models import AIModel
 
 REVISION_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -131,3 +132,31 @@ def snapshot_file_get(*, snapshot: Snapshot, path: str) -> SnapshotFile:
     if row.blob_id is None:
         raise NotFoundError(f"{path!r} of {snapshot} is not stored yet.", code="file_not_stored")
     return row
+
+
+def hub_models(*, user, search: str = "", author: str = "", tags: list[str] | None = None) -> QuerySet[AIModel]:
+    """Models the user may see, narrowed as the Hub's model list is: search terms, author (provider), tags."""
+    queryset = visible_models(user, AIModel.objects.select_related("provider").prefetch_related("tags"))
+    if search:
+        queryset = search_models(queryset, search)
+    if author:
+        queryset = queryset.filter(provider__slug=author)
+    for tag in tags or []:
+        queryset = queryset.filter(tags__slug=tag)
+    head = sealed_with_role(Snapshot.objects.filter(model=OuterRef("pk")), "main").order_by("-sealed_at", "-pk")
+    return queryset.annotate(head_sealed_at=Subquery(head.values("sealed_at")[:1]))
+
+
+def branch_heads(models: list[AIModel], branch: str = "main") -> dict[int, Snapshot]:
+    """Each model's branch head, in one query."""
+    heads: dict[int, Snapshot] = {}
+    queryset = sealed_with_role(Snapshot.objects.filter(model__in=models), branch).order_by("model_id", "-sealed_at", "-pk")
+    for snapshot in queryset:
+        heads.setdefault(snapshot.model_id, snapshot)
+    return heads
+
+
+def snapshot_ingest_job(snapshot: Snapshot) -> IngestJob | None:
+    """The ingest that sealed a snapshot (its last succeeded job)."""
+    jobs = [j for j in snapshot.jobs.all() if j.state == IngestJob.State.SUCCEEDED]
+    return max(jobs, key=lambda j: j.pk) if jobs else None

@@ -217,6 +217,10 @@ ROUTES = {
     "hub:tree": MODEL,
     "hub:tree-path": MODEL,
     "hub:resolve": FILES,
+    "hub:model-list": LISTING,
+    "hub:refs": MODEL,
+    "hub:commits": MODEL,
+    "hub:paths-info": NOT_ALLOWED,  # POST only; tests/archive/hub/test_repos.py holds its hidden-model answer
     "hub:<catch-all>": _fixed(404, 404),
     # web pages
     "web:home": LISTING,
