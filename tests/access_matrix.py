@@ -175,6 +175,7 @@ ROUTES = {
     "api:snapshot-manifest-sha256": MODEL,
     "api:model-preservation": MODEL,
     "api:model-audit": CURATOR_WRITE,
+    "api:model-refs": MODEL,
     "api:event-list": OPEN,
     "api:snapshot-bag": FILES,
     "api:snapshot-file": FILES,

@@ -2,6 +2,7 @@
 never a dossier-only one; `dossier` is the newest dossier snapshot; curator tags are immutable."""
 
 import pytest
+from rest_framework.test import APIClient
 
 from archive import refs, selectors
 from archive.exceptions import SnapshotNotFound
@@ -57,3 +58,19 @@ def test_tags_resolve_and_never_move(model_with_dossier):
     listed = refs.model_refs(model)
     assert [(r.name, r.snapshot.pk) for r in listed.branches] == [("main", weights.pk), ("dossier", dossier.pk)]
     assert [(r.name, r.snapshot.pk) for r in listed.tags] == [("as-retired", weights.pk)]
+
+
+def test_refs_api_lists_and_curators_tag(model_with_dossier, curator_client):
+    api_client = APIClient()
+    model, weights, dossier = model_with_dossier
+    url = f"/api/v1/models/{model.repo_id}/refs/"
+    listed = api_client.get(url).json()
+    assert [(b["name"], b["revision"]) for b in listed["branches"]] == [("main", weights.revision),
+                                                                        ("dossier", dossier.revision)]
+    assert api_client.post(url, {"name": "v1", "revision": weights.revision}, format="json").status_code in (401, 403)
+    created = curator_client.post(url, {"name": "v1", "revision": weights.revision}, format="json")
+    assert created.status_code == 201 and created.json()["ref"] == "refs/tags/v1"
+    again = curator_client.post(url, {"name": "v1", "revision": dossier.revision}, format="json")
+    assert again.status_code == 409
+    assert api_client.get(url).json()["tags"][0]["revision"] == weights.revision
+    assert api_client.get(f"/api/v1/models/{model.repo_id}/snapshots/v1/").json()["revision"] == weights.revision
