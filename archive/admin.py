@@ -2,7 +2,10 @@
 
 from django.contrib import admin
 
-from archive.models import Blob, IngestJob, Lease, PreservationEvent, Replica, Snapshot, SnapshotFile, StorageLocation
+from archive.models import (
+    Blob, IngestJob, Lease, PreservationEvent, Replica, Snapshot, SnapshotFile, SnapshotTag, StorageLocation,
+)
+from archive.refs import snapshot_tag_create
 from archive.snapshots import snapshot_access_set
 
 
@@ -110,3 +113,25 @@ class PreservationEventAdmin(ReadOnlyAdmin):
     list_filter = ["event_type", "outcome", "location"]
     search_fields = ["blob__sha256", "agent", "model__name"]
     list_select_related = ["model__provider", "location"]
+
+
+@admin.register(SnapshotTag)
+class SnapshotTagAdmin(admin.ModelAdmin):
+    """Curators add tags (through archive.refs, the one rule); a tag never changes or moves, so no edit or delete."""
+
+    list_display = ("name", "model", "snapshot", "created_by", "created_at")
+    search_fields = ("name", "model__repo_key")
+    fields = ("snapshot", "name", "message")
+    raw_id_fields = ("snapshot",)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        tag = snapshot_tag_create(snapshot=obj.snapshot, name=obj.name, created_by=request.user, message=obj.message)
+        obj.pk = tag.pk

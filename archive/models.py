@@ -6,7 +6,12 @@ from django.db import models
 from django.urls import reverse
 
 from catalogue.models import FileAccess
+from core.exceptions import ConflictError
 from core.events import EventOutcome, EventType  # noqa: F401  (archive code names them through archive.models)
+
+
+class TagImmutable(ConflictError):
+    code = "tag_immutable"
 
 
 class StorageLocation(models.Model):
@@ -332,3 +337,37 @@ class Lease(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("admin:archive_lease_change", args=[self.pk])
+
+
+class SnapshotTag(models.Model):
+    """A curator's name for one sealed snapshot (e.g. `v1`, `as-retired`); a tag never moves or changes."""
+
+    model = models.ForeignKey(to="catalogue.AIModel", on_delete=models.PROTECT, related_name="snapshot_tags")
+    snapshot = models.ForeignKey(to="archive.Snapshot", on_delete=models.PROTECT, related_name="tags")
+    name = models.CharField(max_length=64)
+    message = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "name"], name="archive_snapshot_tag_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.snapshot}"
+
+    def get_absolute_url(self) -> str:
+        return self.snapshot.get_absolute_url()
+
+    def save(self, *args, **kwargs):
+        # Tags are immutable: a citation naming `as-retired` must always mean the same bytes.
+        if self.pk is not None:
+            from_db = SnapshotTag.objects.filter(pk=self.pk).values("name", "snapshot_id", "model_id").first()
+            if from_db is not None and from_db != {"name": self.name, "snapshot_id": self.snapshot_id,
+                                                   "model_id": self.model_id}:
+                raise TagImmutable(f"Tag {from_db['name']!r} is immutable; create a new tag instead.")
+        super().save(*args, **kwargs)

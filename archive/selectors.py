@@ -2,12 +2,15 @@
 
 import re
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from archive.exceptions import SnapshotNotFound
-from archive.models import EventType, IngestJob, PreservationEvent, Replica, Snapshot, SnapshotFile
+from archive.models import (
+    EventType, FileKind, IngestJob, PreservationEvent, Replica, Snapshot, SnapshotFile, SnapshotTag,
+)
 from core.exceptions import NotFoundError
-from catalogue.permissions import can_view_job, is_curator, visible_model_ids
+from catalogue.permissions import can_view_job, is_curator, visible_model_ids, visible_models
+from catalogue.selectors import search_models
 from catalogue.models import AIModel
 
 REVISION_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -19,20 +22,51 @@ def snapshot_queryset() -> QuerySet[Snapshot]:
     )
 
 
+# `main` is the model itself: the newest sealed snapshot holding weights, config or a tokenizer.
+MODEL_FILE_KINDS = (FileKind.WEIGHTS, FileKind.CONFIG, FileKind.TOKENIZER)
+# `dossier` is the retirement record: the newest sealed snapshot of interviews and reports only.
+DOSSIER_FILE_KINDS = (FileKind.INTERVIEW, FileKind.REPORT)
+BRANCHES = ("main", "dossier")
+
+
+def sealed_with_role(queryset: QuerySet[Snapshot], role: str) -> QuerySet[Snapshot]:
+    """Sealed snapshots of one role: 'main' (holds model files) or 'dossier' (only dossier documents)."""
+    files = SnapshotFile.objects.filter(snapshot=OuterRef("pk"))
+    queryset = queryset.filter(state=Snapshot.State.SEALED)
+    if role == "main":
+        return queryset.filter(Exists(files.filter(kind__in=MODEL_FILE_KINDS)))
+    return queryset.filter(Exists(files.filter(kind__in=DOSSIER_FILE_KINDS))).exclude(
+        Exists(files.exclude(kind__in=DOSSIER_FILE_KINDS))
+    )
+
+
+def branch_head(*, model: AIModel, branch: str, queryset: QuerySet[Snapshot] | None = None) -> Snapshot | None:
+    """The snapshot a branch ('main', 'dossier') points at: the newest sealed one of its role."""
+    queryset = queryset if queryset is not None else snapshot_queryset().filter(model=model)
+    return sealed_with_role(queryset, branch).order_by("-sealed_at", "-pk").first()
+
+
 def snapshot_get(*, model: AIModel, ref: str) -> Snapshot:
-    """A snapshot by 40-hex revision id, 'main' (newest sealed) or numeric id (unsealed ones)."""
+    """A snapshot by 40-hex revision id, branch ('main' = newest sealed snapshot of model files, 'dossier'),
+    curator tag, or numeric id (unsealed ones)."""
     queryset = snapshot_queryset().filter(model=model)
-    if ref == "main":
-        snapshot = queryset.filter(state=Snapshot.State.SEALED).order_by("-sealed_at", "-pk").first()
+    ref = ref.removeprefix("refs/heads/")
+    if ref in BRANCHES:
+        snapshot = branch_head(model=model, branch=ref, queryset=queryset)
     elif REVISION_RE.match(ref):
         snapshot = queryset.filter(revision=ref, state=Snapshot.State.SEALED).order_by("-sealed_at").first()
     elif ref.isascii() and ref.isdigit() and len(ref) <= 18:  # a row id that fits a 64-bit key
         snapshot = queryset.filter(pk=int(ref)).first()
     else:
-        snapshot = None
+        tag = ref.removeprefix("refs/tags/")
+        snapshot = queryset.filter(tags__name=tag, tags__model=model).first() if tag else None
     if snapshot is None:
         raise SnapshotNotFound(f"{model.repo_id} has no snapshot {ref!r}.")
     return snapshot
+
+
+def snapshot_tags(model: AIModel) -> QuerySet[SnapshotTag]:
+    return SnapshotTag.objects.filter(model=model).select_related("snapshot").order_by("name")
 
 
 def snapshot_files(snapshot: Snapshot) -> QuerySet[SnapshotFile]:
@@ -98,3 +132,31 @@ def snapshot_file_get(*, snapshot: Snapshot, path: str) -> SnapshotFile:
     if row.blob_id is None:
         raise NotFoundError(f"{path!r} of {snapshot} is not stored yet.", code="file_not_stored")
     return row
+
+
+def hub_models(*, user, search: str = "", author: str = "", tags: list[str] | None = None) -> QuerySet[AIModel]:
+    """Models the user may see, narrowed as the Hub's model list is: search terms, author (provider), tags."""
+    queryset = visible_models(user, AIModel.objects.select_related("provider").prefetch_related("tags"))
+    if search:
+        queryset = search_models(queryset, search)
+    if author:
+        queryset = queryset.filter(provider__slug=author)
+    for tag in tags or []:
+        queryset = queryset.filter(tags__slug=tag)
+    head = sealed_with_role(Snapshot.objects.filter(model=OuterRef("pk")), "main").order_by("-sealed_at", "-pk")
+    return queryset.annotate(head_sealed_at=Subquery(head.values("sealed_at")[:1]))
+
+
+def branch_heads(models: list[AIModel], branch: str = "main") -> dict[int, Snapshot]:
+    """Each model's branch head, in one query."""
+    heads: dict[int, Snapshot] = {}
+    queryset = sealed_with_role(Snapshot.objects.filter(model__in=models), branch).order_by("model_id", "-sealed_at", "-pk")
+    for snapshot in queryset:
+        heads.setdefault(snapshot.model_id, snapshot)
+    return heads
+
+
+def snapshot_ingest_job(snapshot: Snapshot) -> IngestJob | None:
+    """The ingest that sealed a snapshot (its last succeeded job)."""
+    jobs = [j for j in snapshot.jobs.all() if j.state == IngestJob.State.SUCCEEDED]
+    return max(jobs, key=lambda j: j.pk) if jobs else None

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from archive.api import bags, downloads, views
+from archive.api import bags, downloads, refs, views
 
 SNAPSHOTS = "models/<str:provider>/<str:name>/snapshots/"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path(SNAPSHOTS + "<str:revision>/manifest.sha256", views.ManifestSha256View.as_view(), name="snapshot-manifest-sha256"),
     path("models/<str:provider>/<str:name>/preservation/", views.PreservationView.as_view(), name="model-preservation"),
     path("models/<str:provider>/<str:name>/audit/", views.ModelAuditView.as_view(), name="model-audit"),
+    path("models/<str:provider>/<str:name>/refs/", refs.ModelRefsView.as_view(), name="model-refs"),
     path("events/", views.EventListView.as_view(), name="event-list"),
     path(SNAPSHOTS + "<str:revision>/bag.tar", bags.BagView.as_view(), name="snapshot-bag"),
     path(SNAPSHOTS + "<str:revision>/files/<path:path>", downloads.SnapshotFileDownloadView.as_view(), name="snapshot-file"),

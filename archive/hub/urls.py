@@ -2,13 +2,17 @@
 
 from django.urls import path, re_path
 
-from archive.hub import views
+from archive.hub import repos, views
 
 app_name = "hub"
 
 REPO = "<str:provider>/<str:name>"
 
 urlpatterns = [
+    path("api/models", repos.model_list, name="model-list"),
+    path(f"api/models/{REPO}/refs", repos.model_refs, name="refs"),
+    path(f"api/models/{REPO}/commits/<path:revision>", repos.model_commits, name="commits"),
+    path(f"api/models/{REPO}/paths-info/<path:revision>", repos.paths_info, name="paths-info"),
     path(f"api/models/{REPO}", views.model_info, name="model-info"),
     # Clients quote the revision with safe="" (refs/pr/1 → refs%2Fpr%2F1); Django decodes it, hence <path:>.
     path(f"api/models/{REPO}/revision/<path:revision>", views.model_info, name="model-info-revision"),

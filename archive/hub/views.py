@@ -8,14 +8,15 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 
-from archive import selectors
+from archive import refs, selectors
 from archive.delivery import downloads as delivery
 from archive.delivery.ranges import hub_range
 from archive.exceptions import StoredCopyUnavailable
-from archive.hub import protocol
+from archive.hub import protocol, protocol_repos
 from archive.models import Snapshot, StorageLocation
 from catalogue import selectors as catalogue_selectors
 from core.authentication import BearerTokenAuthentication
@@ -76,8 +77,10 @@ class HubContext:
         return model
 
     def snapshot(self, model, revision: str) -> Snapshot:
-        """'main' (newest sealed snapshot) or a sealed snapshot's 40-hex revision id; nothing else."""
-        if revision != "main" and not selectors.REVISION_RE.match(revision):
+        """A branch ('main' = the model's files, 'dossier'), a curator tag or a sealed snapshot's 40-hex
+        revision id; never an unsealed snapshot's row id."""
+        name = revision.removeprefix("refs/heads/").removeprefix("refs/tags/")
+        if not name or (name.isdigit() and not selectors.REVISION_RE.match(name)):
             raise HubError(404, "RevisionNotFound", f"Invalid rev id: {revision}")
         try:
             snapshot = selectors.snapshot_get(model=model, ref=revision)
@@ -88,8 +91,10 @@ class HubContext:
         return snapshot
 
 
-def hub_view(view):
+def hub_view(view=None, *, methods=("GET", "HEAD")):
     """Authenticate, run the view, turn HubErrors into Hub error answers, add the model's headers."""
+    if view is None:
+        return functools.partial(hub_view, methods=methods)
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -108,7 +113,26 @@ def hub_view(view):
                 response[key] = value
         return response
 
-    return require_http_methods(["GET", "HEAD"])(wrapper)
+    # Token-authenticated reads (paths-info is a POST that reads): no session, no CSRF to check.
+    return csrf_exempt(require_http_methods(list(methods))(wrapper))
+
+
+def next_link(request, response, cursor: int) -> None:
+    """Link rel="next" with the same query and the next cursor (the clients follow it as it is)."""
+    params = request.GET.copy()
+    params["cursor"] = str(cursor)
+    protocol.add_link(response, f'<{request.build_absolute_uri(request.path)}?{params.urlencode()}>; rel="next"')
+
+
+def flag(request, name: str) -> bool:
+    return request.GET.get(name, "").lower() in ("1", "true")
+
+
+def offset_cursor(request) -> int:
+    try:
+        return max(0, int(request.GET.get("cursor", "0")))
+    except ValueError:
+        raise HubError(400, None, "cursor must be an integer.") from None
 
 
 @hub_view
@@ -130,6 +154,12 @@ def model_info(request, ctx, provider, name, revision="main"):
             "replacement": ctx.replacement.repo_id if ctx.replacement is not None else None,
         },
     )
+    body["cardData"] = protocol_repos.card_data(model)
+    inspection = snapshot.inspection or {}
+    if (safetensors := protocol_repos.safetensors_info(inspection)) is not None:
+        body["safetensors"] = safetensors
+    if inspection.get("config"):
+        body["config"] = inspection["config"]
     return JsonResponse(body)
 
 
@@ -139,20 +169,17 @@ def tree(request, ctx, provider, name, revision, path=""):
     model = ctx.model(provider, name)
     snapshot = ctx.snapshot(model, revision)
     path = path.strip("/")
-    recursive = request.GET.get("recursive", "").lower() in ("1", "true")
-    entries = protocol.tree_entries(selectors.manifest_files(snapshot), path=path, recursive=recursive)
+    entries = protocol.tree_entries(selectors.manifest_files(snapshot), path=path, recursive=flag(request, "recursive"))
     if entries is None:
         raise HubError(404, "EntryNotFound", f"{path} is not a directory of {model.repo_id}@{snapshot.revision}.")
-    try:
-        offset = max(0, int(request.GET.get("cursor", "0")))
-    except ValueError:
-        raise HubError(400, None, "cursor must be an integer.") from None
+    offset = offset_cursor(request)
     size = max(1, settings.CODA_HF_TREE_PAGE_SIZE)
-    response = JsonResponse(entries[offset : offset + size], safe=False)
+    page = entries[offset : offset + size]
+    if flag(request, "expand"):  # lastCommit of each entry: the snapshot is the commit that holds it
+        page = protocol_repos.with_last_commit(page, snapshot, refs.snapshot_role(snapshot))
+    response = JsonResponse(page, safe=False)
     if offset + size < len(entries):
-        params = request.GET.copy()
-        params["cursor"] = str(offset + size)
-        protocol.add_link(response, f'<{request.build_absolute_uri(request.path)}?{params.urlencode()}>; rel="next"')
+        next_link(request, response, offset + size)
     return response
 
 

@@ -78,6 +78,42 @@ def run(op: dict):
         result = hub.HfApi().verify_repo_checksums(op["repo"], revision=op.get("revision"), token=token)
         return {"checked": result.checked_count, "mismatches": [str(m) for m in result.mismatches],
                 "missing": list(result.missing_paths), "extra": list(result.extra_paths)}
+    if kind == "list_models":
+        models = hub.HfApi().list_models(search=op.get("search"), author=op.get("author"), limit=op.get("limit"),
+                                         sort=op.get("sort"), full=op.get("full"), token=token)
+        return [{"id": m.id, "sha": m.sha, "private": m.private,
+                 "siblings": sorted(s.rfilename for s in m.siblings) if m.siblings else None} for m in models]
+    if kind == "model_info_full":
+        info = hub.HfApi().model_info(op["repo"], revision=op.get("revision"), token=token, files_metadata=True)
+        return {"sha": info.sha, "safetensors": dict(info.safetensors.parameters) if info.safetensors else None,
+                "total": info.safetensors.total if info.safetensors else None, "config": info.config,
+                "last_modified": info.last_modified.isoformat() if info.last_modified else None,
+                "sizes": {s.rfilename: [s.size, s.lfs.sha256 if s.lfs else None] for s in info.siblings}}
+    if kind == "list_repo_refs":
+        refs = hub.HfApi().list_repo_refs(op["repo"], token=token)
+        return {"branches": {b.name: b.target_commit for b in refs.branches},
+                "tags": {t.name: t.target_commit for t in refs.tags}}
+    if kind == "list_repo_commits":
+        commits = hub.HfApi().list_repo_commits(op["repo"], revision=op.get("revision"), token=token)
+        return [{"id": c.commit_id, "authors": c.authors, "title": c.title, "message": c.message,
+                 "date": c.created_at.isoformat()} for c in commits]
+    if kind == "get_paths_info":
+        infos = hub.HfApi().get_paths_info(op["repo"], op["paths"], expand=op.get("expand", False),
+                                           revision=op.get("revision"), token=token)
+        return [{"path": i.path, "type": type(i).__name__, "size": getattr(i, "size", None),
+                 "sha256": i.lfs.sha256 if getattr(i, "lfs", None) else None,
+                 "last_commit": i.last_commit.oid if i.last_commit else None} for i in infos]
+    if kind == "fs":
+        fs = hub.HfFileSystem(token=token)
+        root = op["repo"] + (f"@{op['revision']}" if op.get("revision") else "")
+        out = {"ls": sorted(e["name"] for e in fs.ls(root, detail=True)),
+               "glob": sorted(fs.glob(f"{root}/**/*.md")),
+               "info": {k: v for k, v in fs.info(f"{root}/{op['file']}").items() if k in ("name", "size", "type")}}
+        with fs.open(f"{root}/{op['file']}", "rb") as handle:
+            handle.seek(op["start"])
+            out["range"] = handle.read(op["length"]).hex()
+        out["modified"] = fs.modified(f"{root}/{op['file']}").isoformat()
+        return out
     if kind == "auto_config":
         from transformers import AutoConfig
 

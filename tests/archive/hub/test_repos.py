@@ -1,0 +1,114 @@
+"""Listing and history with the real huggingface_hub (2.x here, 0.36 in its locked venv): list_models,
+list_repo_refs, list_repo_commits, get_paths_info and HfFileSystem against a live Coda, with a dossier
+snapshot newer than the weights (main must stay the weights) and a restricted model nobody outside may see."""
+
+from datetime import datetime
+
+import pytest
+from django.test import Client
+
+from archive import refs
+from catalogue.models import Tag
+from tests.archive.hub.test_clients import client_python, hf, legacy_python, ok, token_for  # noqa: F401 (fixtures)
+from tests.archive.synthetic_model import build_and_preserve, sha256
+from tests.factories import AIModelFactory, UserFactory
+
+def ms(value: datetime) -> datetime:
+    """The Hub's timestamps carry milliseconds."""
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+DOSSIER = {"interviews/2025-01-01-1.md": b"# Exit interview\n", "reports/post-deployment-report-v1.md": b"# Report\n"}
+
+
+@pytest.fixture
+def repos(transactional_db, staging_dir, monkeypatch):
+    curator = UserFactory(username="keeper", is_staff=True)
+    model = AIModelFactory(name="listed-gpt", file_access="public", license="apache-2.0")
+    model.tags.add(Tag.objects.create(slug="coda-listed", name="listed"))
+    first, _ = build_and_preserve(model=model, staging_dir=staging_dir, monkeypatch=monkeypatch, name="v1",
+                                  files={"config.json": b'{"model_type": "gpt2"}'})
+    weights, files = build_and_preserve(model=model, staging_dir=staging_dir, monkeypatch=monkeypatch, name="v2")
+    dossier, _ = build_and_preserve(model=model, staging_dir=staging_dir, monkeypatch=monkeypatch, name="d",
+                                    files=DOSSIER)
+    refs.snapshot_tag_create(snapshot=first, name="v1", created_by=curator)
+    hidden = AIModelFactory(name="listed-secret", metadata_access="restricted", provider=model.provider)
+    build_and_preserve(model=hidden, staging_dir=staging_dir, monkeypatch=monkeypatch, name="h")
+    return {"model": model, "first": first, "weights": weights, "dossier": dossier, "files": files,
+            "hidden": hidden, "curator": curator}
+
+
+def test_listing_refs_commits_paths_and_filesystem(hf, repos):
+    model, weights, first, dossier, files = (repos[k] for k in ("model", "weights", "first", "dossier", "files"))
+    repo, hidden = model.repo_id, repos["hidden"].repo_id
+    curator_token = token_for(repos["curator"])
+    big = "shards/part-00001.bin"
+    (by_search, by_author, curator_list, paged, info, refs_, commits, dossier_commits, paths, fs) = hf(
+        {"op": "list_models", "search": "listed"},
+        {"op": "list_models", "author": model.provider.slug, "full": True},
+        {"op": "list_models", "search": "listed", "token": curator_token},
+        {"op": "list_models", "search": "listed", "limit": 1, "sort": "last_modified"},
+        {"op": "model_info_full", "repo": repo},
+        {"op": "list_repo_refs", "repo": repo},
+        {"op": "list_repo_commits", "repo": repo},
+        {"op": "list_repo_commits", "repo": repo, "revision": "dossier"},
+        {"op": "get_paths_info", "repo": repo, "paths": ["config.json", "docs", "nope.txt"], "expand": True},
+        {"op": "fs", "repo": repo, "file": big, "start": 1_000_000, "length": 300},
+    )
+    assert [m["id"] for m in ok(by_search)] == [repo]  # the restricted model is not listed
+    listed = ok(by_author)
+    assert [m["id"] for m in listed] == [repo]
+    assert listed[0]["sha"] == weights.revision and listed[0]["siblings"] == sorted(files)
+    assert sorted(m["id"] for m in ok(curator_list)) == sorted([repo, hidden])
+    assert [m["id"] for m in ok(paged)] == [repo]
+
+    info = ok(info)
+    assert info["sha"] == weights.revision  # main is the weights, not the newer dossier snapshot
+    assert info["safetensors"] == {"F32": 7 * 4 + 4} and info["total"] == 32
+    assert info["config"]["model_type"] == "gpt2"
+    assert datetime.fromisoformat(info["last_modified"]) == ms(weights.sealed_at)
+    assert info["sizes"][big] == [len(files[big]), sha256(files[big])]
+
+    assert ok(refs_) == {"branches": {"main": weights.revision, "dossier": dossier.revision},
+                         "tags": {"v1": first.revision}}
+    history = ok(commits)
+    assert [c["id"] for c in history] == [weights.revision, first.revision]  # the dossier is another branch
+    assert history[0]["title"].startswith("Preserve model files") and "Ingest job" in history[0]["message"]
+    assert [c["id"] for c in ok(dossier_commits)] == [dossier.revision]
+
+    paths = ok(paths)
+    assert [(p["path"], p["type"]) for p in paths] == [("config.json", "RepoFile"), ("docs", "RepoFolder")]
+    assert paths[0]["sha256"] == sha256(files["config.json"]) and paths[0]["last_commit"] == weights.revision
+
+    fs = ok(fs)
+    assert fs["ls"] == sorted(f"{repo}/{name}" for name in ["config.json", "docs", "empty.txt", "model.safetensors",
+                                                            "shards", "tokenizer.json", "tokenizer_config.json"])
+    assert fs["glob"] == [f"{repo}/docs/nested/deeper/README.md"]
+    assert fs["info"] == {"name": f"{repo}/{big}", "size": len(files[big]), "type": "file"}
+    assert bytes.fromhex(fs["range"]) == files[big][1_000_000:1_000_300]
+    assert datetime.fromisoformat(fs["modified"]) == ms(weights.sealed_at)
+
+
+def test_restricted_model_is_invisible_to_each_call(hf, repos):
+    hidden = repos["hidden"].repo_id
+    results = hf(
+        {"op": "list_repo_refs", "repo": hidden},
+        {"op": "list_repo_commits", "repo": hidden},
+        {"op": "get_paths_info", "repo": hidden, "paths": ["config.json"]},
+        {"op": "fs", "repo": hidden, "file": "config.json", "start": 0, "length": 1},
+        {"op": "list_repo_refs", "repo": hidden, "token": token_for(repos["curator"])},
+    )
+    for result in results[:3]:
+        assert result["error"] == "RepositoryNotFoundError", result
+    assert "error" in results[3]
+    assert set(ok(results[4])["branches"]) == {"main"}
+
+
+def test_paths_info_of_a_hidden_model_answers_like_a_missing_one(repos):
+    client = Client()
+    hidden = client.post(f"/hf/api/models/{repos['hidden'].repo_id}/paths-info/main", {"paths": ["config.json"]})
+    missing = client.post(f"/hf/api/models/{repos['model'].provider.slug}/nothing-here/paths-info/main",
+                          {"paths": ["config.json"]})
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden["X-Error-Code"] == missing["X-Error-Code"] == "RepoNotFound"
+    assert hidden.content.replace(b"listed-secret", b"nothing-here") == missing.content
