@@ -181,6 +181,7 @@ ROUTES = {
     "api:ingest-job-retry": CURATOR_WRITE,
     "api:ingest-job-cancel": CURATOR_WRITE,
     "api:ingest-job-detail": Rule("model", params={"pk": "job"}),
+    "api:snapshot-cite": MODEL,
     # dossier API
     "api:interview-list": MODEL,
     "api:interview-import": NOT_ALLOWED,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from archive.api import bags, downloads, views
+from archive.api import bags, citations, downloads, views
 
 SNAPSHOTS = "models/<str:provider>/<str:name>/snapshots/"
 
@@ -18,3 +18,4 @@ urlpatterns = [
     path("ingest-jobs/<id:pk>/cancel/", views.IngestJobCancelView.as_view(), name="ingest-job-cancel"),
     path("ingest-jobs/<id:pk>/", views.IngestJobView.as_view(), name="ingest-job-detail"),
 ]
+urlpatterns += [path(SNAPSHOTS + "<str:revision>/cite/<str:cite_format>", citations.SnapshotCitationView.as_view(), name="snapshot-cite")]
