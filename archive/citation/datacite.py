@@ -54,3 +54,23 @@ def datacite_xml(c: Citation) -> str:
 
 def datacite_valid(data: dict) -> bool:
     return schema45.validate(data)
+
+
+def model_datacite_json(*, model, url: str) -> dict:
+    """A DataCite 4.5 record for a model that has no sealed snapshot yet (OAI-PMH harvests every model)."""
+    year = (model.release_date or model.created_at.date()).year
+    data = {
+        "types": {"resourceTypeGeneral": "Model", "resourceType": "AI model"},
+        "creators": [{"name": model.provider.name, "nameType": "Organizational"}],
+        "titles": [{"title": model.display_name or model.name}],
+        "publisher": {"name": "Coda"},
+        "publicationYear": str(year),
+        "alternateIdentifiers": [{"alternateIdentifier": model.repo_id, "alternateIdentifierType": "Coda"}],
+        "url": url,
+        "schemaVersion": SCHEMA_VERSION,
+    }
+    if model.license:
+        data["rightsList"] = [{"rights": model.license}]
+    if model.description.strip():
+        data["descriptions"] = [{"description": model.description.strip()[:2000], "descriptionType": "Abstract"}]
+    return data
