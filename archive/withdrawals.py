@@ -10,7 +10,7 @@ from archive.events import event_record
 from archive.models import EventOutcome, EventType, Replica, Snapshot, SnapshotFile
 from archive.storage.locations import backend_for
 from catalogue.models import AIModel
-from catalogue.permissions import is_curator
+from catalogue.permissions import is_curator, is_withdrawn  # noqa: F401  (re-exported for the doors)
 from core.events import user_agent
 from core.exceptions import ForbiddenError
 
@@ -24,11 +24,6 @@ def _check(by, reason: str, keep_bytes: str) -> None:
         raise ValidationError({"reason": "A withdrawal needs a reason (legal request, licence, error …)."})
     if keep_bytes not in BYTES_CHOICES:
         raise ValidationError({"bytes": f"Choose what happens to the bytes: {' or '.join(BYTES_CHOICES)}."})
-
-
-def is_withdrawn(model: AIModel, snapshot: Snapshot | None = None) -> bool:
-    """Whether the model, or this snapshot of it, is withdrawn (its bytes are no longer served)."""
-    return model.withdrawn_at is not None or (snapshot is not None and snapshot.withdrawn_at is not None)
 
 
 def tombstone(model: AIModel, snapshot: Snapshot | None = None) -> dict | None:

@@ -10,7 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from archive import dispatch, selectors
-from archive.citation.formats import format_for_accept, render
+from archive.citation.formats import FORMATS, format_for_accept, render
+from archive.withdrawals import tombstone
 from archive.citation.records import citation_for
 from archive.ingest import jobs, manifests, services
 from archive.preservation import model_preservation_report
@@ -27,6 +28,7 @@ from archive.models import EventOutcome, EventType, PreservationEvent, Snapshot
 from catalogue.models import AIModel
 from catalogue.permissions import CuratorOnly, visible_models
 from catalogue import selectors as catalogue_selectors
+from core.errors import error_body
 from core.exceptions import NotFoundError
 
 
@@ -89,7 +91,14 @@ class SnapshotDetailView(CitationNegotiationMixin, ModelScopedMixin, APIView):
         cite_format = format_for_accept(request.headers.get("Accept", ""))
         if cite_format:  # content negotiation: a citation media type asks for the citation (DataCite, BibTeX …)
             return citation_response(request, snapshot, cite_format)
-        return Response(SnapshotDetailSerializer(snapshot, context={"request": request}).data)
+        data = SnapshotDetailSerializer(snapshot, context={"request": request}).data
+        gone = tombstone(snapshot.model, snapshot)
+        if gone:  # 410 Gone with the reason, the date, the kept record and where its citation stays
+            body = error_body(status_code=410, code="withdrawn", detail=f"{snapshot} has been withdrawn: {gone['reason']}")
+            cite = request.build_absolute_uri(request.path) + "cite/"
+            return Response({**body, "tombstone": gone, "snapshot": data,
+                             "citation": {fmt: cite + fmt for fmt in FORMATS}}, status=410)
+        return Response(data)
 
     @extend_schema(request=SnapshotAccessSerializer, responses=SnapshotDetailSerializer)
     def patch(self, request, provider, name, revision):
