@@ -11,6 +11,7 @@ UV_BOOTSTRAP := var/bootstrap/bin/uv
 endif
 PY := .venv/bin/python
 HUB_LEGACY_VENV := $(CURDIR)/var/test-venvs/hub-legacy
+CFFCONVERT_VENV := $(CURDIR)/var/test-venvs/cffconvert
 
 .PHONY: install run test test-clients bench superuser migrate worker lint clean
 
@@ -25,6 +26,7 @@ install: $(UV_BOOTSTRAP)
 # its own locked project, synced into its own virtualenv.
 test-clients: $(UV_BOOTSTRAP)
 	UV_PROJECT_ENVIRONMENT=$(HUB_LEGACY_VENV) $(UV) sync --frozen --project tests/clients/hub-legacy --python 3.11
+	UV_PROJECT_ENVIRONMENT=$(CFFCONVERT_VENV) $(UV) sync --frozen --project tests/clients/cffconvert --python 3.11
 
 migrate: install
 	mkdir -p var/staging var/storage

@@ -132,6 +132,10 @@ class Snapshot(models.Model):
     inspection = models.JSONField(
         default=dict, blank=True, help_text="What the weights add up to and whether the checkpoint is complete (at seal)."
     )
+    doi = models.CharField(max_length=200, blank=True, help_text="A DOI minted elsewhere for this snapshot, e.g. 10.1234/abc.")
+    # Tombstone (archive.withdrawals): metadata and citation stay; files are no longer served; doors answer 410.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-sealed_at", "-created_at"]

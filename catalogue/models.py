@@ -174,6 +174,9 @@ class AIModel(models.Model):
         db_persist=True,
         editable=False,
     )
+    # Tombstone (catalogue.withdrawals): the record stays, its files are no longer served, its doors answer 410.
+    withdrawn_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    withdrawal_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -372,3 +375,32 @@ class AccessRequest(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("admin:catalogue_accessrequest_change", args=[self.pk])
 
+
+
+class AccessChange(models.Model):
+    """An embargo: a model's access level that changes by itself on a date set in advance
+    (catalogue.embargoes applies it, from the beat scheduler; each change an `access` event)."""
+
+    class Field(models.TextChoices):
+        METADATA = "metadata_access", "Metadata access"
+        FILES = "file_access", "File access"
+
+    model = models.ForeignKey(to="catalogue.AIModel", on_delete=models.CASCADE, related_name="access_changes")
+    field = models.CharField(max_length=20, choices=Field.choices)
+    level = models.CharField(max_length=20, help_text="public, gated or restricted (metadata: public or restricted).")
+    effective_on = models.DateField(db_index=True, help_text="The change applies from the start of this day.")
+    reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["effective_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.model_id and self.model.repo_id}: {self.field} → {self.level} on {self.effective_on}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:catalogue_accesschange_change", args=[self.pk])

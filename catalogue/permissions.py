@@ -95,12 +95,20 @@ def can_view_job(user, job) -> bool:
     return can_view_model(user, job.snapshot.model)
 
 
+def is_withdrawn(model, snapshot=None) -> bool:
+    """Whether the model, or this snapshot of it, has been withdrawn (archive.withdrawals)."""
+    return model.withdrawn_at is not None or getattr(snapshot, "withdrawn_at", None) is not None
+
+
 def file_access_level(model, snapshot=None) -> str:
     return (getattr(snapshot, "file_access", "") or "") or model.file_access
 
 
 def can_read_files(user, model, snapshot=None) -> bool:
-    """File bytes: public for all; gated for curators and granted researchers; restricted for curators."""
+    """File bytes: public for all; gated for curators and granted researchers; restricted for curators.
+    A withdrawn model or snapshot (a tombstone) serves its bytes to no one."""
+    if is_withdrawn(model, snapshot):
+        return False
     level = file_access_level(model, snapshot)
     if level == FileAccess.PUBLIC:
         return can_view_model(user, model)
@@ -111,6 +119,8 @@ def can_read_files(user, model, snapshot=None) -> bool:
 
 def file_access_denial(user, model, snapshot=None) -> str:
     """The message for a 403 on file bytes: what the rule is and how to get access."""
+    if is_withdrawn(model, snapshot):
+        return f"{model.repo_id} has been withdrawn; its files are no longer served."
     level = file_access_level(model, snapshot)
     if level == FileAccess.RESTRICTED:
         return f"The files of {model.repo_id} are restricted to curators."

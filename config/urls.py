@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from archive.oai.views import oai
 from core.throttling import sign_in_guard
 
 api_v1 = [
@@ -34,5 +35,6 @@ urlpatterns = [
     path("api-auth/", include((api_auth, "rest_framework"))),
     path("feeds/", include("dossier.urls")),
     path("hf/", include("archive.hub.urls")),  # Hugging Face Hub-compatible read API (HF_ENDPOINT=…/hf)
+    path("oai", oai, name="oai"),  # OAI-PMH 2.0 for library harvesters (archive/oai)
     path("", include("catalogue.web.urls", namespace="web")),
 ]

@@ -16,6 +16,7 @@ class EventType(models.TextChoices):
     REPAIR = "repair", "repair"
     DELETION = "deletion", "deletion"
     ACCESS = "access", "access"
+    DEACCESSION = "deaccession", "deaccession"  # a withdrawal (tombstone) or its reversal
 
 
 class EventOutcome(models.TextChoices):

@@ -182,6 +182,7 @@ ROUTES = {
     "api:ingest-job-retry": CURATOR_WRITE,
     "api:ingest-job-cancel": CURATOR_WRITE,
     "api:ingest-job-detail": Rule("model", params={"pk": "job"}),
+    "api:snapshot-cite": MODEL,
     # dossier API
     "api:interview-list": MODEL,
     "api:interview-import": NOT_ALLOWED,
@@ -239,6 +240,7 @@ ROUTES = {
     "web:logout": NOT_ALLOWED,
     # Django admin: every route under admin/ (its site checks is_curator before any view runs)
     "admin:*": ADMIN,
+    "oai": OPEN,  # OAI-PMH: the same records for everyone (the models anonymous visitors see)
     "admin-dossier-redirect": _fixed(301, 301),  # old dossier admin links (catalogue → dossier): names no model
     "admin:login": _fixed(200, 200, 200, 302),  # curators are sent on to the index
     "admin:logout": _fixed(302, 302, 302, 405),

@@ -21,6 +21,7 @@ from archive import selectors
 from archive.delivery import downloads as delivery
 from archive.delivery.ranges import range_parse
 from archive.api.views import ModelScopedMixin
+from archive.withdrawals import tombstone
 from core.errors import error_body
 from catalogue.permissions import can_read_files, file_access_denial
 
@@ -49,6 +50,10 @@ class SnapshotFileDownloadView(ModelScopedMixin, APIView):
     def get(self, request, provider, name, revision, path):
         model = self.get_model()
         snapshot = selectors.snapshot_get(model=model, ref=revision)
+        gone = tombstone(model, snapshot)
+        if gone:
+            body = error_body(status_code=410, code="withdrawn", detail=file_access_denial(request.user, model, snapshot))
+            return Response({**body, "tombstone": gone}, status=410)
         if not can_read_files(request.user, model, snapshot):
             detail = file_access_denial(request.user, model, snapshot)
             return Response(error_body(status_code=403, code="access_denied", detail=detail), status=403)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from archive.api import bags, downloads, refs, views
+from archive.api import bags, citations, downloads, refs, views
 
 SNAPSHOTS = "models/<str:provider>/<str:name>/snapshots/"
 
@@ -19,3 +19,4 @@ urlpatterns = [
     path("ingest-jobs/<id:pk>/cancel/", views.IngestJobCancelView.as_view(), name="ingest-job-cancel"),
     path("ingest-jobs/<id:pk>/", views.IngestJobView.as_view(), name="ingest-job-detail"),
 ]
+urlpatterns += [path(SNAPSHOTS + "<str:revision>/cite/<str:cite_format>", citations.SnapshotCitationView.as_view(), name="snapshot-cite")]

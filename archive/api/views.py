@@ -10,6 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from archive import dispatch, selectors
+from archive.citation.formats import FORMATS, format_for_accept, render
+from archive.withdrawals import tombstone
+from archive.citation.records import citation_for
 from archive.ingest import jobs, manifests, services
 from archive.preservation import model_preservation_report
 from archive.snapshots import snapshot_access_set
@@ -21,10 +24,31 @@ from archive.api.serializers import (
     SnapshotDetailSerializer,
     SnapshotSerializer,
 )
-from archive.models import EventOutcome, EventType, PreservationEvent
+from archive.models import EventOutcome, EventType, PreservationEvent, Snapshot
 from catalogue.models import AIModel
 from catalogue.permissions import CuratorOnly, visible_models
 from catalogue import selectors as catalogue_selectors
+from core.errors import error_body
+from core.exceptions import NotFoundError
+
+
+def citation_response(request, snapshot: Snapshot, fmt: str) -> HttpResponse:
+    if snapshot.state != Snapshot.State.SEALED:
+        raise NotFoundError("Only a sealed snapshot has a citation.")
+    content_type, body = render(fmt, citation_for(snapshot, user=request.user, build=request.build_absolute_uri))
+    response = HttpResponse(body, content_type=content_type)
+    response["Vary"] = "Accept"
+    return response
+
+
+class CitationNegotiationMixin:
+    """Lets a citation media type through DRF's content negotiation (the view answers it itself)."""
+
+    def perform_content_negotiation(self, request, force=False):
+        if format_for_accept(request.headers.get("Accept", "")):
+            renderer = self.get_renderers()[0]
+            return renderer, renderer.media_type
+        return super().perform_content_negotiation(request, force)
 
 
 class ModelScopedMixin:
@@ -58,13 +82,23 @@ class SnapshotListView(ModelScopedMixin, generics.ListAPIView):
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 
 
-class SnapshotDetailView(ModelScopedMixin, APIView):
+class SnapshotDetailView(CitationNegotiationMixin, ModelScopedMixin, APIView):
     """One snapshot by revision id, 'main', or (unsealed) numeric id, with its files."""
 
     @extend_schema(responses=SnapshotDetailSerializer)
     def get(self, request, provider, name, revision):
         snapshot = selectors.snapshot_get(model=self.get_model(), ref=revision)
-        return Response(SnapshotDetailSerializer(snapshot, context={"request": request}).data)
+        cite_format = format_for_accept(request.headers.get("Accept", ""))
+        if cite_format:  # content negotiation: a citation media type asks for the citation (DataCite, BibTeX …)
+            return citation_response(request, snapshot, cite_format)
+        data = SnapshotDetailSerializer(snapshot, context={"request": request}).data
+        gone = tombstone(snapshot.model, snapshot)
+        if gone:  # 410 Gone with the reason, the date, the kept record and where its citation stays
+            body = error_body(status_code=410, code="withdrawn", detail=f"{snapshot} has been withdrawn: {gone['reason']}")
+            cite = request.build_absolute_uri(request.path) + "cite/"
+            return Response({**body, "tombstone": gone, "snapshot": data,
+                             "citation": {fmt: cite + fmt for fmt in FORMATS}}, status=410)
+        return Response(data)
 
     @extend_schema(request=SnapshotAccessSerializer, responses=SnapshotDetailSerializer)
     def patch(self, request, provider, name, revision):

@@ -61,6 +61,9 @@ class HubContext:
             model = catalogue_selectors.model_get(provider=provider, name=name, user=self.user, check_visible=True)
         except NotFoundError:
             raise HubError(404, "RepoNotFound", f"Repository {provider}/{name} not found.") from None
+        if model.withdrawn_at is not None:
+            raise HubError(410, "RepoWithdrawn", f"Repository {model.repo_id} was withdrawn on "
+                           f"{model.withdrawn_at:%Y-%m-%d}: {model.withdrawal_reason}")
         replacement = self.replacement = visible_replacement(self.user, model)
         successor = None
         if replacement is not None:
@@ -87,6 +90,9 @@ class HubContext:
         except NotFoundError:
             detail = "has no preserved snapshot yet" if revision == "main" else f"has no revision {revision}"
             raise HubError(404, "RevisionNotFound", f"{model.repo_id} {detail}.") from None
+        if snapshot.withdrawn_at is not None:
+            raise HubError(410, "RevisionWithdrawn", f"{model.repo_id}@{snapshot.revision} was withdrawn on "
+                           f"{snapshot.withdrawn_at:%Y-%m-%d}: {snapshot.withdrawal_reason}")
         self.headers["X-Repo-Commit"] = snapshot.revision
         return snapshot
 

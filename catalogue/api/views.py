@@ -20,6 +20,7 @@ from catalogue.api.serializers import (
     RetirementUpdateSerializer,
 )
 from catalogue.models import Provider
+from core.errors import error_body
 from catalogue.permissions import visible_model_ids, visible_models, with_visible_replacement
 from django_filters.rest_framework import DjangoFilterBackend
 
@@ -90,6 +91,16 @@ class ModelViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         )  # the serializer checks the replacement's visibility itself
         self.check_object_permissions(self.request, model)
         return model
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        model = self.get_object()
+        if model.withdrawn_at is not None:  # a tombstone: 410 Gone with the reason, the date and the kept record
+            body = error_body(status_code=410, code="withdrawn", detail=f"{model.repo_id} has been withdrawn: {model.withdrawal_reason}")
+            body["tombstone"] = {"withdrawn_at": model.withdrawn_at.isoformat(), "reason": model.withdrawal_reason}
+            body["model"] = response.data
+            return Response(body, status=410)
+        return response
 
     @extend_schema(request=ModelInputSerializer, responses={201: ModelSerializer})
     def create(self, request):

@@ -1,6 +1,12 @@
 """Server-rendered pages of the catalogue. Thin: parse input, call selectors/services, render.
 Who sees what is decided by catalogue.permissions only."""
 
+import json
+
+from django.utils.safestring import mark_safe
+
+from archive.citation.formats import FORMATS, json_ld, text
+from archive.citation.records import citation_for
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -112,6 +118,8 @@ def _pick_snapshot(snapshots, ref: str | None):
 
 def model_detail(request, provider, name, form=None, status=200):
     model = _model_or_404(request, provider, name)
+    if model.withdrawn_at is not None:
+        status = 410  # a tombstone: the landing page stays, with the reason and date, and serves no files
     user = request.user
     snapshots = list(browse.snapshots_for_page(model))
     snapshot = _pick_snapshot(snapshots, request.GET.get("snapshot"))
@@ -139,7 +147,16 @@ def model_detail(request, provider, name, form=None, status=200):
         retirement = model.retirement
     except Retirement.DoesNotExist:
         retirement = None
+    citation = None
+    if snapshot is not None and snapshot.state == "sealed":
+        cited = citation_for(snapshot, user=user, build=request.build_absolute_uri)
+        data = json.dumps(json_ld(cited), ensure_ascii=False)
+        citation = {"text": text(cited).strip(), "identifier": cited.identifier,
+                    "json_ld": mark_safe(data.replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026")),
+                    "formats": {fmt: reverse("api:snapshot-cite", kwargs={"provider": provider, "name": name,
+                                "revision": snapshot.revision, "cite_format": fmt}) for fmt in FORMATS}}
     context = {
+        "citation": citation,
         "model": model,
         "replacement": visible_replacement(user, model),  # never model.replacement in the template
         "timeline": _timeline(model),

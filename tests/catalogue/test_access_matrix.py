@@ -198,6 +198,8 @@ def _value(route: Route, param: str, objects: dict | None, kind: str) -> str:
         return "exitinterview/"
     if param == "version":
         return "1"
+    if param == "cite_format":
+        return "datacite.json"
     if param == "pk":
         return str(objects["retirement"].pk) if objects else str(MISSING_PK)
     if param == "token_key":

@@ -1,0 +1,102 @@
+"""Tombstones: withdrawing a model or a snapshot keeps its record (metadata, citation, landing page) and stops
+serving its bytes. Every state change is a `deaccession` event; deleting the bytes is a separate, explicit choice
+recorded as `deletion` events. The doors answer 410 Gone with `tombstone()` instead of the usual answer."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from archive.events import event_record
+from archive.models import EventOutcome, EventType, Replica, Snapshot, SnapshotFile
+from archive.storage.locations import backend_for
+from catalogue.models import AIModel
+from catalogue.permissions import is_curator, is_withdrawn  # noqa: F401  (re-exported for the doors)
+from core.events import user_agent
+from core.exceptions import ForbiddenError
+
+BYTES_CHOICES = ("keep", "delete")
+
+
+def _check(by, reason: str, keep_bytes: str) -> None:
+    if not is_curator(by):
+        raise ForbiddenError("Only curators may withdraw a model or a snapshot.")
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "A withdrawal needs a reason (legal request, licence, error …)."})
+    if keep_bytes not in BYTES_CHOICES:
+        raise ValidationError({"bytes": f"Choose what happens to the bytes: {' or '.join(BYTES_CHOICES)}."})
+
+
+def tombstone(model: AIModel, snapshot: Snapshot | None = None) -> dict | None:
+    """What a 410 Gone answer carries: the reason and date of the withdrawal (the snapshot's when it has its own),
+    or None when nothing is withdrawn."""
+    for subject in (snapshot, model):
+        if subject is not None and subject.withdrawn_at is not None:
+            return {
+                "withdrawn": True,
+                "withdrawn_at": subject.withdrawn_at.isoformat(),
+                "reason": subject.withdrawal_reason,
+                "scope": "snapshot" if subject is snapshot else "model",
+            }
+    return None
+
+
+def _bytes_delete(snapshots: list[Snapshot], *, agent: str) -> int:
+    """Delete every stored copy of the blobs used only by these (withdrawn) snapshots; blobs that a snapshot still
+    served shares (content addressing) are kept. One `deletion` event per copy. Returns the copies deleted."""
+    ids = [s.pk for s in snapshots]
+    blob_ids = set(SnapshotFile.objects.filter(snapshot_id__in=ids, blob__isnull=False).values_list("blob_id", flat=True))
+    shared = set(
+        SnapshotFile.objects.filter(blob_id__in=blob_ids, snapshot__withdrawn_at__isnull=True,
+                                    snapshot__model__withdrawn_at__isnull=True).values_list("blob_id", flat=True)
+    )
+    deleted = 0
+    for replica in Replica.objects.filter(blob_id__in=blob_ids - shared).select_related("blob", "location"):
+        backend_for(replica.location).delete(replica.key)
+        event_record(
+            event_type=EventType.DELETION, outcome=EventOutcome.SUCCESS, agent=agent, blob=replica.blob,
+            location=replica.location, detail={"reason": "withdrawal", "key": replica.key},
+        )
+        replica.delete()
+        deleted += 1
+    return deleted
+
+
+@transaction.atomic
+def model_withdraw(*, model: AIModel, reason: str, keep_bytes: str = "keep", withdrawn_by) -> AIModel:
+    """Withdraw a model: its record stays, its files are no longer served; `keep_bytes` ("keep" or "delete")
+    says whether the stored copies of its snapshots go too (an event either way)."""
+    _check(withdrawn_by, reason, keep_bytes)
+    model = AIModel.objects.select_for_update().get(pk=model.pk)
+    if model.withdrawn_at is not None:
+        raise ValidationError({"model": "This model is already withdrawn."})
+    agent = user_agent(withdrawn_by)
+    model.withdrawn_at = timezone.now()
+    model.withdrawal_reason = reason.strip()
+    model.save(update_fields=["withdrawn_at", "withdrawal_reason", "updated_at"])
+    event_record(event_type=EventType.DEACCESSION, outcome=EventOutcome.SUCCESS, agent=agent, model=model,
+                 detail={"withdrawn": True, "reason": model.withdrawal_reason, "bytes": keep_bytes})
+    if keep_bytes == "delete":
+        copies = _bytes_delete(list(model.snapshots.all()), agent=agent)
+        event_record(event_type=EventType.DELETION, outcome=EventOutcome.SUCCESS, agent=agent, model=model,
+                     detail={"reason": "withdrawal", "bytes": "delete", "copies_deleted": copies})
+    return model
+
+
+@transaction.atomic
+def snapshot_withdraw(*, snapshot: Snapshot, reason: str, keep_bytes: str = "keep", withdrawn_by) -> Snapshot:
+    """Withdraw one snapshot (same rules as a model: record kept, bytes no longer served, kept or deleted)."""
+    _check(withdrawn_by, reason, keep_bytes)
+    snapshot = Snapshot.objects.select_for_update().select_related("model").get(pk=snapshot.pk)
+    if snapshot.withdrawn_at is not None:
+        raise ValidationError({"snapshot": "This snapshot is already withdrawn."})
+    agent = user_agent(withdrawn_by)
+    snapshot.withdrawn_at = timezone.now()
+    snapshot.withdrawal_reason = reason.strip()
+    snapshot.save(update_fields=["withdrawn_at", "withdrawal_reason"])
+    event_record(event_type=EventType.DEACCESSION, outcome=EventOutcome.SUCCESS, agent=agent, model=snapshot.model,
+                 snapshot=snapshot, detail={"withdrawn": True, "reason": snapshot.withdrawal_reason, "bytes": keep_bytes})
+    if keep_bytes == "delete":
+        copies = _bytes_delete([snapshot], agent=agent)
+        event_record(event_type=EventType.DELETION, outcome=EventOutcome.SUCCESS, agent=agent, model=snapshot.model,
+                     snapshot=snapshot, detail={"reason": "withdrawal", "bytes": "delete", "copies_deleted": copies})
+    return snapshot
