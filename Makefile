@@ -25,6 +25,7 @@ install: $(UV_BOOTSTRAP)
 # its own locked project, synced into its own virtualenv.
 test-clients: $(UV_BOOTSTRAP)
 	UV_PROJECT_ENVIRONMENT=$(HUB_LEGACY_VENV) $(UV) sync --frozen --project tests/clients/hub-legacy --python 3.11
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/var/test-venvs/rocrate-validator $(UV) sync --frozen --project tests/clients/rocrate-validator --python 3.11
 
 migrate: install
 	mkdir -p var/staging var/storage
