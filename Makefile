@@ -34,6 +34,7 @@ migrate: install
 
 run: migrate
 	$(PY) manage.py collectstatic --no-input --verbosity 0
+	$(PY) manage.py signing_key_init
 	@echo ""; echo "  Coda at http://$(HOST):$(PORT)/  (API: /api/v1/, docs: /api/docs/, admin: /admin/)"; \
 	echo "  Create an admin user with: make superuser"; echo ""
 	@# exec: the supervisor (gunicorn, celery worker, celery beat) takes make's place and stops them all on SIGINT/SIGTERM.

@@ -157,7 +157,7 @@ class Snapshot(models.Model):
 class SigningKey(models.Model):
     """A public key of the archive's signing key, kept after rotation so old signatures stay verifiable."""
 
-    key_id = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the DER public key, hex.")
+    key_id = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the PEM public key, hex (the model-signing key hint).")
     algorithm = models.CharField(max_length=40, default="ecdsa-p256-sha256")
     public_key_pem = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)

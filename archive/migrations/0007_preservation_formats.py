@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             name='SigningKey',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key_id', models.CharField(help_text='SHA-256 of the DER public key, hex.', max_length=64, unique=True)),
+                ('key_id', models.CharField(help_text='SHA-256 of the PEM public key, hex (the model-signing key hint).', max_length=64, unique=True)),
                 ('algorithm', models.CharField(default='ecdsa-p256-sha256', max_length=40)),
                 ('public_key_pem', models.TextField()),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
