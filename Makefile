@@ -27,6 +27,7 @@ install: $(UV_BOOTSTRAP)
 test-clients: $(UV_BOOTSTRAP)
 	UV_PROJECT_ENVIRONMENT=$(HUB_LEGACY_VENV) $(UV) sync --frozen --project tests/clients/hub-legacy --python 3.11
 	UV_PROJECT_ENVIRONMENT=$(CFFCONVERT_VENV) $(UV) sync --frozen --project tests/clients/cffconvert --python 3.11
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/var/test-venvs/rocrate-validator $(UV) sync --frozen --project tests/clients/rocrate-validator --python 3.11
 
 migrate: install
 	mkdir -p var/staging var/storage
@@ -35,6 +36,7 @@ migrate: install
 
 run: migrate
 	$(PY) manage.py collectstatic --no-input --verbosity 0
+	$(PY) manage.py signing_key_init
 	@echo ""; echo "  Coda at http://$(HOST):$(PORT)/  (API: /api/v1/, docs: /api/docs/, admin: /admin/)"; \
 	echo "  Create an admin user with: make superuser"; echo ""
 	@# exec: the supervisor (gunicorn, celery worker, celery beat) takes make's place and stops them all on SIGINT/SIGTERM.

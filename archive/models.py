@@ -20,6 +20,7 @@ class StorageLocation(models.Model):
     class Kind(models.TextChoices):
         S3 = "s3", "S3-compatible"
         FILESYSTEM = "filesystem", "Filesystem"
+        OCFL = "ocfl", "OCFL 1.1 storage root (filesystem mirror)"
 
     name = models.SlugField(max_length=64, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -61,6 +62,7 @@ class Blob(models.Model):
 
     sha256 = models.CharField(max_length=64, unique=True)
     size = models.BigIntegerField()
+    md5 = models.CharField(max_length=32, blank=True, help_text="Computed when the bytes pass into an OCFL mirror.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -136,6 +138,10 @@ class Snapshot(models.Model):
     # Tombstone (archive.withdrawals): metadata and citation stay; files are no longer served; doors answer 410.
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawal_reason = models.TextField(blank=True)
+    signing_key = models.ForeignKey(
+        to="archive.SigningKey", on_delete=models.PROTECT, null=True, blank=True, related_name="snapshots"
+    )
+    signature = models.TextField(blank=True, help_text="OpenSSF model-signing bundle (Sigstore bundle JSON), at seal.")
 
     class Meta:
         ordering = ["-sealed_at", "-created_at"]
@@ -155,6 +161,25 @@ class Snapshot(models.Model):
             "api:snapshot-detail",
             kwargs={"provider": self.model.provider.slug, "name": self.model.name, "revision": ref},
         )
+
+
+class SigningKey(models.Model):
+    """A public key of the archive's signing key, kept after rotation so old signatures stay verifiable."""
+
+    key_id = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the PEM public key, hex (the model-signing key hint).")
+    algorithm = models.CharField(max_length=40, default="ecdsa-p256-sha256")
+    public_key_pem = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} {self.key_id[:16]}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("api:signing-key-list")
 
 
 class FileKind(models.TextChoices):

@@ -17,7 +17,7 @@ REVISION_RE = re.compile(r"^[0-9a-f]{40}$")
 
 
 def snapshot_queryset() -> QuerySet[Snapshot]:
-    return Snapshot.objects.select_related("model__provider").annotate(
+    return Snapshot.objects.select_related("model__provider", "signing_key").annotate(
         file_count=Count("files"), total_size=Sum("files__size")
     )
 

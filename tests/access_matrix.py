@@ -183,6 +183,8 @@ ROUTES = {
     "api:ingest-job-cancel": CURATOR_WRITE,
     "api:ingest-job-detail": Rule("model", params={"pk": "job"}),
     "api:snapshot-cite": MODEL,
+    "api:signing-key-list": OPEN,
+    "api:snapshot-signature": FILES,
     # dossier API
     "api:interview-list": MODEL,
     "api:interview-import": NOT_ALLOWED,

@@ -68,6 +68,7 @@ def _isolated_var(settings, tmp_path):
     settings.CODA_STORAGE_LOCATIONS = [
         {"name": "local", "kind": "filesystem", "root": str(tmp_path / "storage"), "primary": True}
     ]
+    settings.CODA_SIGNING_KEY_FILE = str(tmp_path / "signing" / "archive-key.pem")  # none unless a test makes one
     return staging
 
 

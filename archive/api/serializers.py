@@ -8,7 +8,7 @@ from catalogue.permissions import can_see_internals, file_access_level
 from archive import selectors
 from archive.ingest import jobs
 from archive.inspection.files import inspection_summary
-from archive.models import IngestJob, PreservationEvent, Snapshot, SnapshotFile
+from archive.models import IngestJob, PreservationEvent, SigningKey, Snapshot, SnapshotFile
 
 
 # Event detail entries that name storage (object keys, raw storage errors): curators only.
@@ -61,12 +61,16 @@ class SnapshotSerializer(serializers.ModelSerializer):
     effective_file_access = serializers.SerializerMethodField(
         help_text="The file access that applies: the snapshot's override (`file_access`) or else the model's."
     )
+    signing_key_id = serializers.CharField(
+        source="signing_key.key_id", read_only=True, default=None, allow_null=True,
+        help_text="key_id (GET /api/v1/signing-keys/) of the key that signed model.sig; null when unsigned.",
+    )
 
     class Meta:
         model = Snapshot
         fields = [
             "id", "model", "revision", "state", "source", "file_access", "effective_file_access", "file_count",
-            "total_size", "created_at", "sealed_at", "manifest_key", "url",
+            "total_size", "created_at", "sealed_at", "manifest_key", "url", "signing_key_id",
         ]
 
     def get_effective_file_access(self, obj) -> str:
@@ -179,3 +183,9 @@ class SnapshotAccessSerializer(InputSerializer):
         help_text="Overrides the model's file access for this snapshot; \"\" or null inherits.",
     )
 
+
+
+class SigningKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SigningKey
+        fields = ["key_id", "algorithm", "public_key_pem", "created_at", "retired_at"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from archive.api import bags, citations, downloads, refs, views
+from archive.api import bags, citations, descriptions, downloads, refs, views
 
 SNAPSHOTS = "models/<str:provider>/<str:name>/snapshots/"
 
@@ -18,5 +18,7 @@ urlpatterns = [
     path("ingest-jobs/<id:pk>/retry/", views.IngestJobRetryView.as_view(), name="ingest-job-retry"),
     path("ingest-jobs/<id:pk>/cancel/", views.IngestJobCancelView.as_view(), name="ingest-job-cancel"),
     path("ingest-jobs/<id:pk>/", views.IngestJobView.as_view(), name="ingest-job-detail"),
+    path("signing-keys/", descriptions.SigningKeyListView.as_view(), name="signing-key-list"),
+    path(SNAPSHOTS + "<str:revision>/model.sig", descriptions.SnapshotSignatureView.as_view(), name="snapshot-signature"),
 ]
 urlpatterns += [path(SNAPSHOTS + "<str:revision>/cite/<str:cite_format>", citations.SnapshotCitationView.as_view(), name="snapshot-cite")]

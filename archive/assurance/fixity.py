@@ -18,10 +18,11 @@ from archive.assurance import leases
 from archive.alerts import alert_raise
 from archive.inspection import snapshot_completeness
 from archive.exceptions import TransientStorageError
-from archive.models import EventOutcome, EventType, Replica, Snapshot
+from archive.models import EventOutcome, EventType, Replica, Snapshot, StorageLocation
 from archive.preservation import models_refresh_for_blobs
 from archive.assurance.replication import NoGoodCopy, blob_copy
 from archive.events import event_record
+from archive.storage import ocfl
 from archive.storage.locations import backend_for
 from archive.storage.streaming import HashingReader
 
@@ -41,6 +42,7 @@ class AuditReport:
     unrecoverable: int = 0
     problems: list = field(default_factory=list)
     completeness: dict = field(default_factory=dict)  # "provider/name@revision" -> complete, problems, missing
+    ocfl_problems: list = field(default_factory=list)  # OCFL objects whose inventory is damaged or disagrees
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -194,7 +196,36 @@ def audit_replicas(replicas: QuerySet[Replica], *, agent: str, holder: leases.Ho
     snapshots = Snapshot.objects.filter(state=Snapshot.State.SEALED, files__blob_id__in=touched).distinct()
     for snapshot in snapshots.select_related("model__provider"):
         report.completeness[f"{snapshot.model.repo_id}@{snapshot.revision}"] = snapshot_completeness(snapshot)
+    report.ocfl_problems = ocfl_objects_audit(agent=agent, snapshots=snapshots)
     return report
+
+
+def ocfl_objects_audit(*, agent: str, snapshots: QuerySet[Snapshot] | None = None) -> list[dict]:
+    """Check the inventory of each sealed snapshot's OCFL object at every OCFL mirror: it must match its sidecar
+    digest and its version copy, and name exactly the files and digests Coda recorded. Each damaged one is a
+    failed `fixity check` event and an alert (content files are audited as replicas)."""
+    problems = []
+    snapshots = snapshots if snapshots is not None else Snapshot.objects.filter(state=Snapshot.State.SEALED)
+    for location in StorageLocation.objects.filter(kind=StorageLocation.Kind.OCFL, is_active=True):
+        backend = backend_for(location)
+        for snapshot in snapshots.select_related("model__provider"):
+            identifier = ocfl.object_id(snapshot.model.repo_id, snapshot.revision)
+            if not backend.object_exists(identifier):
+                continue  # not mirrored yet: replication writes it
+            problem = backend.inventory_check(identifier)
+            if problem is None:
+                recorded = {(f.path, f.blob.sha256) for f in snapshot.files.select_related("blob")}
+                inventory = backend.inventory_read(identifier)
+                state = inventory["versions"][inventory["head"]]["state"]
+                if {(p, d) for d, paths in state.items() for p in paths} != recorded:
+                    problem = f"inventory of {identifier} does not name the snapshot's files and digests"
+            if problem is None:
+                continue
+            event_record(event_type=EventType.FIXITY, outcome=EventOutcome.FAILURE, agent=agent, location=location,
+                         model=snapshot.model, snapshot=snapshot, detail={"ocfl_object": identifier, "error": problem})
+            alert_raise(kind="ocfl inventory", message=problem, location=location.name)
+            problems.append({"object": identifier, "location": location.name, "problem": problem})
+    return problems
 
 
 def audit_run(*, name: str, task: str, args: list, replicas, agent: str, subject: dict | None = None) -> dict:

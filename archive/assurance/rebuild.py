@@ -9,7 +9,9 @@ from django.utils.dateparse import parse_datetime
 
 from archive.models import Blob, EventOutcome, EventType, Replica, Snapshot, SnapshotFile, StorageLocation
 from archive.events import event_record
+from archive.ingest import manifests
 from archive.ingest.sources import classify
+from archive.storage import ocfl
 from archive.storage.base import blob_key
 from archive.storage.locations import backend_for
 from catalogue import services as catalogue_services
@@ -31,6 +33,14 @@ def catalogue_rebuild(*, location: StorageLocation, agent: str) -> RebuildReport
     object exists with the right size are recorded as stored (not verified: run an audit to prove them)."""
     report = RebuildReport()
     backend = backend_for(location)
+    if location.kind == StorageLocation.Kind.OCFL:
+        for root, inventory in backend.inventories():
+            try:
+                _restore(_ocfl_document(root, inventory, backend), location=location, backend=backend,
+                         report=report, agent=agent)
+            except (ValueError, KeyError, TypeError) as exc:
+                report.errors.append(f"{root}: {exc}")
+        return report
     for key in backend.list_keys("manifests/"):
         if not key.endswith(".json"):
             continue
@@ -41,6 +51,25 @@ def catalogue_rebuild(*, location: StorageLocation, agent: str) -> RebuildReport
         except (ValueError, KeyError, TypeError) as exc:
             report.errors.append(f"{key}: {exc}")
     return report
+
+
+def _ocfl_document(root: str, inventory: dict, backend) -> dict:
+    """An OCFL object read as the manifest it mirrors: model and revision from its id, files from the head state,
+    sizes from the content files, each digest's object key its content path (the retirement stays in the message)."""
+    repo_id, revision = ocfl.object_id_parse(inventory["id"])
+    files, keys = [], {}
+    for digest, paths in inventory["manifest"].items():
+        keys[digest] = f"{root}/{paths[0]}"
+    for path, content in ocfl.content_files(inventory):
+        digest = next(d for d, paths in inventory["manifest"].items() if content in paths)
+        files.append({"path": path, "sha256": digest, "size": backend.size_of(f"{root}/{content}")})
+    if any(f["size"] is None for f in files):
+        raise ValueError(f"content missing from OCFL object {inventory['id']}")
+    created = inventory["versions"][inventory["head"]]["created"]
+    if manifests.revision_id((f["path"], f["size"], f["sha256"]) for f in files) != revision:
+        raise ValueError(f"OCFL object {inventory['id']} does not hold the files of revision {revision}")
+    return {"model": repo_id, "revision": revision, "sealed_at": created, "files": files, "retirement": None,
+            "object_keys": keys}
 
 
 @transaction.atomic

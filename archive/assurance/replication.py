@@ -3,6 +3,7 @@ byte on the way (the same HashingReader as ingest), and commit only if the diges
 storage (TransientStorageError, bounded by the S3 timeouts and deadline) is a failed `replication` event, never
 a copy counted as verified; the next run (the preservation-enforce beat entry) completes it."""
 
+import hashlib
 import logging
 
 from django.db import transaction
@@ -14,11 +15,23 @@ from archive.ingest import manifests
 from archive.exceptions import ChecksumMismatch, SizeMismatch, TransientStorageError
 from archive.models import Blob, EventOutcome, EventType, Replica, Snapshot, StorageLocation
 from archive.preservation import min_copies, model_preservation_refresh
+from catalogue.models import Retirement
+from archive.storage import ocfl
 from archive.storage.base import blob_key, manifest_key
 from archive.storage.locations import backend_for
 from archive.storage.streaming import HashingReader
 
 logger = logging.getLogger(__name__)
+
+
+class _Md5:
+    """An MD5 observer of a HashingReader (the OCFL fixity block's second digest)."""
+
+    def __init__(self):
+        self.digest = hashlib.md5(usedforsecurity=False)
+
+    def feed(self, data: bytes) -> None:
+        self.digest.update(data)
 
 
 class NoGoodCopy(Exception):
@@ -35,13 +48,15 @@ def _source_replicas(blob: Blob, *, exclude: StorageLocation):
 
 
 def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: str,
-              holder: leases.Holder | None = None) -> Replica:
+              holder: leases.Holder | None = None, key: str | None = None) -> Replica:
     """Stream the blob from a verified replica into `target`; the bytes are hashed as they pass and the copy
     becomes visible only if they hash to the blob's SHA-256. A source that turns out bad is marked corrupt
     and the next verified one is tried; with none left, NoGoodCopy (never a copy from a bad replica). A source
     that cannot be reached is skipped; if no source could be reached, or the target cannot be,
     TransientStorageError (an outage says nothing about the bytes: nothing is marked corrupt or lost).
-    Under a lease (`holder`), the copy stops when the lease is lost and records its upload for a successor."""
+    Under a lease (`holder`), the copy stops when the lease is lost and records its upload for a successor.
+    `key` places the copy (a content path in an OCFL object); else a repair rewrites the copy where it was. Into an
+    OCFL mirror the bytes also pass an MD5 (its inventory's fixity block), recorded on the blob."""
     unreachable = None
     for source in _source_replicas(blob, exclude=target):
         try:
@@ -49,7 +64,8 @@ def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: st
         except TransientStorageError as exc:
             unreachable = exc
             continue
-        reader = HashingReader(holder.guard(stream) if holder else stream)
+        md5 = _Md5() if target.kind == StorageLocation.Kind.OCFL else None
+        reader = HashingReader(holder.guard(stream) if holder else stream, observers=[md5] if md5 else ())
 
         def digest_matches():
             if reader.bytes_read != blob.size or reader.hexdigest() != blob.sha256:
@@ -62,7 +78,7 @@ def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: st
         try:
             result = backend_for(target).store(
                 reader, size=blob.size, is_stored=lambda sha256: None, before_commit=digest_matches,
-                key=existing or blob_key(blob.sha256),  # a repair rewrites the copy where it was
+                key=key or existing or blob_key(blob.sha256),  # a repair rewrites the copy where it was
                 on_upload=holder.upload_recorder(target) if holder else None,
             )
         except (ChecksumMismatch, SizeMismatch) as exc:
@@ -80,6 +96,9 @@ def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: st
         with transaction.atomic():
             if holder is not None:
                 holder.confirm()
+            if md5 is not None and blob.md5 != md5.digest.hexdigest():
+                blob.md5 = md5.digest.hexdigest()
+                Blob.objects.filter(pk=blob.pk).update(md5=blob.md5)
             replica, _ = Replica.objects.update_or_create(
                 blob=blob,
                 location=target,
@@ -123,6 +142,17 @@ def _replicate(snapshot: Snapshot, *, agent: str, holder: leases.Holder) -> dict
     copied = failed = 0
     down: set[int] = set()  # locations found unreachable in this run: not tried again until the next one
     blobs = Blob.objects.filter(snapshot_files__snapshot=snapshot).distinct()
+    files = list(snapshot.files.select_related("blob"))
+    for location in locations:  # OCFL mirrors hold every sealed snapshot, whatever the copy count
+        if location.kind == StorageLocation.Kind.OCFL:
+            try:
+                copied += _mirror_ocfl(snapshot, files, location=location, agent=agent, holder=holder)
+            except (TransientStorageError, NoGoodCopy, OSError) as exc:
+                event_record(event_type=EventType.REPLICATION, outcome=EventOutcome.FAILURE, agent=agent,
+                             snapshot=snapshot, model=snapshot.model, location=location,
+                             detail={"error": f"OCFL object not written: {exc}", "retry": True})
+                down.add(location.pk)
+                failed += 1
     for blob in blobs:
         verified = set(
             Replica.objects.filter(blob=blob, state=Replica.State.VERIFIED).values_list("location_id", flat=True)
@@ -147,14 +177,13 @@ def _replicate(snapshot: Snapshot, *, agent: str, holder: leases.Holder) -> dict
                 continue
             verified.add(location.pk)
             copied += 1
-    files = list(snapshot.files.select_related("blob"))
     key = manifest_key(repo_id=snapshot.model.repo_id, revision=snapshot.revision)
     holders = set(
         Replica.objects.filter(blob__in=blobs, state=Replica.State.VERIFIED)
         .values_list("location_id", flat=True)
     )
     for location in locations:
-        if location.pk in holders and location.pk not in down:
+        if location.pk in holders and location.pk not in down and location.kind != StorageLocation.Kind.OCFL:
             document = manifests.manifest_document_for(snapshot, files=files, location=location)
             try:
                 backend_for(location).put_bytes(key, manifests.manifest_bytes(document))
@@ -165,3 +194,63 @@ def _replicate(snapshot: Snapshot, *, agent: str, holder: leases.Holder) -> dict
                 failed += 1
     model_preservation_refresh(snapshot.model)
     return {"copied": copied, "failed": failed}
+
+
+def _mirror_ocfl(snapshot: Snapshot, files: list, *, location: StorageLocation, agent: str,
+                 holder: leases.Holder) -> int:
+    """Write the snapshot's OCFL object at an OCFL location: each distinct file's bytes copied (hashed on the way)
+    to its content path, then the inventory. An object whose inventory exists is complete and left alone."""
+    backend = backend_for(location)
+    identifier = ocfl.object_id(snapshot.model.repo_id, snapshot.revision)
+    if backend.object_exists(identifier):
+        return 0
+    copied, placed = 0, set()
+    for row in sorted(files, key=lambda f: f.path.encode("utf-8")):
+        if row.blob_id in placed:
+            continue
+        placed.add(row.blob_id)
+        key = ocfl.content_key(identifier, row.path)
+        if row.blob.md5 and backend.size_of(key) == row.blob.size:
+            continue  # written (and read back) by an earlier run that stopped before the inventory
+        blob_copy(blob=row.blob, target=location, event_type=EventType.REPLICATION, agent=agent, holder=holder,
+                  key=key)
+        copied += 1
+    md5s = dict(Blob.objects.filter(pk__in=placed).values_list("pk", "md5"))
+    inventory = ocfl.inventory_build(
+        identifier=identifier,
+        files=[{"path": f.path, "sha256": f.blob.sha256, "md5": md5s.get(f.blob_id)} for f in files],
+        created=manifests._iso_datetime(snapshot.sealed_at), message=_ocfl_message(snapshot),
+        user=_ocfl_user(snapshot),
+    )
+    with transaction.atomic():
+        holder.confirm()  # a holder that lost its lease writes no inventory
+        backend.object_write(inventory)
+        event_record(event_type=EventType.REPLICATION, outcome=EventOutcome.SUCCESS, agent=agent, snapshot=snapshot,
+                     model=snapshot.model, location=location,
+                     detail={"ocfl_object": identifier, "object_root": ocfl.object_root(identifier),
+                             "files": len(files)})
+    return copied
+
+
+def _ocfl_message(snapshot: Snapshot) -> str:
+    """The version message: the revision id and the retirement context, in words."""
+    model = snapshot.model
+    text = f"Coda snapshot of {model.repo_id}, revision id {snapshot.revision}."
+    retirement = Retirement.objects.filter(model=model).first()
+    if retirement is not None:
+        text += (f" Retirement: {retirement.reason_category}"
+                 + (f" ({retirement.reason})" if retirement.reason else "")
+                 + (f"; retires on {model.retires_on}" if model.retires_on else "")
+                 + f"; access after retirement: {retirement.access_after_retirement}.")
+    return text
+
+
+def _ocfl_user(snapshot: Snapshot) -> dict:
+    """The curator who preserved the snapshot (OCFL `user`: a name, and an address that is a URI)."""
+    curator = snapshot.created_by
+    if curator is None:
+        return {"name": "Coda archive"}
+    user = {"name": curator.get_full_name() or curator.username}
+    if curator.email:
+        user["address"] = f"mailto:{curator.email}"
+    return user

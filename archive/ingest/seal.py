@@ -10,6 +10,7 @@ from django.utils import timezone
 from archive import dispatch, inspection, preservation
 from archive.events import event_record, worker_agent
 from archive.exceptions import SnapshotSealed
+from archive.descriptions import signing
 from archive.ingest import manifests
 from archive.models import EventOutcome, EventType, IngestJob, Replica, Snapshot, SnapshotFile
 from archive.storage.base import manifest_key
@@ -88,6 +89,7 @@ def _seal(snapshot: Snapshot, *, job: IngestJob | None, now) -> Snapshot:
     backend_for(location).put_bytes(key, manifests.manifest_bytes(document))
     snapshot.manifest_key = key
     snapshot.save(update_fields=["revision", "state", "sealed_at", "manifest_key"])
+    signing.snapshot_sign(snapshot, files)
     inspection.snapshot_inspect(snapshot=snapshot)
     if job is not None:
         IngestJob.objects.filter(pk=job.pk).update(state=IngestJob.State.SUCCEEDED, finished_at=now, error="")

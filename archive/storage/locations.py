@@ -2,11 +2,13 @@
 backend that serves a location."""
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from archive.models import StorageLocation
 from archive.storage.base import Backend
 from archive.storage.filesystem import FilesystemBackend
+from archive.storage.ocfl import OcflBackend
 from archive.storage.s3 import S3Backend
 
 
@@ -14,6 +16,8 @@ def backend_for(location: StorageLocation) -> Backend:
     """The backend serving `location` (S3-compatible or filesystem)."""
     if location.kind == StorageLocation.Kind.S3:
         return S3Backend(location)
+    if location.kind == StorageLocation.Kind.OCFL:
+        return OcflBackend(location)
     return FilesystemBackend(location)
 
 
@@ -23,6 +27,8 @@ def locations_sync() -> list[StorageLocation]:
     configured = settings.CODA_STORAGE_LOCATIONS
     names = []
     primary_name = next((c["name"] for c in configured if c.get("primary")), configured[0]["name"])
+    if any(c["name"] == primary_name and c.get("kind") == StorageLocation.Kind.OCFL for c in configured):
+        raise ImproperlyConfigured("An OCFL location is a mirror kept by replication; it cannot be the primary.")
     StorageLocation.objects.exclude(name=primary_name).update(is_primary=False)
     for entry in configured:
         kind = entry.get("kind", "filesystem")

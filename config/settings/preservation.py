@@ -1,6 +1,7 @@
 """Preservation assurance: how many copies, how often every copy is re-read, leftovers, leases on long work, retries and alerts."""
 
 from config.env import env_int, env_str
+from config.settings.base import VAR_DIR
 
 _min_copies = env_str("CODA_MIN_COPIES", "")
 CODA_MIN_COPIES = int(_min_copies) if _min_copies.strip() else None  # None: 2 with two or more locations, else 1
@@ -18,3 +19,6 @@ CODA_TEST_READ_DELAY = float(env_str("CODA_TEST_READ_DELAY", "0"))
 CODA_ALERT_WEBHOOK_URL = env_str("CODA_ALERT_WEBHOOK_URL", "")
 CODA_TASK_MAX_RETRIES = env_int("CODA_TASK_MAX_RETRIES", 3)
 CODA_TASK_RETRY_BACKOFF = env_int("CODA_TASK_RETRY_BACKOFF", 5)
+# The archive's elliptic-curve (P-256) private key, PEM: signs every sealed snapshot (OpenSSF model-signing format).
+# `make run` generates one here on first start (manage.py signing_key_init); empty or absent: snapshots are unsigned.
+CODA_SIGNING_KEY_FILE = env_str("CODA_SIGNING_KEY_FILE", str(VAR_DIR / "signing" / "archive-key.pem"))

@@ -50,14 +50,11 @@ def _storage_locations() -> list[dict]:
                 "primary": True,
             }
         ]
-    return [
-        {
-            "name": "local",
-            "kind": "filesystem",
-            "root": env_str("CODA_STORAGE_ROOT", str(VAR_DIR / "storage")),
-            "primary": True,
-        }
-    ]
+    local = {"name": "local", "kind": "filesystem", "root": env_str("CODA_STORAGE_ROOT", str(VAR_DIR / "storage")),
+             "primary": True}
+    # The embedded default keeps a second, standard copy: an OCFL 1.1 storage root beside the primary store.
+    ocfl_root = env_str("CODA_OCFL_ROOT", str(VAR_DIR / "ocfl"))
+    return [local, {"name": "ocfl", "kind": "ocfl", "root": ocfl_root}] if ocfl_root else [local]
 
 
 CODA_STORAGE_LOCATIONS = _storage_locations()

@@ -24,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from knox.models import AuthToken
 
+from archive.descriptions import signing
 from archive.models import EventOutcome, EventType
 from archive.events import event_record
 from dossier.models import ExitInterview, InterviewTurn, ModelRequest, ModelWriting, PostDeploymentReport
@@ -121,9 +122,11 @@ def matrix(django_db_setup, django_db_blocker, tmp_path_factory):
     today = timezone.localdate()
     with (
         django_db_blocker.unblock(),
-        override_settings(CODA_STAGING_ROOTS=[staging.resolve()], CODA_STORAGE_LOCATIONS=storage),
+        override_settings(CODA_STAGING_ROOTS=[staging.resolve()], CODA_STORAGE_LOCATIONS=storage,
+                          CODA_SIGNING_KEY_FILE=str(root / "signing-key.pem")),
         pytest.MonkeyPatch.context() as monkeypatch,
     ):
+        signing.key_generate(root / "signing-key.pem")  # sealed snapshots are signed: model.sig is served
         provider = ProviderFactory(slug=PROVIDER, name="Matrix")
         curator = CuratorFactory(username="cur")
         granted = UserFactory(username="granted")

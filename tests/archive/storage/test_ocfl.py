@@ -1,0 +1,161 @@
+"""The OCFL 1.1 mirror: replication writes one OCFL object per sealed snapshot, checked by ocfl-py's validator
+(ocfl-validate, written by others); damage is seen by that validator and by Coda's own audit; the root alone
+rebuilds the catalogue's snapshots with the same revision ids."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from ocfl.layout_0003_hash_and_id_n_tuple import _id_to_path
+
+from archive.assurance import fixity
+from archive.assurance.replication import snapshot_replicate
+from archive.ingest import services
+from archive.models import Blob, PreservationEvent, Replica, Snapshot, SnapshotFile
+from archive.storage import ocfl
+from archive.tasks import snapshot_file_ingest
+from archive.tasks import snapshot_replicate as snapshot_replicate_task
+from catalogue.models import AIModel, Retirement
+from tests.archive.helpers import independent_revision, make_tree, random_bytes
+from tests.factories import AIModelFactory, CuratorFactory, ProviderFactory
+
+VALIDATE = [sys.executable, str(Path(sys.executable).parent / "ocfl-validate.py")]
+
+
+def ocfl_validate(root: Path) -> tuple[bool, str]:
+    """The storage root (structure and hierarchy), then each object in it (ocfl-validate reports an object
+    VALID or INVALID with its errors; digests are checked, its default)."""
+    objects = sorted(str(p.parent) for p in root.rglob("0=ocfl_object_1.1"))
+    run = subprocess.run([*VALIDATE, str(root), *objects], capture_output=True, text=True, timeout=120)
+    out = run.stdout + run.stderr
+    return run.returncode == 0 and out.count("is VALID") == len(objects) > 0, out
+
+
+@pytest.fixture
+def mirror(settings, tmp_path):
+    settings.CODA_STORAGE_LOCATIONS = settings.CODA_STORAGE_LOCATIONS + [
+        {"name": "ocfl", "kind": "ocfl", "root": str(tmp_path / "ocfl")}
+    ]
+    return tmp_path / "ocfl"
+
+
+def preserve(model, source, monkeypatch, *, curator=None) -> Snapshot:
+    queued = {"ingest": [], "replicate": []}
+    monkeypatch.setattr(snapshot_file_ingest, "delay", lambda file_id: queued["ingest"].append(file_id))
+    monkeypatch.setattr(snapshot_replicate_task, "delay", lambda snapshot_id: queued["replicate"].append(snapshot_id))
+    job = services.snapshot_ingest_start(model=model, source=str(source), requested_by=curator)
+    for file_id in queued["ingest"]:
+        services.snapshot_file_ingest(file_id=file_id)
+    for snapshot_id in queued["replicate"]:
+        snapshot_replicate(snapshot_id=snapshot_id, agent="worker:test")
+    return Snapshot.objects.get(pk=job.snapshot_id)
+
+
+FILES = {
+    "config.json": b'{"model_type": "llama"}',
+    "model.safetensors": random_bytes(300_000, seed=3),
+    "copy/same-as-config.json": b'{"model_type": "llama"}',  # same bytes: one content file, two logical paths
+    "tokenizer dir/tok\u00e9n.json": b'{"v": 1}',
+}
+
+
+@pytest.fixture
+def mirrored(transactional_db, mirror, staging_dir, monkeypatch):
+    curator = CuratorFactory(username="ada", email="ada@example.org")
+    model = AIModelFactory(provider=ProviderFactory(slug="anthropic"), name="claude-2.1")
+    Retirement.objects.create(model=model, reason_category="superseded", reason="superseded by a newer model")
+    make_tree(staging_dir / "c21", FILES)
+    snapshot = preserve(model, staging_dir / "c21", monkeypatch, curator=curator)
+    assert snapshot.state == Snapshot.State.SEALED
+    return snapshot
+
+
+def test_mirror_is_a_valid_ocfl_root_with_fixity_message_and_user(mirrored, mirror):
+    valid, out = ocfl_validate(mirror)
+    assert valid, out
+    identifier = f"coda:anthropic/claude-2.1@{mirrored.revision}"
+    # The object sits where ocfl-py's own implementation of extension 0003 puts it.
+    assert ocfl.object_root(identifier) == _id_to_path(identifier, "sha256", 3, 3)
+    inventory = json.loads((mirror / ocfl.object_root(identifier) / "inventory.json").read_text())
+    assert inventory["id"] == identifier and inventory["digestAlgorithm"] == "sha256"
+    state = inventory["versions"]["v1"]["state"]
+    assert {p: d for d, paths in state.items() for p in paths} == {p: hashlib.sha256(b).hexdigest() for p, b in FILES.items()}
+    assert len(inventory["manifest"]) == 3  # the duplicate is stored once
+    md5s = {d for d in inventory["fixity"]["md5"]}
+    assert md5s == {hashlib.md5(b).hexdigest() for b in FILES.values()}
+    version = inventory["versions"]["v1"]
+    assert mirrored.revision in version["message"] and "superseded by a newer model" in version["message"]
+    assert version["user"] == {"name": "ada", "address": "mailto:ada@example.org"}
+    # The mirror counts as a verified copy, audited like any other.
+    assert set(Replica.objects.filter(location__name="ocfl").values_list("state", flat=True)) == {"verified"}
+    # Replication again leaves the object alone (idempotent), and the mirror holds no Coda-only files.
+    before = sorted(p.relative_to(mirror).as_posix() for p in mirror.rglob("*"))
+    snapshot_replicate(snapshot_id=mirrored.pk, agent="worker:test")
+    assert sorted(p.relative_to(mirror).as_posix() for p in mirror.rglob("*")) == before
+    assert not (mirror / "manifests").exists() and not (mirror / "blobs").exists()
+
+
+def test_flipped_byte_is_invalid_for_ocfl_validate_and_corrupt_for_coda_audit_then_repaired(mirrored, mirror):
+    identifier = f"coda:anthropic/claude-2.1@{mirrored.revision}"
+    target = mirror / ocfl.content_key(identifier, "model.safetensors")
+    data = bytearray(target.read_bytes())
+    data[1234] ^= 0x01
+    target.write_bytes(bytes(data))
+    valid, out = ocfl_validate(mirror)
+    assert not valid and "INVALID" in out, out
+    replica = Replica.objects.get(location__name="ocfl", blob__sha256=hashlib.sha256(FILES["model.safetensors"]).hexdigest())
+    assert replica.key == ocfl.content_key(identifier, "model.safetensors")
+    report = fixity.audit_replicas(Replica.objects.filter(location__name="ocfl"), agent="test")
+    assert report.corrupt == 1 and report.repaired == 1
+    assert PreservationEvent.objects.filter(event_type="fixity check", outcome="failure", location__name="ocfl").exists()
+    valid, out = ocfl_validate(mirror)  # the repair rewrote the content file in place
+    assert valid, out
+
+
+def test_edited_inventory_is_invalid_for_ocfl_validate_and_flagged_by_coda_audit(mirrored, mirror):
+    identifier = f"coda:anthropic/claude-2.1@{mirrored.revision}"
+    path = mirror / ocfl.object_root(identifier) / "inventory.json"
+    path.write_text(path.read_text().replace("superseded", "replaced"))
+    valid, out = ocfl_validate(mirror)
+    assert not valid and "INVALID" in out, out
+    problems = fixity.ocfl_objects_audit(agent="test")
+    assert [p["object"] for p in problems] == [identifier]
+    assert PreservationEvent.objects.filter(event_type="fixity check", outcome="failure", location__name="ocfl",
+                                            snapshot=mirrored).exists()
+
+
+def test_rebuild_from_the_ocfl_root_alone_restores_every_snapshot(mirrored, mirror, staging_dir, monkeypatch):
+    second = {"README.md": b"dossier only"}
+    make_tree(staging_dir / "dossier", second)
+    other = preserve(mirrored.model, staging_dir / "dossier", monkeypatch)
+    revisions = {mirrored.revision, other.revision}
+    assert revisions == {independent_revision(FILES), independent_revision(second)}
+    PreservationEvent.objects.all()._raw_delete(PreservationEvent.objects.db)
+    for manager in (Replica.objects, SnapshotFile.objects, Blob.objects):
+        manager.all().delete()
+    Snapshot.objects.all().delete()
+    AIModel.objects.all().delete()
+    call_command("rebuild_catalogue", "--from-location", "ocfl")
+    rebuilt = {s.revision: s for s in Snapshot.objects.all()}
+    assert set(rebuilt) == revisions
+    assert {f.path for f in rebuilt[mirrored.revision].files.all()} == set(FILES)
+    assert rebuilt[other.revision].model.repo_id == "anthropic/claude-2.1"
+    assert set(Replica.objects.values_list("location__name", "state")) == {("ocfl", "verified")}
+
+
+def test_embedded_default_mirrors_to_an_ocfl_root_under_var():
+    """`make run` with no environment: the primary store and an OCFL mirror beside it, under var/."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODA_", "DATABASE_URL", "CELERY_"))}
+    code = ("import json, django; django.setup(); from django.conf import settings; "
+            "print(json.dumps(settings.CODA_STORAGE_LOCATIONS))")
+    run = subprocess.run([sys.executable, "-c", code], env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+                         capture_output=True, text=True, timeout=60, cwd=django_settings.BASE_DIR)
+    locations = {entry["name"]: entry for entry in json.loads(run.stdout.strip().splitlines()[-1])}
+    assert locations["local"]["primary"] and locations["ocfl"]["kind"] == "ocfl"
+    assert Path(locations["ocfl"]["root"]).parent == Path(locations["local"]["root"]).parent
