@@ -30,6 +30,7 @@ migrate: install
 	mkdir -p var/staging var/storage
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py import_deprecations
+	$(PY) manage.py load_story
 
 run: migrate
 	$(PY) manage.py collectstatic --no-input --verbosity 0
