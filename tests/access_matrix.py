@@ -225,6 +225,7 @@ ROUTES = {
     "web:providers": OPEN,
     "web:provider": LISTING,
     "web:upcoming": LISTING,
+    "web:timeline": LISTING,
     "web:signup": OPEN,
     "web:account": WEB_SIGNED_IN,
     "web:token-create": WEB_SIGNED_IN_POST,

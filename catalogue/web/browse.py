@@ -9,7 +9,7 @@ from django.utils import timezone
 from archive.preservation import snapshot_health
 from archive.selectors import snapshot_queryset
 from catalogue.models import AccessRequest, AIModel, LifecycleStatus, PreservationStatus, Provider
-from catalogue.permissions import visible_models
+from catalogue.permissions import visible_models, visible_replacement, with_visible_replacement
 from catalogue.selectors import search_models, status_expression
 
 
@@ -50,6 +50,13 @@ def model_search(*, user, filters: ModelFilters) -> QuerySet[AIModel]:
     if filters.preservation in dict(PreservationStatus.choices):
         queryset = queryset.filter(preservation_status=filters.preservation)
     return queryset.order_by("repo_key")
+
+
+def timeline_models(*, user, filters: ModelFilters) -> tuple[list[AIModel], dict]:
+    """The timeline's models (the home page's filters, ordered by provider) and the replacement each may show."""
+    queryset = model_search(user=user, filters=filters).defer(None).select_related("provider", "replacement__provider")
+    models = list(with_visible_replacement(user, queryset))
+    return models, {m.pk: visible_replacement(user, m) for m in models if m.replacement_id}
 
 
 def retirement_years(user) -> list[int]:

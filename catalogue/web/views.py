@@ -18,6 +18,7 @@ from archive import selectors as archive_selectors
 from catalogue.models import PreservationStatus
 from catalogue import access, accounts, selectors
 from catalogue.web import browse
+from catalogue.web.timeline import timeline_layout
 from core import throttling
 from core.exceptions import DomainError, NotFoundError
 from catalogue.models import AccessRequest, FileAccess, LifecycleStatus, Retirement
@@ -62,6 +63,18 @@ def home(request):
         "preservation_choices": PreservationStatus.choices,
     }
     return render(request, "catalogue/home.html", context)
+
+
+def timeline(request):
+    filters = _filters(request)
+    models, replacements = browse.timeline_models(user=request.user, filters=filters)
+    context = {
+        "filters": filters,
+        "timeline": timeline_layout(models, today=timezone.localdate(), replacements=replacements),
+        "providers": browse.providers_visible(request.user),
+        "statuses": LifecycleStatus.choices,
+    }
+    return render(request, "catalogue/timeline.html", context)
 
 
 def upcoming(request):
@@ -143,6 +156,7 @@ def model_detail(request, provider, name, form=None, status=200):
         "model": model,
         "replacement": visible_replacement(user, model),  # never model.replacement in the template
         "timeline": _timeline(model),
+        "lifecycle_bar": timeline_layout([model], today=timezone.localdate()),
         "retirement": retirement,
         "platforms": list(model.platforms.all()),
         "snapshots": snapshots,
