@@ -5,7 +5,7 @@ import re
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from archive.exceptions import SnapshotNotFound
-from archive.models import EventType, IngestJob, PreservationEvent, Replica, Snapshot, SnapshotFile
+from archive.models import Blob, EventType, IngestJob, PreservationEvent, Replica, Snapshot, SnapshotFile
 from core.exceptions import NotFoundError
 from catalogue.permissions import can_view_job, is_curator, visible_model_ids
 from catalogue.models import AIModel
@@ -98,3 +98,15 @@ def snapshot_file_get(*, snapshot: Snapshot, path: str) -> SnapshotFile:
     if row.blob_id is None:
         raise NotFoundError(f"{path!r} of {snapshot} is not stored yet.", code="file_not_stored")
     return row
+
+
+def holdings_summary(*, model_ids, verified_since) -> dict:
+    """What the archive holds for these models (a queryset of pks): distinct bytes stored, copies, and copies
+    whose last fixity proof is no older than `verified_since`."""
+    blobs = Blob.objects.filter(pk__in=SnapshotFile.objects.filter(snapshot__model__in=model_ids).values("blob_id"))
+    replicas = Replica.objects.filter(blob__in=blobs)
+    return {
+        "bytes": blobs.aggregate(total=Sum("size"))["total"] or 0,
+        "copies": replicas.count(),
+        "copies_verified": replicas.filter(state=Replica.State.VERIFIED, last_verified_at__gte=verified_since).count(),
+    }

@@ -61,6 +61,8 @@ def home(request):
         "statuses": LifecycleStatus.choices,
         "years": browse.retirement_years(request.user),
         "preservation_choices": PreservationStatus.choices,
+        # The guide is for the first page; a search or filter shows only its results.
+        "overview": None if request.GET else browse.home_overview(request.user),
     }
     return render(request, "catalogue/home.html", context)
 
