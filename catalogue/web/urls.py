@@ -16,6 +16,7 @@ urlpatterns = [
     path("providers/<str:slug>/", views.provider_detail, name="provider"),
     path("retirements/upcoming/", views.upcoming, name="upcoming"),
     path("timeline/", views.timeline, name="timeline"),
+    path("preservation/", views.preservation_health, name="preservation-health"),
     path("signup/", views.signup, name="signup"),
     path("account/", views.account, name="account"),
     path("account/tokens/", views.token_create, name="token-create"),

@@ -14,10 +14,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from knox.models import AuthToken
 
+from archive import preservation as archive_preservation
 from archive import selectors as archive_selectors
 from catalogue.models import PreservationStatus
 from catalogue import access, accounts, selectors
 from catalogue.web import browse
+from catalogue.web.health import health_charts
 from catalogue.web.timeline import timeline_layout
 from core import throttling
 from core.exceptions import DomainError, NotFoundError
@@ -77,6 +79,15 @@ def timeline(request):
         "statuses": LifecycleStatus.choices,
     }
     return render(request, "catalogue/timeline.html", context)
+
+
+@login_required
+def preservation_health(request):
+    """Curators only: copies per file, days since each copy was verified, open problems (others: 404)."""
+    if not is_curator(request.user):
+        raise Http404("Only curators see the preservation health view.")
+    health = archive_preservation.archive_health()
+    return render(request, "catalogue/preservation_health.html", {"health": health, "charts": health_charts(health)})
 
 
 def upcoming(request):
