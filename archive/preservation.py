@@ -13,11 +13,12 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from archive.inspection import snapshot_completeness
-from archive.models import Blob, Replica, Snapshot, SnapshotFile, StorageLocation
+from archive.models import Blob, IngestJob, Replica, Snapshot, SnapshotFile, StorageLocation
 from catalogue.models import AIModel, PreservationStatus
 
 
@@ -156,4 +157,86 @@ def snapshot_health(snapshot: Snapshot) -> dict:
         "min_copies": agg["min_copies"] or 0,
         "oldest_proof": agg["oldest_proof"],
         "status": PreservationStatus.PRESERVED if preserved else PreservationStatus.NOT_PRESERVED,
+    }
+
+
+HEALTH_PROBLEMS_SHOWN = 50
+
+
+def _age_buckets(interval_days: int) -> list[tuple[str, int | None, int | None]]:
+    """(label, from_days, to_days) bins of days since a copy's last verification: the audit interval in up to six
+    equal steps, then one bin for copies past it."""
+    steps = max(1, min(6, interval_days))
+    edges = [round(interval_days * i / steps) for i in range(steps + 1)]
+    bins = [(f"{lo}–{hi} days", lo, hi) for lo, hi in zip(edges, edges[1:])]
+    return bins + [(f"over {interval_days} days (overdue)", interval_days, None)]
+
+
+def archive_health() -> dict:
+    """The curators' preservation-health view over every sealed snapshot: verified copies per stored file (a
+    distribution against `min_copies`), days since each copy was last verified (a histogram against
+    CODA_FIXITY_INTERVAL_DAYS) and the open problems (corrupt or missing copies, files short of copies, failed
+    ingests). A few aggregate queries, whatever the archive's size."""
+    required, warnings = min_copies()
+    interval = settings.CODA_FIXITY_INTERVAL_DAYS
+    now = timezone.now()
+    held = Blob.objects.filter(snapshot_files__snapshot__state=Snapshot.State.SEALED).distinct()
+    verified_copies = (
+        Replica.objects.filter(blob=OuterRef("pk"), state=Replica.State.VERIFIED)
+        .values("blob").annotate(n=Count("pk")).values("n")
+    )
+    copies = (  # grouped by a subquery (a plain Count annotation cannot be grouped on)
+        Blob.objects.filter(pk__in=held.values("pk"))
+        .annotate(verified=Coalesce(Subquery(verified_copies), 0))
+        .values("verified")
+        .annotate(files=Count("pk"))
+        .order_by("verified")
+    )
+    copies_per_file = [{"copies": row["verified"], "files": row["files"], "enough": row["verified"] >= required}
+                       for row in copies]
+    replicas = Replica.objects.filter(blob__in=held.values("pk"))
+    verified = replicas.filter(state=Replica.State.VERIFIED)
+    bins = _age_buckets(interval)
+    counts = verified.aggregate(
+        never=Count("pk", filter=Q(last_verified_at__isnull=True)),
+        **{
+            f"b{i}": Count(
+                "pk",
+                filter=Q(last_verified_at__lte=now - timedelta(days=lo))
+                & (Q(last_verified_at__gt=now - timedelta(days=hi)) if hi is not None else Q()),
+            )
+            for i, (_, lo, hi) in enumerate(bins)
+        },
+    )
+    histogram = [{"label": label, "copies": counts[f"b{i}"], "overdue": hi is None}
+                 for i, (label, lo, hi) in enumerate(bins)]
+    bad = (
+        replicas.filter(state__in=[Replica.State.CORRUPT, Replica.State.MISSING])
+        .select_related("blob", "location")
+        .order_by("-pk")
+    )
+    short = (
+        SnapshotFile.objects.filter(snapshot__state=Snapshot.State.SEALED)
+        .annotate(verified=Count("blob__replicas", filter=Q(blob__replicas__state=Replica.State.VERIFIED)))
+        .filter(verified__lt=required)
+        .select_related("snapshot__model__provider", "blob")
+        .order_by("snapshot__model__repo_key", "path")
+    )
+    # A failed ingest stays a problem until its snapshot is resumed (then ingesting) or sealed.
+    failed_jobs = IngestJob.objects.filter(state=IngestJob.State.FAILED, snapshot__state=Snapshot.State.FAILED).select_related("snapshot__model__provider")
+    return {
+        "min_copies": required,
+        "warnings": warnings,
+        "interval_days": interval,
+        "files": sum(row["files"] for row in copies_per_file),
+        "copies_per_file": copies_per_file,
+        "histogram": histogram,
+        "copies_never_verified": counts["never"],
+        "copies_verified": verified.count(),
+        "bad_copies": list(bad[:HEALTH_PROBLEMS_SHOWN]),
+        "bad_copy_count": bad.count(),
+        "short_files": list(short[:HEALTH_PROBLEMS_SHOWN]),
+        "short_file_count": short.count(),
+        "failed_jobs": list(failed_jobs.order_by("-created_at")[:HEALTH_PROBLEMS_SHOWN]),
+        "failed_job_count": failed_jobs.count(),
     }

@@ -6,7 +6,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sub
 
 from archive.exceptions import SnapshotNotFound
 from archive.models import (
-    EventType, FileKind, IngestJob, PreservationEvent, Replica, Snapshot, SnapshotFile, SnapshotTag,
+    Blob, EventType, FileKind, IngestJob, PreservationEvent, Replica, Snapshot, SnapshotFile, SnapshotTag,
 )
 from core.exceptions import NotFoundError
 from catalogue.permissions import can_view_job, is_curator, visible_model_ids, visible_models
@@ -160,3 +160,13 @@ def snapshot_ingest_job(snapshot: Snapshot) -> IngestJob | None:
     """The ingest that sealed a snapshot (its last succeeded job)."""
     jobs = [j for j in snapshot.jobs.all() if j.state == IngestJob.State.SUCCEEDED]
     return max(jobs, key=lambda j: j.pk) if jobs else None
+def holdings_summary(*, model_ids, verified_since) -> dict:
+    """What the archive holds for these models (a queryset of pks): distinct bytes stored, copies, and copies
+    whose last fixity proof is no older than `verified_since`."""
+    blobs = Blob.objects.filter(pk__in=SnapshotFile.objects.filter(snapshot__model__in=model_ids).values("blob_id"))
+    replicas = Replica.objects.filter(blob__in=blobs)
+    return {
+        "bytes": blobs.aggregate(total=Sum("size"))["total"] or 0,
+        "copies": replicas.count(),
+        "copies_verified": replicas.filter(state=Replica.State.VERIFIED, last_verified_at__gte=verified_since).count(),
+    }

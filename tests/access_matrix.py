@@ -233,6 +233,8 @@ ROUTES = {
     "web:providers": OPEN,
     "web:provider": LISTING,
     "web:upcoming": LISTING,
+    "web:timeline": LISTING,
+    "web:preservation-health": _fixed(302, 404, 404, 200),  # curators only; others as a missing page (like invite)
     "web:signup": OPEN,
     "web:account": WEB_SIGNED_IN,
     "web:token-create": WEB_SIGNED_IN_POST,

@@ -2,14 +2,16 @@
 Visibility always goes through catalogue.permissions; preservation status through archive.preservation."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from archive.preservation import snapshot_health
-from archive.selectors import snapshot_queryset
+from archive.selectors import holdings_summary, snapshot_queryset
 from catalogue.models import AccessRequest, AIModel, LifecycleStatus, PreservationStatus, Provider
-from catalogue.permissions import visible_models
+from catalogue.permissions import visible_model_ids, visible_models, visible_replacement, with_visible_replacement
 from catalogue.selectors import search_models, status_expression
 
 
@@ -50,6 +52,28 @@ def model_search(*, user, filters: ModelFilters) -> QuerySet[AIModel]:
     if filters.preservation in dict(PreservationStatus.choices):
         queryset = queryset.filter(preservation_status=filters.preservation)
     return queryset.order_by("repo_key")
+
+
+def timeline_models(*, user, filters: ModelFilters) -> tuple[list[AIModel], dict]:
+    """The timeline's models (the home page's filters, ordered by provider) and the replacement each may show."""
+    queryset = model_search(user=user, filters=filters).defer(None).select_related("provider", "replacement__provider")
+    models = list(with_visible_replacement(user, queryset))
+    return models, {m.pk: visible_replacement(user, m) for m in models if m.replacement_id}
+
+
+def home_overview(user) -> dict:
+    """The guided first page: counts of what this user may see, the registered retirements, preserved models."""
+    from_date = timezone.now() - timedelta(days=settings.CODA_FIXITY_INTERVAL_DAYS)
+    visible = browse_queryset(user)
+    return {
+        "models": visible.count(),
+        "retired": visible.filter(lifecycle_status=LifecycleStatus.RETIRED).count(),
+        "preserved": visible.filter(preservation_status=PreservationStatus.PRESERVED).count(),
+        "holdings": holdings_summary(model_ids=visible_model_ids(user), verified_since=from_date),
+        "interval_days": settings.CODA_FIXITY_INTERVAL_DAYS,
+        "dossiers": list(visible.filter(retirement__isnull=False).order_by("-retires_on", "repo_key")[:3]),
+        "preserved_models": list(visible.filter(preservation_status=PreservationStatus.PRESERVED).order_by("repo_key")[:3]),
+    }
 
 
 def retirement_years(user) -> list[int]:

@@ -20,10 +20,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from knox.models import AuthToken
 
+from archive import preservation as archive_preservation
 from archive import selectors as archive_selectors
 from catalogue.models import PreservationStatus
 from catalogue import access, accounts, selectors
 from catalogue.web import browse
+from catalogue.web.health import health_charts
+from catalogue.web.timeline import timeline_layout
 from core import throttling
 from core.exceptions import DomainError, NotFoundError
 from catalogue.models import AccessRequest, FileAccess, LifecycleStatus, Retirement
@@ -66,8 +69,31 @@ def home(request):
         "statuses": LifecycleStatus.choices,
         "years": browse.retirement_years(request.user),
         "preservation_choices": PreservationStatus.choices,
+        # The guide is for the first page; a search or filter shows only its results.
+        "overview": None if request.GET else browse.home_overview(request.user),
     }
     return render(request, "catalogue/home.html", context)
+
+
+def timeline(request):
+    filters = _filters(request)
+    models, replacements = browse.timeline_models(user=request.user, filters=filters)
+    context = {
+        "filters": filters,
+        "timeline": timeline_layout(models, today=timezone.localdate(), replacements=replacements),
+        "providers": browse.providers_visible(request.user),
+        "statuses": LifecycleStatus.choices,
+    }
+    return render(request, "catalogue/timeline.html", context)
+
+
+@login_required
+def preservation_health(request):
+    """Curators only: copies per file, days since each copy was verified, open problems (others: 404)."""
+    if not is_curator(request.user):
+        raise Http404("Only curators see the preservation health view.")
+    health = archive_preservation.archive_health()
+    return render(request, "catalogue/preservation_health.html", {"health": health, "charts": health_charts(health)})
 
 
 def upcoming(request):
@@ -160,6 +186,7 @@ def model_detail(request, provider, name, form=None, status=200):
         "model": model,
         "replacement": visible_replacement(user, model),  # never model.replacement in the template
         "timeline": _timeline(model),
+        "lifecycle_bar": timeline_layout([model], today=timezone.localdate()),
         "retirement": retirement,
         "platforms": list(model.platforms.all()),
         "snapshots": snapshots,

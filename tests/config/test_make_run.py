@@ -4,6 +4,7 @@ group (a terminal's Ctrl-C), stops every process it started within 10 s and free
 
 The install step is left out (UV=true): this environment is the one under test, and `make test` synced it."""
 
+import json
 import os
 import shutil
 import signal
@@ -62,8 +63,9 @@ def _start(var_dir: Path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_", "DJANGO_", "CODA_"))}
     env.update(CODA_VAR_DIR=str(var_dir), CODA_STAGING_ROOTS=str(var_dir / "staging"), PYTHONUNBUFFERED="1")
+    sample_uv = os.environ.get("UV") or shutil.which("uv") or "true"  # "true": no sample, Coda still runs
     make = subprocess.Popen(
-        ["make", "--no-print-directory", "run", "UV=true", f"PORT={port}"],
+        ["make", "--no-print-directory", "run", "UV=true", f"SAMPLE_UV={sample_uv}", f"PORT={port}"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )
     output: list[bytes] = []
@@ -115,11 +117,27 @@ def _cleanup(make, processes):
             pass
 
 
+def _sample_sealed(port: int, output) -> dict:
+    """The first run's worker preserves the sample model: its snapshot seals, listed by the API."""
+    url = f"http://127.0.0.1:{port}/api/v1/models/snakers4/silero-vad/snapshots/"
+    deadline = time.monotonic() + 60
+    while True:
+        status, body = _get(url)
+        sealed = [s for s in json.loads(body)["results"] if s["state"] == "sealed"]
+        if sealed:
+            return sealed[0]
+        assert time.monotonic() < deadline, b"".join(output).decode(errors="replace")[-3000:]
+        time.sleep(0.5)
+
+
 def test_sigterm_to_make_stops_everything(var_dir):
     make, port, output = _start(var_dir)
     processes = []
     try:
         processes = _serving(make, port, output)
+        if os.environ.get("UV") or shutil.which("uv"):  # uv fetches the pinned package (else Coda runs without it)
+            assert b"ingest queued" in b"".join(output), b"".join(output).decode(errors="replace")[-3000:]
+            assert _sample_sealed(port, output)["revision"]
         make.send_signal(signal.SIGTERM)
         _assert_stopped(processes, port, output)
     finally:
@@ -132,6 +150,7 @@ def test_sigint_to_the_process_group_stops_everything(var_dir):
     processes = []
     try:
         processes = _serving(make, port, output)
+        assert b"ingest queued" not in b"".join(output)  # the first run's sample is not ingested again
         os.killpg(make.pid, signal.SIGINT)
         _assert_stopped(processes, port, output)
     finally:

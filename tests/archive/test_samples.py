@@ -1,0 +1,146 @@
+"""The sample model preserved on first run (archive/samples.py): staged from a pinned package, ingested by a real
+worker through the ingest services, sealed with the files' own SHA-256s, and never fetched or ingested twice."""
+
+import hashlib
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from safetensors.numpy import save as safetensors_save
+
+from archive.models import IngestJob, Snapshot
+from archive.samples import SILERO_VAD, sample_fetch, sample_pin, sample_preserve
+from catalogue.models import AIModel
+from core.exceptions import DomainError
+from tests.archive.helpers import random_bytes, wait_job
+
+FAKE_SHA = "ab" * 32
+
+
+def _uv() -> str | None:
+    return os.environ.get("UV") or shutil.which("uv")
+
+
+@pytest.fixture
+def stand_in(tmp_path):
+    """A sample like Silero VAD's, whose 'package' is generated here: a fetch writes it and counts the call."""
+    requirements = tmp_path / "stand-in.txt"
+    requirements.write_text(f"# pinned\nsilero-vad==9.9.9 --hash=sha256:{FAKE_SHA}\n")
+    sample = replace(SILERO_VAD, requirements=requirements)
+    weights = safetensors_save({"w": np.arange(12, dtype=np.float32).reshape(3, 4), "b": np.ones(5, dtype=np.float16)})
+    package = {
+        "silero_vad/data/silero_vad_16k.safetensors": weights,
+        "silero_vad/data/silero_vad.onnx": random_bytes(70_000, seed=3),
+        "silero_vad-9.9.9.dist-info/licenses/LICENSE": b"MIT License\n\nstand-in\n",
+        "silero_vad/unused.py": b"print('not preserved')\n",
+    }
+    calls = []
+
+    def fetch(*, sample, target: Path, uv: str) -> Path:
+        calls.append(uv)
+        for path, data in package.items():
+            (target / path).parent.mkdir(parents=True, exist_ok=True)
+            (target / path).write_bytes(data)
+        return target
+
+    return sample, fetch, calls, package
+
+
+def test_the_committed_pin_is_one_hashed_line():
+    pin = sample_pin(SILERO_VAD)
+    assert (pin.name, pin.version) == ("silero-vad", "6.2.3")
+    assert len(pin.sha256) == 64 and int(pin.sha256, 16) >= 0
+
+
+def test_sample_seals_with_its_files_digests_and_a_second_run_does_nothing(stand_in, celery_worker, staging_dir):
+    sample, fetch, calls, package = stand_in
+    first = sample_preserve(sample=sample, uv="uv-test", fetch=fetch)
+    assert first.state == "queued" and calls == ["uv-test"]
+    job = wait_job(first.job.pk)
+    assert job.state == IngestJob.State.SUCCEEDED, job.error
+    snapshot = Snapshot.objects.get(pk=first.snapshot.pk)
+    assert snapshot.state == Snapshot.State.SEALED and snapshot.revision
+
+    staged = Path(snapshot.source)
+    assert staged.is_relative_to(staging_dir / "samples" / "snakers4" / "silero-vad")
+    on_disk = {str(p.relative_to(staged)): p.read_bytes() for p in staged.rglob("*") if p.is_file()}
+    assert set(on_disk) == {"silero_vad_16k.safetensors", "onnx/silero_vad.onnx", "LICENSE", "README.md"}
+    assert on_disk["silero_vad_16k.safetensors"] == package["silero_vad/data/silero_vad_16k.safetensors"]
+    assert FAKE_SHA in on_disk["README.md"].decode()  # provenance: the pinned wheel digest
+    recorded = {f.path: f.blob.sha256 for f in snapshot.files.select_related("blob")}
+    assert recorded == {path: hashlib.sha256(data).hexdigest() for path, data in on_disk.items()}
+    assert snapshot.inspection["parameter_count"] == 12 + 5
+    model = AIModel.objects.get(provider__slug="snakers4", name="silero-vad")
+    assert model.preservation_status == "preserved"
+
+    model.display_name = "Edited by a curator"
+    model.save()
+    second = sample_preserve(sample=sample, uv="uv-test", fetch=fetch)
+    assert second.state == "preserved" and second.snapshot.pk == snapshot.pk
+    assert calls == ["uv-test"]  # not fetched again
+    assert Snapshot.objects.filter(model=model).count() == 1 and IngestJob.objects.count() == 1
+    model.refresh_from_db()
+    assert model.display_name == "Edited by a curator"
+
+
+def test_staged_files_are_reused_without_fetching(stand_in, db, django_capture_on_commit_callbacks):
+    """A lost database with the staging directory kept (or an offline restart) ingests without the network."""
+    sample, fetch, calls, _ = stand_in
+    with django_capture_on_commit_callbacks():
+        sample_preserve(sample=sample, fetch=fetch)
+    Snapshot.objects.all().delete()
+    with django_capture_on_commit_callbacks():
+        again = sample_preserve(sample=sample, fetch=fetch)
+    assert again.state == "queued" and len(calls) == 1
+
+
+def test_a_sample_being_ingested_is_not_queued_twice(stand_in, db, django_capture_on_commit_callbacks):
+    sample, fetch, calls, _ = stand_in
+    with django_capture_on_commit_callbacks():
+        first = sample_preserve(sample=sample, fetch=fetch)
+    second = sample_preserve(sample=sample, fetch=fetch)
+    assert second.state == "ingesting" and second.snapshot.pk == first.snapshot.pk
+    assert IngestJob.objects.count() == 1
+
+
+def test_a_failed_fetch_stages_nothing(stand_in, db, staging_dir):
+    sample, _, _, _ = stand_in
+
+    def offline(*, sample, target, uv):
+        raise DomainError("Fetching failed: no network", code="fetch_failed")
+
+    with pytest.raises(DomainError):
+        sample_preserve(sample=sample, fetch=offline)
+    assert not Snapshot.objects.exists()
+    assert [p for p in staging_dir.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.skipif(_uv() is None, reason="uv is not on PATH")
+def test_fetch_installs_the_pinned_wheel_and_refuses_a_wrong_hash(tmp_path):
+    """The committed pin against PyPI (uv's cache makes a repeat quick): right hash installs the files the sample
+    takes, a wrong one is refused before anything is installed."""
+    target = sample_fetch(sample=SILERO_VAD, target=tmp_path / "ok", uv=_uv())
+    weights = target / "silero_vad" / "data" / "silero_vad_16k.safetensors"
+    assert weights.stat().st_size > 100_000 and (target / "silero_vad-6.2.3.dist-info/licenses/LICENSE").is_file()
+
+    tampered = tmp_path / "tampered.txt"
+    pin = sample_pin(SILERO_VAD)
+    tampered.write_text(f"{pin.name}=={pin.version} --hash=sha256:{'0' * 64}\n")
+    with pytest.raises(DomainError, match="failed"):
+        sample_fetch(sample=replace(SILERO_VAD, requirements=tampered), target=tmp_path / "bad", uv=_uv())
+    assert not (tmp_path / "bad" / "silero_vad").exists()
+
+
+def test_command_reports_an_existing_sample(stand_in, db, monkeypatch, capsys, django_capture_on_commit_callbacks):
+    sample, fetch, _, _ = stand_in
+    with django_capture_on_commit_callbacks():
+        sample_preserve(sample=sample, fetch=fetch)
+    Snapshot.objects.update(state=Snapshot.State.SEALED, revision="f" * 40)
+    monkeypatch.setattr("archive.samples.SILERO_VAD", sample)
+    call_command("preserve_sample", "--base-url", "http://host:1/")
+    out = capsys.readouterr().out
+    assert "already preserved" in out and "http://host:1/models/snakers4/silero-vad/" in out
