@@ -112,3 +112,41 @@ def test_paths_info_of_a_hidden_model_answers_like_a_missing_one(repos):
     assert hidden.status_code == missing.status_code == 404
     assert hidden["X-Error-Code"] == missing["X-Error-Code"] == "RepoNotFound"
     assert hidden.content.replace(b"listed-secret", b"nothing-here") == missing.content
+
+
+def test_full_tag_and_branch_names_resolve_like_the_hub(hf, repos):
+    """huggingface_hub quotes the revision with safe="" (refs%2Ftags%2Fv1): tree, resolve, file metadata and
+    model info accept a full ref name, a tag's and a branch's."""
+    model, first, weights = repos["model"], repos["first"], repos["weights"]
+    repo = model.repo_id
+    info, tree, tree_dir, download, meta, head_tree, snap = hf(
+        {"op": "model_info", "repo": repo, "revision": "refs/tags/v1"},
+        {"op": "list_repo_tree", "repo": repo, "revision": "refs/tags/v1", "recursive": True},
+        {"op": "list_repo_tree", "repo": repo, "revision": "refs/heads/main", "path": "docs"},
+        {"op": "hf_hub_download", "repo": repo, "filename": "config.json", "revision": "refs/tags/v1"},
+        {"op": "file_metadata", "repo": repo, "filename": "model.safetensors", "revision": "refs/heads/main"},
+        {"op": "list_repo_tree", "repo": repo, "revision": "refs/heads/dossier", "recursive": True},
+        {"op": "snapshot_download", "repo": repo, "revision": "refs/tags/v1"},
+    )
+    assert ok(info)["sha"] == first.revision and ok(info)["siblings"] == ["config.json"]
+    assert [e["path"] for e in ok(tree)] == ["config.json"]
+    assert [e["path"] for e in ok(tree_dir)] == ["docs/nested"]
+    assert ok(download)["sha256"] == sha256(b'{"model_type": "gpt2"}')
+    assert ok(meta)["commit_hash"] == weights.revision
+    assert sorted(e["path"] for e in ok(head_tree) if e["type"] == "RepoFile") == sorted(DOSSIER)
+    assert ok(snap)["files"] == {"config.json": sha256(b'{"model_type": "gpt2"}')}
+
+
+def test_quoted_full_ref_names_on_the_wire(repos):
+    """The exact URLs the clients send: the revision percent-encoded, slashes and all; an unknown tag is a
+    RevisionNotFound, and a path after a full ref name is the path, not part of the revision."""
+    client, repo, first = Client(), repos["model"].repo_id, repos["first"]
+    resolved = client.head(f"/hf/{repo}/resolve/refs%2Ftags%2Fv1/config.json")
+    assert resolved.status_code == 200 and resolved["X-Repo-Commit"] == first.revision
+    tree = client.get(f"/hf/api/models/{repo}/tree/refs%2Ftags%2Fv1")
+    assert [e["path"] for e in tree.json()] == ["config.json"]
+    nested = client.get(f"/hf/api/models/{repo}/tree/refs%2Fheads%2Fmain/docs/nested")
+    assert [e["path"] for e in nested.json()] == ["docs/nested/deeper"]
+    missing = client.get(f"/hf/api/models/{repo}/tree/refs%2Ftags%2Fnope")
+    assert missing.status_code == 404 and missing["X-Error-Code"] == "RevisionNotFound"
+    assert client.head(f"/hf/{repo}/resolve/refs%2Ftags%2Fv1/model.safetensors").status_code == 404
