@@ -150,3 +150,26 @@ def test_quoted_full_ref_names_on_the_wire(repos):
     missing = client.get(f"/hf/api/models/{repo}/tree/refs%2Ftags%2Fnope")
     assert missing.status_code == 404 and missing["X-Error-Code"] == "RevisionNotFound"
     assert client.head(f"/hf/{repo}/resolve/refs%2Ftags%2Fv1/model.safetensors").status_code == 404
+
+
+def test_model_list_pages_filters_expands_and_every_answer_keeps_lifecycle_headers(repos):
+    """On the wire: Link rel="next" paging to the end, `filter` by tag, `expand[]` picking keys, and the
+    lifecycle headers on the list-era routes (refs, commits, paths-info) of a retired model."""
+    client, model = Client(), repos["model"]
+    other = AIModelFactory(name="listed-other", provider=model.provider)
+    seen, url = [], f"/hf/api/models?author={model.provider.slug}&limit=1"
+    while url:
+        response = client.get(url)
+        seen += [m["id"] for m in response.json()]
+        link = response.get("Link", "")
+        url = link.split(";")[0].strip("<> ").replace("http://testserver", "") if 'rel="next"' in link else None
+    assert seen == sorted([model.repo_id, other.repo_id])  # the restricted model never appears
+    assert [m["id"] for m in client.get("/hf/api/models", {"filter": "coda-listed"}).json()] == [model.repo_id]
+    expanded = client.get("/hf/api/models", {"search": "listed-gpt", "expand[]": ["sha", "cardData"]}).json()
+    assert set(expanded[0]) >= {"id", "sha", "cardData"} and "downloads" not in expanded[0]
+    assert expanded[0]["sha"] == repos["weights"].revision
+    type(model).objects.filter(pk=model.pk).update(deprecated_on="2024-01-15", retires_on="2024-06-01")
+    for response in (client.get(f"/hf/api/models/{model.repo_id}/refs"),
+                     client.get(f"/hf/api/models/{model.repo_id}/commits/main"),
+                     client.post(f"/hf/api/models/{model.repo_id}/paths-info/main", {"paths": ["config.json"]})):
+        assert response.status_code == 200 and response["Deprecation"] == "@1705276800" and "Sunset" in response
