@@ -1,12 +1,14 @@
 """Archive admin: locations visible, everything about stored bytes read-only (events are append-only)."""
 
+from django import forms
 from django.contrib import admin
 
 from archive.models import (
     Blob, IngestJob, Lease, PreservationEvent, Replica, Snapshot, SnapshotFile, SnapshotTag, StorageLocation,
 )
-from archive.refs import snapshot_tag_create
+from archive.refs import snapshot_tag_check, snapshot_tag_create
 from archive.snapshots import snapshot_access_set
+from core.exceptions import DomainError
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -115,10 +117,29 @@ class PreservationEventAdmin(ReadOnlyAdmin):
     list_select_related = ["model__provider", "location"]
 
 
+class SnapshotTagForm(forms.ModelForm):
+    """A bad, duplicate or unsealed tag is a form error (archive.refs decides), never a 500."""
+
+    class Meta:
+        model = SnapshotTag
+        fields = ("snapshot", "name", "message")
+
+    def clean(self):
+        data = super().clean()
+        snapshot, name = data.get("snapshot"), data.get("name")
+        if snapshot is not None and name is not None:
+            try:
+                snapshot_tag_check(snapshot=snapshot, name=name)
+            except DomainError as exc:
+                self.add_error("name" if exc.code in ("invalid_tag", "tag_exists") else "snapshot", exc.message)
+        return data
+
+
 @admin.register(SnapshotTag)
 class SnapshotTagAdmin(admin.ModelAdmin):
     """Curators add tags (through archive.refs, the one rule); a tag never changes or moves, so no edit or delete."""
 
+    form = SnapshotTagForm
     list_display = ("name", "model", "snapshot", "created_by", "created_at")
     search_fields = ("name", "model__repo_key")
     fields = ("snapshot", "name", "message")

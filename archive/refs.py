@@ -66,8 +66,9 @@ def snapshot_history(snapshot: Snapshot) -> list[Snapshot]:
     return list(queryset.select_related("created_by").prefetch_related("jobs__requested_by").order_by("-sealed_at", "-pk"))
 
 
-def snapshot_tag_create(*, snapshot: Snapshot, name: str, created_by=None, message: str = "") -> SnapshotTag:
-    """Tag a sealed snapshot; a name already used for this model is a conflict (tags never move)."""
+def snapshot_tag_check(*, snapshot: Snapshot, name: str) -> None:
+    """Raise the DomainError creating this tag would: a bad name (code `invalid_tag`), a snapshot not sealed
+    (`conflict`), a name this model already uses (`tag_exists`). Forms call it to show the error in place."""
     if not TAG_RE.match(name or "") or name in selectors.BRANCHES or name.isdigit() or selectors.REVISION_RE.match(name):
         raise DomainError(
             f"Invalid tag name {name!r}: letters, digits, '.', '_', '-' (up to 64), not a branch name, a number "
@@ -76,12 +77,21 @@ def snapshot_tag_create(*, snapshot: Snapshot, name: str, created_by=None, messa
         )
     if snapshot.state != Snapshot.State.SEALED:
         raise ConflictError(f"Snapshot {snapshot.pk} is not sealed; only sealed snapshots can be tagged.")
+    if SnapshotTag.objects.filter(model_id=snapshot.model_id, name=name).exists():
+        raise _tag_exists(snapshot, name)
+
+
+def snapshot_tag_create(*, snapshot: Snapshot, name: str, created_by=None, message: str = "") -> SnapshotTag:
+    """Tag a sealed snapshot; a name already used for this model is a conflict (tags never move)."""
+    snapshot_tag_check(snapshot=snapshot, name=name)
     try:
         with transaction.atomic():
             return SnapshotTag.objects.create(
                 model_id=snapshot.model_id, snapshot=snapshot, name=name, message=message, created_by=created_by
             )
-    except IntegrityError:
-        raise ConflictError(
-            f"{snapshot.model.repo_id} already has a tag {name!r}; tags never move.", code="tag_exists"
-        ) from None
+    except IntegrityError:  # taken between the check and the insert
+        raise _tag_exists(snapshot, name) from None
+
+
+def _tag_exists(snapshot: Snapshot, name: str) -> ConflictError:
+    return ConflictError(f"{snapshot.model.repo_id} already has a tag {name!r}; tags never move.", code="tag_exists")

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from archive import refs as archive_refs
 from archive.preservation import snapshot_health
 from archive.selectors import holdings_summary, snapshot_queryset
 from catalogue.models import AccessRequest, AIModel, LifecycleStatus, PreservationStatus, Provider
@@ -106,6 +107,12 @@ def upcoming_retirements(user) -> QuerySet[AIModel]:
 def snapshots_for_page(model: AIModel):
     """A model's snapshots, newest first, with file count and size."""
     return snapshot_queryset().filter(model=model).order_by("-sealed_at", "-created_at")
+
+
+def model_page_refs(model: AIModel) -> list[archive_refs.Ref]:
+    """The model's refs for its page: branches (main = the model's files, dossier) first, then tags by name."""
+    found = archive_refs.model_refs(model)
+    return found.branches + found.tags
 
 
 def model_preservation(model: AIModel, snapshots) -> dict:

@@ -132,11 +132,15 @@ def _timeline(model):
     return rows
 
 
-def _pick_snapshot(snapshots, ref: str | None):
+def _pick_snapshot(snapshots, ref: str | None, refs):
+    """The snapshot asked for (revision, row id, or a ref name: `main`, `dossier`, a tag), else main's head:
+    the model's own files, never a newer dossier-only snapshot."""
+    by_ref = {r.name: r.snapshot.pk for r in refs} | {r.ref: r.snapshot.pk for r in refs}
+    wanted = by_ref.get(ref) if ref else by_ref.get("main")
+    for snapshot in snapshots:
+        if wanted == snapshot.pk or (ref and ref in (snapshot.revision, str(snapshot.pk))):
+            return snapshot
     if ref:
-        for snapshot in snapshots:
-            if ref in (snapshot.revision, str(snapshot.pk)):
-                return snapshot
         raise Http404(f"No snapshot {ref!r}.")
     sealed = [s for s in snapshots if s.state == "sealed"]
     return (sealed or snapshots or [None])[0]
@@ -148,10 +152,12 @@ def model_detail(request, provider, name, form=None, status=200):
         status = 410  # a tombstone: the landing page stays, with the reason and date, and serves no files
     user = request.user
     snapshots = list(browse.snapshots_for_page(model))
-    snapshot = _pick_snapshot(snapshots, request.GET.get("snapshot"))
+    refs = browse.model_page_refs(model)
+    snapshot = _pick_snapshot(snapshots, request.GET.get("snapshot"), refs)
     preservation = browse.model_preservation(model, snapshots)
     for s in snapshots:
         s.health = preservation["snapshots"][s.pk]
+        s.ref_names = [r.name for r in refs if r.snapshot.pk == s.pk]
     can_read = can_read_files(user, model, snapshot)
     files_page = None
     if snapshot is not None:
@@ -191,6 +197,7 @@ def model_detail(request, provider, name, form=None, status=200):
         "platforms": list(model.platforms.all()),
         "snapshots": snapshots,
         "snapshot": snapshot,
+        "refs": refs,
         "files": files_page.object_list if files_page else [],
         "files_page": files_page,
         "preservation": preservation,

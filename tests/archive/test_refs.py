@@ -2,11 +2,12 @@
 never a dossier-only one; `dossier` is the newest dossier snapshot; curator tags are immutable."""
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from archive import refs, selectors
 from archive.exceptions import SnapshotNotFound
-from archive.models import SnapshotTag
+from archive.models import Snapshot, SnapshotTag
 from core.exceptions import DomainError
 from tests.archive.synthetic_model import build_and_preserve
 from tests.factories import AIModelFactory, UserFactory
@@ -74,3 +75,24 @@ def test_refs_api_lists_and_curators_tag(model_with_dossier, curator_client):
     assert again.status_code == 409
     assert api_client.get(url).json()["tags"][0]["revision"] == weights.revision
     assert api_client.get(f"/api/v1/models/{model.repo_id}/snapshots/v1/").json()["revision"] == weights.revision
+
+
+def test_admin_answers_a_bad_or_taken_tag_name_with_a_form_error(model_with_dossier):
+    model, weights, dossier = model_with_dossier
+    client = Client()
+    client.force_login(UserFactory(username="admin-cur", is_staff=True))
+    add = "/admin/archive/snapshottag/add/"
+    assert client.post(add, {"snapshot": weights.pk, "name": "as-retired", "message": "m"}).status_code == 302
+    unsealed = Snapshot.objects.create(model=model, source="/x", state=Snapshot.State.INGESTING)
+    for snapshot, name, field, words in [
+        (dossier, "as-retired", "name", "already has a tag"),  # taken, even for another snapshot
+        (weights, "bad/name", "name", "Invalid tag name"),
+        (weights, "main", "name", "Invalid tag name"),
+        (weights, "a" * 40, "name", "Invalid tag name"),
+        (unsealed, "fresh", "snapshot", "not sealed"),
+    ]:
+        response = client.post(add, {"snapshot": snapshot.pk, "name": name})
+        assert response.status_code == 200, (name, response.status_code)
+        errors = response.context["adminform"].form.errors
+        assert list(errors) == [field] and words in errors[field][0], (name, errors)
+    assert list(SnapshotTag.objects.filter(model=model).values_list("name", "snapshot_id")) == [("as-retired", weights.pk)]

@@ -9,8 +9,11 @@ from archive.models import IngestJob, Snapshot
 from dossier import services
 from dossier.models import ExitInterview
 from dossier.preservation import dossier_documents, dossier_preserve
+from archive.tasks import snapshot_file_ingest
+from tests.archive.hub.test_clients import client_python, hf, legacy_python, ok, token_for  # noqa: F401 (fixtures)
+from tests.archive.synthetic_model import build_and_preserve
 from tests.dossier.test_transcripts import EXAMPLES
-from tests.factories import AIModelFactory, CuratorFactory, ProviderFactory
+from tests.factories import AIModelFactory, CuratorFactory, ProviderFactory, UserFactory
 
 
 @pytest.fixture
@@ -66,3 +69,33 @@ def test_restricted_transcript_never_lands_in_public_files(db, staging_dir, djan
     assert snapshot.file_access == "restricted"  # the model's public files do not open the transcripts
     assert can_read_files(UserFactory(), model) is True
     assert can_read_files(UserFactory(username="other"), model, snapshot) is False
+
+
+def test_a_preserved_dossier_never_becomes_main(hf, transactional_db, staging_dir, monkeypatch):
+    """The issue's case, end to end with the real clients: weights preserved, then `dossier_preserve` seals a
+    newer snapshot of restricted transcripts. from_pretrained and main still mean the weights (not a 403, not a
+    snapshot without weights); the dossier is its own branch, and its restricted files stay closed."""
+    model = AIModelFactory(provider=ProviderFactory(slug="anthropic"), name="claude-3-opus-20240229",
+                           file_access="public")
+    weights, _ = build_and_preserve(model=model, staging_dir=staging_dir, monkeypatch=monkeypatch)
+    interview = services.interview_import(model=model, text=(EXAMPLES / "interview.json").read_text(), fmt="json")
+    ExitInterview.objects.filter(pk=interview.pk).update(restricted=True)
+    sent = []
+    monkeypatch.setattr(snapshot_file_ingest, "delay", lambda file_id: sent.append(file_id))
+    job = dossier_preserve(model=model, requested_by=CuratorFactory())
+    for file_id in sent:
+        archive_services.snapshot_file_ingest(file_id=file_id)
+    dossier = Snapshot.objects.get(pk=IngestJob.objects.get(pk=job.pk, state="succeeded").snapshot_id)
+    assert dossier.sealed_at >= weights.sealed_at and dossier.file_access == "restricted"
+    token = token_for(UserFactory(username="researcher-d"))
+    transcript = dossier.files.filter(kind="interview").first().path
+    config, info, refs_, closed = hf(
+        {"op": "auto_config", "repo": model.repo_id, "token": token},
+        {"op": "model_info", "repo": model.repo_id, "token": token},
+        {"op": "list_repo_refs", "repo": model.repo_id, "token": token},
+        {"op": "hf_hub_download", "repo": model.repo_id, "filename": transcript, "revision": "dossier", "token": token},
+    )
+    assert ok(config)["model_type"] == "gpt2"
+    assert ok(info)["sha"] == weights.revision
+    assert ok(refs_)["branches"] == {"main": weights.revision, "dossier": dossier.revision}
+    assert closed["error"] == "GatedRepoError", closed

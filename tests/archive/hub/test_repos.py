@@ -112,3 +112,64 @@ def test_paths_info_of_a_hidden_model_answers_like_a_missing_one(repos):
     assert hidden.status_code == missing.status_code == 404
     assert hidden["X-Error-Code"] == missing["X-Error-Code"] == "RepoNotFound"
     assert hidden.content.replace(b"listed-secret", b"nothing-here") == missing.content
+
+
+def test_full_tag_and_branch_names_resolve_like_the_hub(hf, repos):
+    """huggingface_hub quotes the revision with safe="" (refs%2Ftags%2Fv1): tree, resolve, file metadata and
+    model info accept a full ref name, a tag's and a branch's."""
+    model, first, weights = repos["model"], repos["first"], repos["weights"]
+    repo = model.repo_id
+    info, tree, tree_dir, download, meta, head_tree, snap = hf(
+        {"op": "model_info", "repo": repo, "revision": "refs/tags/v1"},
+        {"op": "list_repo_tree", "repo": repo, "revision": "refs/tags/v1", "recursive": True},
+        {"op": "list_repo_tree", "repo": repo, "revision": "refs/heads/main", "path": "docs"},
+        {"op": "hf_hub_download", "repo": repo, "filename": "config.json", "revision": "refs/tags/v1"},
+        {"op": "file_metadata", "repo": repo, "filename": "model.safetensors", "revision": "refs/heads/main"},
+        {"op": "list_repo_tree", "repo": repo, "revision": "refs/heads/dossier", "recursive": True},
+        {"op": "snapshot_download", "repo": repo, "revision": "refs/tags/v1"},
+    )
+    assert ok(info)["sha"] == first.revision and ok(info)["siblings"] == ["config.json"]
+    assert [e["path"] for e in ok(tree)] == ["config.json"]
+    assert [e["path"] for e in ok(tree_dir)] == ["docs/nested"]
+    assert ok(download)["sha256"] == sha256(b'{"model_type": "gpt2"}')
+    assert ok(meta)["commit_hash"] == weights.revision
+    assert sorted(e["path"] for e in ok(head_tree) if e["type"] == "RepoFile") == sorted(DOSSIER)
+    assert ok(snap)["files"] == {"config.json": sha256(b'{"model_type": "gpt2"}')}
+
+
+def test_quoted_full_ref_names_on_the_wire(repos):
+    """The exact URLs the clients send: the revision percent-encoded, slashes and all; an unknown tag is a
+    RevisionNotFound, and a path after a full ref name is the path, not part of the revision."""
+    client, repo, first = Client(), repos["model"].repo_id, repos["first"]
+    resolved = client.head(f"/hf/{repo}/resolve/refs%2Ftags%2Fv1/config.json")
+    assert resolved.status_code == 200 and resolved["X-Repo-Commit"] == first.revision
+    tree = client.get(f"/hf/api/models/{repo}/tree/refs%2Ftags%2Fv1")
+    assert [e["path"] for e in tree.json()] == ["config.json"]
+    nested = client.get(f"/hf/api/models/{repo}/tree/refs%2Fheads%2Fmain/docs/nested")
+    assert [e["path"] for e in nested.json()] == ["docs/nested/deeper"]
+    missing = client.get(f"/hf/api/models/{repo}/tree/refs%2Ftags%2Fnope")
+    assert missing.status_code == 404 and missing["X-Error-Code"] == "RevisionNotFound"
+    assert client.head(f"/hf/{repo}/resolve/refs%2Ftags%2Fv1/model.safetensors").status_code == 404
+
+
+def test_model_list_pages_filters_expands_and_every_answer_keeps_lifecycle_headers(repos):
+    """On the wire: Link rel="next" paging to the end, `filter` by tag, `expand[]` picking keys, and the
+    lifecycle headers on the list-era routes (refs, commits, paths-info) of a retired model."""
+    client, model = Client(), repos["model"]
+    other = AIModelFactory(name="listed-other", provider=model.provider)
+    seen, url = [], f"/hf/api/models?author={model.provider.slug}&limit=1"
+    while url:
+        response = client.get(url)
+        seen += [m["id"] for m in response.json()]
+        link = response.get("Link", "")
+        url = link.split(";")[0].strip("<> ").replace("http://testserver", "") if 'rel="next"' in link else None
+    assert seen == sorted([model.repo_id, other.repo_id])  # the restricted model never appears
+    assert [m["id"] for m in client.get("/hf/api/models", {"filter": "coda-listed"}).json()] == [model.repo_id]
+    expanded = client.get("/hf/api/models", {"search": "listed-gpt", "expand[]": ["sha", "cardData"]}).json()
+    assert set(expanded[0]) >= {"id", "sha", "cardData"} and "downloads" not in expanded[0]
+    assert expanded[0]["sha"] == repos["weights"].revision
+    type(model).objects.filter(pk=model.pk).update(deprecated_on="2024-01-15", retires_on="2024-06-01")
+    for response in (client.get(f"/hf/api/models/{model.repo_id}/refs"),
+                     client.get(f"/hf/api/models/{model.repo_id}/commits/main"),
+                     client.post(f"/hf/api/models/{model.repo_id}/paths-info/main", {"paths": ["config.json"]})):
+        assert response.status_code == 200 and response["Deprecation"] == "@1705276800" and "Sunset" in response
