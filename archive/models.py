@@ -136,6 +136,8 @@ class Snapshot(models.Model):
     # Tombstone (archive.withdrawals): metadata and citation stay; files are no longer served; doors answer 410.
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawal_reason = models.TextField(blank=True)
+    # Set when a withdrawal deleted the snapshot's bytes: replication, the copy policy and fixity audits leave it be.
+    bytes_deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-sealed_at", "-created_at"]
