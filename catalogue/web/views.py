@@ -23,6 +23,7 @@ from knox.models import AuthToken
 from archive import selectors as archive_selectors
 from catalogue.models import PreservationStatus
 from catalogue import access, accounts, selectors
+from catalogue.embargoes import access_changes_pending
 from catalogue.web import browse
 from core import throttling
 from core.exceptions import DomainError, NotFoundError
@@ -179,6 +180,7 @@ def model_detail(request, provider, name, form=None, status=200):
         "is_curator": is_curator(user),
         "pending_count": browse.pending_request_count(model) if is_curator(user) else 0,
         "now": timezone.now(),
+        "access_changes": list(access_changes_pending(model)),  # embargoes: future access levels, by date
     }
     # Sections other apps add (the retirement dossier): each one's value under its name, its template after ours.
     sections = model_sections()
