@@ -102,6 +102,7 @@ def snapshot_withdraw(*, snapshot: Snapshot, reason: str, keep_bytes: str = "kee
                  snapshot=snapshot, detail={"withdrawn": True, "reason": snapshot.withdrawal_reason, "bytes": keep_bytes})
     if keep_bytes == "delete":
         copies = _bytes_delete([snapshot], agent=agent)
+        snapshot.refresh_from_db(fields=["bytes_deleted_at"])
         event_record(event_type=EventType.DELETION, outcome=EventOutcome.SUCCESS, agent=agent, model=snapshot.model,
                      snapshot=snapshot, detail={"reason": "withdrawal", "bytes": "delete", "copies_deleted": copies})
         model_preservation_refresh(snapshot.model)

@@ -185,6 +185,8 @@ ROUTES = {
     "api:ingest-job-cancel": CURATOR_WRITE,
     "api:ingest-job-detail": Rule("model", params={"pk": "job"}),
     "api:snapshot-cite": MODEL,
+    "api:model-withdraw": CURATOR_WRITE,
+    "api:snapshot-withdraw": CURATOR_WRITE,
     # dossier API
     "api:interview-list": MODEL,
     "api:interview-import": NOT_ALLOWED,

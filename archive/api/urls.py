@@ -1,6 +1,6 @@
 from django.urls import path
 
-from archive.api import bags, citations, downloads, refs, views
+from archive.api import bags, citations, downloads, refs, views, withdrawals
 
 SNAPSHOTS = "models/<str:provider>/<str:name>/snapshots/"
 
@@ -20,3 +20,7 @@ urlpatterns = [
     path("ingest-jobs/<id:pk>/", views.IngestJobView.as_view(), name="ingest-job-detail"),
 ]
 urlpatterns += [path(SNAPSHOTS + "<str:revision>/cite/<str:cite_format>", citations.SnapshotCitationView.as_view(), name="snapshot-cite")]
+urlpatterns += [
+    path("models/<str:provider>/<str:name>/withdraw/", withdrawals.ModelWithdrawView.as_view(), name="model-withdraw"),
+    path(SNAPSHOTS + "<str:revision>/withdraw/", withdrawals.SnapshotWithdrawView.as_view(), name="snapshot-withdraw"),
+]
