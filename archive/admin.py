@@ -1,14 +1,56 @@
 """Archive admin: locations visible, everything about stored bytes read-only (events are append-only)."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import ValidationError
 
 from archive.models import (
     Blob, IngestJob, Lease, PreservationEvent, Replica, Snapshot, SnapshotFile, SnapshotTag, StorageLocation,
 )
 from archive.refs import snapshot_tag_check, snapshot_tag_create
 from archive.snapshots import snapshot_access_set
+from archive.withdrawals import BYTES_CHOICES, model_withdraw, snapshot_withdraw
+from catalogue.admin import AIModelAdmin
 from core.exceptions import DomainError
+
+
+class WithdrawActionForm(ActionForm):
+    """The withdrawal action's two inputs, beside the action menu: the reason and the explicit choice of bytes."""
+
+    reason = forms.CharField(required=False, help_text="Withdrawal reason (legal request, licence, error …)")
+    bytes = forms.ChoiceField(choices=[(c, f"{c} the bytes") for c in BYTES_CHOICES], required=False, initial="keep")
+
+
+def _withdraw_each(modeladmin, request, queryset, withdraw) -> None:
+    reason = request.POST.get("reason", "")
+    keep_bytes = request.POST.get("bytes") or "keep"
+    for obj in queryset:
+        try:
+            withdraw(obj, reason=reason, keep_bytes=keep_bytes, withdrawn_by=request.user)
+        except (ValidationError, DomainError) as exc:
+            text = " ".join(exc.messages) if isinstance(exc, ValidationError) else exc.message
+            modeladmin.message_user(request, f"{obj}: {text}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"Withdrawn: {obj} (bytes: {keep_bytes})")
+
+
+@admin.action(description="Withdraw the selected models (tombstone; give a reason and keep or delete the bytes)")
+def models_withdraw(modeladmin, request, queryset):
+    _withdraw_each(modeladmin, request, queryset,
+                   lambda model, **kw: model_withdraw(model=model, **kw))
+
+
+@admin.action(description="Withdraw the selected snapshots (tombstone; give a reason and keep or delete the bytes)")
+def snapshots_withdraw(modeladmin, request, queryset):
+    _withdraw_each(modeladmin, request, queryset,
+                   lambda snapshot, **kw: snapshot_withdraw(snapshot=snapshot, **kw))
+
+
+# A model's withdrawal can delete stored bytes, so it is an archive service; its action joins the catalogue's
+# model admin from here (the catalogue may not import the archive).
+AIModelAdmin.actions = [*(AIModelAdmin.actions or []), models_withdraw]
+AIModelAdmin.action_form = WithdrawActionForm
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -77,6 +119,8 @@ class SnapshotAdmin(ReadOnlyAdmin):
     search_fields = ["revision", "model__name", "source"]
     list_select_related = ["model__provider"]
     inlines = [SnapshotFileInline]
+    actions = [snapshots_withdraw]
+    action_form = WithdrawActionForm
     fields = ["model", "revision", "state", "source", "created_by", "created_at", "sealed_at", "manifest_key", "file_access"]
     readonly_fields = [f for f in fields if f != "file_access"]
 

@@ -142,6 +142,8 @@ class Snapshot(models.Model):
         to="archive.SigningKey", on_delete=models.PROTECT, null=True, blank=True, related_name="snapshots"
     )
     signature = models.TextField(blank=True, help_text="OpenSSF model-signing bundle (Sigstore bundle JSON), at seal.")
+    # Set when a withdrawal deleted the snapshot's bytes: replication, the copy policy and fixity audits leave it be.
+    bytes_deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-sealed_at", "-created_at"]

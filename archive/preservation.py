@@ -7,6 +7,9 @@
   import the archive.
 - a snapshot: `snapshot_health` (the model page's per-snapshot figures: sealed and every file with a verified copy).
 - the copy policy: `min_copies` and `snapshots_under_replicated` (what the preservation-enforce beat replicates).
+- withdrawn snapshots whose bytes a curator chose to delete (`Snapshot.bytes_deleted_at`) are no longer owed copies:
+  the copy policy, replication and fixity audits leave them out (`blobs_released`), and the report lists them apart
+  instead of calling their files lost.
 """
 
 from collections import defaultdict
@@ -40,7 +43,12 @@ def model_preservation_report(model: AIModel) -> dict:
     """Copies per file of the model's sealed snapshots, verified copies, oldest verification, problems, status."""
     required, warnings = min_copies()
     stale_before = timezone.now() - timedelta(days=settings.CODA_FIXITY_INTERVAL_DAYS)
-    snapshots = list(Snapshot.objects.filter(model=model, state=Snapshot.State.SEALED).order_by("-sealed_at"))
+    sealed = Snapshot.objects.filter(model=model, state=Snapshot.State.SEALED).order_by("-sealed_at")
+    snapshots = list(sealed.filter(bytes_deleted_at__isnull=True))
+    released = [
+        {"revision": s.revision, "withdrawn_at": s.withdrawn_at or model.withdrawn_at, "bytes_deleted_at": s.bytes_deleted_at}
+        for s in sealed.filter(bytes_deleted_at__isnull=False)
+    ]
     files = list(
         SnapshotFile.objects.filter(snapshot__in=snapshots).select_related("blob", "snapshot").order_by("snapshot_id", "path")
     )
@@ -97,6 +105,7 @@ def model_preservation_report(model: AIModel) -> dict:
         "min_copies": required,
         "warnings": warnings,
         "snapshots": [s.revision for s in snapshots],
+        "bytes_deleted": released,  # withdrawn, bytes deleted on purpose: not counted as lost
         "files": rows,
         "oldest_verification": oldest,
         "problems": problems,
@@ -129,7 +138,16 @@ def snapshots_under_replicated() -> list[int]:
         .values("pk")
     )
     return list(
-        Snapshot.objects.filter(state=Snapshot.State.SEALED, files__blob__in=weak_blobs).values_list("pk", flat=True).distinct()
+        Snapshot.objects.filter(state=Snapshot.State.SEALED, bytes_deleted_at__isnull=True, files__blob__in=weak_blobs)
+        .values_list("pk", flat=True).distinct()
+    )
+
+
+def blobs_released():
+    """Blobs whose every snapshot is withdrawn with its bytes deleted: no copy of them is owed any more (a copy
+    left behind, e.g. by a deletion that failed half-way, is an orphan for the leftovers sweep, not a loss)."""
+    return Blob.objects.filter(snapshot_files__snapshot__bytes_deleted_at__isnull=False).exclude(
+        snapshot_files__snapshot__bytes_deleted_at__isnull=True
     )
 
 
@@ -152,6 +170,7 @@ def snapshot_health(snapshot: Snapshot) -> dict:
     verified = agg["verified"] or 0
     preserved = snapshot.state == Snapshot.State.SEALED and total > 0 and verified == total
     return {
+        "bytes_deleted": snapshot.bytes_deleted_at is not None,  # withdrawn and deleted on purpose, not lost
         "files": total,
         "verified_files": verified,
         "min_copies": agg["min_copies"] or 0,

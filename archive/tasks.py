@@ -2,6 +2,7 @@
 registered with archive.dispatch, so services queue them by name without importing this module."""
 
 import logging
+from datetime import date
 
 from celery import shared_task
 from django.conf import settings
@@ -12,6 +13,7 @@ from archive.dispatch import task_register, task_send
 from archive.events import worker_agent
 from archive.exceptions import TransientStorageError
 from archive.ingest import services
+from catalogue import embargoes
 from catalogue.models import AIModel
 from core.exceptions import DomainError
 
@@ -95,3 +97,10 @@ def leftovers_sweep() -> dict:
 def work_resume() -> int:
     """Requeue long work (ingest, replication, audit) whose worker stopped sending heartbeats."""
     return leases.work_resume(agent=worker_agent())
+
+
+@task_register
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def access_changes_apply(today: str | None = None) -> int:
+    """Apply the scheduled access changes (embargoes) due by `today` (ISO date; default the local date)."""
+    return embargoes.access_changes_apply(today=date.fromisoformat(today) if today else None)

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from archive.events import event_record
 from archive.models import EventOutcome, EventType, Replica, Snapshot, SnapshotFile
+from archive.preservation import model_preservation_refresh
 from archive.storage.locations import backend_for
 from catalogue.models import AIModel
 from catalogue.permissions import is_curator, is_withdrawn  # noqa: F401  (re-exported for the doors)
@@ -41,13 +42,16 @@ def tombstone(model: AIModel, snapshot: Snapshot | None = None) -> dict | None:
 
 
 def _bytes_delete(snapshots: list[Snapshot], *, agent: str) -> int:
-    """Delete every stored copy of the blobs used only by these (withdrawn) snapshots; blobs that a snapshot still
-    served shares (content addressing) are kept. One `deletion` event per copy. Returns the copies deleted."""
+    """Mark these (withdrawn) snapshots' bytes deleted and delete every stored copy of the blobs only they use;
+    blobs another snapshot keeps (content addressing) stay. One `deletion` event per copy. Returns the copies deleted."""
     ids = [s.pk for s in snapshots]
+    now = timezone.now()
+    Snapshot.objects.filter(pk__in=ids, bytes_deleted_at__isnull=True).update(bytes_deleted_at=now)
     blob_ids = set(SnapshotFile.objects.filter(snapshot_id__in=ids, blob__isnull=False).values_list("blob_id", flat=True))
+    # A blob is kept while any other snapshot keeps its bytes (served, or withdrawn with its bytes kept).
     shared = set(
-        SnapshotFile.objects.filter(blob_id__in=blob_ids, snapshot__withdrawn_at__isnull=True,
-                                    snapshot__model__withdrawn_at__isnull=True).values_list("blob_id", flat=True)
+        SnapshotFile.objects.filter(blob_id__in=blob_ids, snapshot__bytes_deleted_at__isnull=True)
+        .exclude(snapshot_id__in=ids).values_list("blob_id", flat=True)
     )
     deleted = 0
     for replica in Replica.objects.filter(blob_id__in=blob_ids - shared).select_related("blob", "location"):
@@ -79,6 +83,7 @@ def model_withdraw(*, model: AIModel, reason: str, keep_bytes: str = "keep", wit
         copies = _bytes_delete(list(model.snapshots.all()), agent=agent)
         event_record(event_type=EventType.DELETION, outcome=EventOutcome.SUCCESS, agent=agent, model=model,
                      detail={"reason": "withdrawal", "bytes": "delete", "copies_deleted": copies})
+        model_preservation_refresh(model)
     return model
 
 
@@ -97,6 +102,8 @@ def snapshot_withdraw(*, snapshot: Snapshot, reason: str, keep_bytes: str = "kee
                  snapshot=snapshot, detail={"withdrawn": True, "reason": snapshot.withdrawal_reason, "bytes": keep_bytes})
     if keep_bytes == "delete":
         copies = _bytes_delete([snapshot], agent=agent)
+        snapshot.refresh_from_db(fields=["bytes_deleted_at"])
         event_record(event_type=EventType.DELETION, outcome=EventOutcome.SUCCESS, agent=agent, model=snapshot.model,
                      snapshot=snapshot, detail={"reason": "withdrawal", "bytes": "delete", "copies_deleted": copies})
+        model_preservation_refresh(snapshot.model)
     return snapshot

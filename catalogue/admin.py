@@ -1,10 +1,12 @@
 """Admin for curators: register a retirement on the model's own screen."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from catalogue import selectors
-from catalogue.models import AIModel, LifecycleStatus, PlatformAvailability, Provider, Retirement, Tag
+from catalogue import embargoes, selectors
+from catalogue.models import AccessChange, AIModel, LifecycleStatus, PlatformAvailability, Provider, Retirement, Tag
 
 
 class StatusListFilter(admin.SimpleListFilter):
@@ -97,6 +99,54 @@ class PlatformAvailabilityAdmin(admin.ModelAdmin):
     search_fields = ["identifier", "model__name"]
     list_select_related = ["model__provider"]
     autocomplete_fields = ["model"]
+
+
+class AccessChangeForm(forms.ModelForm):
+    class Meta:
+        model = AccessChange
+        fields = ["model", "field", "level", "effective_on", "reason"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            embargoes.access_change_check(field=data["field"], level=data["level"], effective_on=data["effective_on"])
+        return data
+
+
+@admin.register(AccessChange)
+class AccessChangeAdmin(admin.ModelAdmin):
+    """Embargoes: curators schedule a change (through catalogue.embargoes, an event) and cancel one not yet applied;
+    the beat applies them on their date. Nothing is edited in place."""
+
+    form = AccessChangeForm
+    list_display = ["model", "field", "level", "effective_on", "reason", "applied_at", "created_by"]
+    list_filter = ["field", "level", ("applied_at", admin.EmptyFieldListFilter)]
+    search_fields = ["model__repo_key", "reason"]
+    list_select_related = ["model__provider", "created_by"]
+    autocomplete_fields = ["model"]
+    actions = ["cancel_changes"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # cancelling is the action below (an event), never a bare delete
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        scheduled = embargoes.access_change_schedule(created_by=request.user, **form.cleaned_data)
+        obj.pk = scheduled.pk
+
+    @admin.action(description="Cancel the selected scheduled changes")
+    def cancel_changes(self, request, queryset):
+        for change in queryset:
+            try:
+                embargoes.access_change_cancel(change=change, cancelled_by=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"{change}: {' '.join(exc.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, f"Cancelled: {change}")
 
 
 from catalogue import access_admin  # noqa: E402,F401  (registers AccessRequestAdmin)

@@ -3,11 +3,58 @@ idempotent and date-driven (`today` is an argument), so the scheduler and the te
 
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from catalogue.models import AccessChange, AIModel
-from core.events import EventOutcome, EventType, event_record
+from catalogue.models import AccessChange, AIModel, FileAccess, MetadataAccess
+from core.events import EventOutcome, EventType, event_record, user_agent
+from core.exceptions import ForbiddenError
+from core.permissions import is_curator
+
+LEVELS = {AccessChange.Field.METADATA: MetadataAccess.values, AccessChange.Field.FILES: FileAccess.values}
+
+
+def access_change_check(*, field: str, level: str, effective_on: date, today: date | None = None) -> None:
+    """The rules for a scheduled change: a known field, a level that field takes, a date after today (a change
+    for today is made directly, not scheduled)."""
+    if field not in LEVELS:
+        raise ValidationError({"field": f"Choose one of: {', '.join(LEVELS)}."})
+    if level not in LEVELS[field]:
+        raise ValidationError({"level": f"{field} takes one of: {', '.join(LEVELS[field])}."})
+    today = today or timezone.localdate()
+    if effective_on <= today:
+        raise ValidationError({"effective_on": f"A scheduled change needs a date after today ({today.isoformat()})."})
+
+
+@transaction.atomic
+def access_change_schedule(*, model: AIModel, field: str, level: str, effective_on: date, reason: str = "",
+                           created_by) -> AccessChange:
+    """Schedule an access change (an embargo that lifts, or one that starts) for a date; an `access` event."""
+    if not is_curator(created_by):
+        raise ForbiddenError("Only curators may schedule access changes.")
+    access_change_check(field=field, level=level, effective_on=effective_on)
+    change = AccessChange.objects.create(model=model, field=field, level=level, effective_on=effective_on,
+                                         reason=(reason or "").strip(), created_by=created_by)
+    event_record(event_type=EventType.ACCESS, outcome=EventOutcome.SUCCESS, agent=user_agent(created_by), model=model,
+                 detail={"embargo": change.pk, "scheduled": {"field": field, "level": level,
+                                                             "effective_on": effective_on.isoformat()},
+                         "reason": change.reason})
+    return change
+
+
+@transaction.atomic
+def access_change_cancel(*, change: AccessChange, cancelled_by) -> None:
+    """Cancel a change not yet applied (the row goes; the event keeps what was scheduled and who cancelled it)."""
+    if not is_curator(cancelled_by):
+        raise ForbiddenError("Only curators may cancel scheduled access changes.")
+    change = AccessChange.objects.select_for_update().select_related("model").get(pk=change.pk)
+    if change.applied_at is not None:
+        raise ValidationError({"change": "This change was applied already; change the access level instead."})
+    event_record(event_type=EventType.ACCESS, outcome=EventOutcome.SUCCESS, agent=user_agent(cancelled_by),
+                 model=change.model, detail={"embargo": change.pk, "cancelled": {
+                     "field": change.field, "level": change.level, "effective_on": change.effective_on.isoformat()}})
+    change.delete()
 
 
 @transaction.atomic

@@ -1,5 +1,7 @@
 """Public feeds: the retirement registry as Atom and iCalendar, and the retired models' published writings
-as Atom (one per model, one for all). Entries follow the reader's visibility (anonymous: public models)."""
+as Atom (one per model, one for all). Entries follow the reader's visibility (anonymous: public models).
+Withdrawals (tombstones) are entries of the registry feeds too: one per withdrawn model or snapshot, linking the
+landing page that keeps the record (it answers 410 Gone with the reason)."""
 
 from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
@@ -41,7 +43,24 @@ def retirement_description(model, user=None) -> str:
     retirement = getattr(model, "retirement", None) if hasattr(model, "retirement") else None
     if retirement is not None:
         lines.append(f"Reason: {retirement.get_reason_category_display()}.")
+    if model.withdrawn_at is not None:
+        lines.append(f"Withdrawn on {model.withdrawn_at:%Y-%m-%d}: {model.withdrawal_reason}")
     return "\n".join(lines)
+
+
+def withdrawal_title(row: selectors.Withdrawal) -> str:
+    subject = f"{row.model.repo_id}@{row.revision}" if row.revision else row.model.repo_id
+    return f"Withdrawn: {row.model.display_name or row.model.name} ({subject})"
+
+
+def withdrawal_description(row: selectors.Withdrawal) -> str:
+    what = f"Snapshot {row.revision} of {row.model.repo_id}" if row.revision else row.model.repo_id
+    return (f"{what} was withdrawn on {row.withdrawn_at:%Y-%m-%d}: {row.reason}\n"
+            "The record and its citation remain; its files are no longer served.")
+
+
+def withdrawal_uid(row: selectors.Withdrawal) -> str:
+    return f"withdrawal/{row.model.repo_id}" + (f"@{row.revision}" if row.revision else "")
 
 
 def _day_start(day) -> datetime:
@@ -59,33 +78,48 @@ class RetirementAtomFeed(Feed):
         return reverse("feed-retirements-atom")
 
     def items(self, request):
-        return selectors.retirement_registry(request.user, providers=_providers(request))
+        withdrawn = selectors.withdrawals(request.user, providers=_providers(request))
+        return [*withdrawn, *selectors.retirement_registry(request.user, providers=_providers(request))]
 
     def item_title(self, model):
+        if isinstance(model, selectors.Withdrawal):
+            return withdrawal_title(model)
         return f"{model.display_name or model.name} ({model.repo_id}) retires on {model.retires_on.isoformat()}"
 
     def get_object(self, request, *args, **kwargs):
         return request
 
     def item_description(self, model):
+        if isinstance(model, selectors.Withdrawal):
+            return withdrawal_description(model)
         # The feed object is shared between requests: the row's replacement_visible annotation carries the reader.
         return retirement_description(model)
 
     def item_link(self, model):
+        if isinstance(model, selectors.Withdrawal):
+            return model.model.get_absolute_url()
         return model.get_absolute_url()
 
     def item_guid(self, model):
+        if isinstance(model, selectors.Withdrawal):
+            return f"tag:coda,2025:{withdrawal_uid(model)}"
         return f"tag:coda,2025:retirement/{model.repo_id}"
 
     item_guid_is_permalink = False
 
     def item_pubdate(self, model):
+        if isinstance(model, selectors.Withdrawal):
+            return model.withdrawn_at
         return _day_start(model.retires_on)
 
     def item_updateddate(self, model):
+        if isinstance(model, selectors.Withdrawal):
+            return model.withdrawn_at
         return model.updated_at
 
     def item_categories(self, model):
+        if isinstance(model, selectors.Withdrawal):
+            return [model.model.provider.slug, "withdrawn"]
         return [model.provider.slug, str(model.status)]
 
 
@@ -107,6 +141,19 @@ def retirements_ics(request) -> HttpResponse:
         event.add("url", request.build_absolute_uri(model.get_absolute_url()))
         event.add("categories", [model.provider.slug])
         event.add("last-modified", model.updated_at)
+        calendar.add_component(event)
+    for row in selectors.withdrawals(request.user, providers=_providers(request)):
+        day = timezone.localtime(row.withdrawn_at).date()
+        event = icalendar.Event()
+        event.add("uid", withdrawal_uid(row).replace("/", "-").replace("@", "-") + "@coda")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", day)
+        event.add("dtend", day + timedelta(days=1))
+        event.add("summary", withdrawal_title(row))
+        event.add("description", withdrawal_description(row))
+        event.add("url", request.build_absolute_uri(row.model.get_absolute_url()))
+        event.add("categories", [row.model.provider.slug, "withdrawn"])
+        event.add("last-modified", row.withdrawn_at)
         calendar.add_component(event)
     response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="retirements.ics"'

@@ -1,5 +1,6 @@
 """Dossier reads with rules: commitments and overdue, the retirement registry, visible writings."""
 
+from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import (
@@ -15,6 +16,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from archive.models import Snapshot
 from core.exceptions import NotFoundError
 from catalogue.models import AIModel
 from catalogue.permissions import (
@@ -87,6 +89,31 @@ def retirement_registry(user, *, providers: list[str] | None = None) -> QuerySet
     if providers:
         queryset = queryset.filter(provider__slug__in=providers)
     return queryset.order_by("-retires_on", "provider__slug", "name")
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """A tombstone as the feeds show it: a withdrawn model, or one withdrawn snapshot (revision set)."""
+
+    model: AIModel
+    revision: str | None
+    withdrawn_at: object
+    reason: str
+
+
+def withdrawals(user, *, providers: list[str] | None = None, limit: int = 200) -> list[Withdrawal]:
+    """Withdrawn models and snapshots of the models `user` may see, newest first (the record stays: a tombstone)."""
+    models = visible_models(user, AIModel.objects.select_related("provider")).filter(withdrawn_at__isnull=False)
+    snapshots = Snapshot.objects.select_related("model__provider").filter(
+        withdrawn_at__isnull=False, model__in=visible_models(user, AIModel.objects.all()).values("pk")
+    )
+    if providers:
+        models = models.filter(provider__slug__in=providers)
+        snapshots = snapshots.filter(model__provider__slug__in=providers)
+    rows = [Withdrawal(m, None, m.withdrawn_at, m.withdrawal_reason) for m in models.order_by("-withdrawn_at")[:limit]]
+    rows += [Withdrawal(s.model, s.revision, s.withdrawn_at, s.withdrawal_reason)
+             for s in snapshots.order_by("-withdrawn_at")[:limit]]
+    return sorted(rows, key=lambda row: row.withdrawn_at, reverse=True)[:limit]
 
 
 def report_versions(model: AIModel) -> QuerySet[PostDeploymentReport]:

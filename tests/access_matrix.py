@@ -162,6 +162,8 @@ ROUTES = {
     "api:retirement-detail": Rule("model", params={"pk": "retirement"}),
     "api:model-access-requests": Rule("fixed", fixed={"anonymous": 401, "researcher": 200, "granted": 200, "curator": 200}),
     "api:model-access-grants": CURATOR_WRITE,
+    "api:model-access-changes": MODEL,
+    "api:model-access-change": CURATOR_WRITE,
     "api:access-request-list": SIGNED_IN,
     "api:access-request-detail": Rule("fixed", fixed={"anonymous": 401, "researcher": 404, "granted": 200, "curator": 200},
                                       params={"pk": "access_request"}),
@@ -185,6 +187,8 @@ ROUTES = {
     "api:snapshot-cite": MODEL,
     "api:signing-key-list": OPEN,
     "api:snapshot-signature": FILES,
+    "api:model-withdraw": CURATOR_WRITE,
+    "api:snapshot-withdraw": CURATOR_WRITE,
     # dossier API
     "api:interview-list": MODEL,
     "api:interview-import": NOT_ALLOWED,

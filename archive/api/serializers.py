@@ -9,6 +9,7 @@ from archive import selectors
 from archive.ingest import jobs
 from archive.inspection.files import inspection_summary
 from archive.models import IngestJob, PreservationEvent, SigningKey, Snapshot, SnapshotFile
+from archive.withdrawals import tombstone
 
 
 # Event detail entries that name storage (object keys, raw storage errors): curators only.
@@ -65,13 +66,20 @@ class SnapshotSerializer(serializers.ModelSerializer):
         source="signing_key.key_id", read_only=True, default=None, allow_null=True,
         help_text="key_id (GET /api/v1/signing-keys/) of the key that signed model.sig; null when unsigned.",
     )
+    tombstone = serializers.SerializerMethodField(
+        help_text="null, or when and why the snapshot (or its model) was withdrawn and whether its bytes were deleted."
+    )
 
     class Meta:
         model = Snapshot
         fields = [
             "id", "model", "revision", "state", "source", "file_access", "effective_file_access", "file_count",
-            "total_size", "created_at", "sealed_at", "manifest_key", "url", "signing_key_id",
+            "total_size", "created_at", "sealed_at", "manifest_key", "url", "signing_key_id", "tombstone",
         ]
+
+    def get_tombstone(self, obj) -> dict | None:
+        gone = tombstone(obj.model, obj)
+        return gone and {**gone, "bytes_deleted": obj.bytes_deleted_at is not None}
 
     def get_effective_file_access(self, obj) -> str:
         return file_access_level(obj.model, obj)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from archive.api import bags, citations, descriptions, downloads, refs, views
+from archive.api import bags, citations, descriptions, downloads, refs, views, withdrawals
 
 SNAPSHOTS = "models/<str:provider>/<str:name>/snapshots/"
 
@@ -22,3 +22,7 @@ urlpatterns = [
     path(SNAPSHOTS + "<str:revision>/model.sig", descriptions.SnapshotSignatureView.as_view(), name="snapshot-signature"),
 ]
 urlpatterns += [path(SNAPSHOTS + "<str:revision>/cite/<str:cite_format>", citations.SnapshotCitationView.as_view(), name="snapshot-cite")]
+urlpatterns += [
+    path("models/<str:provider>/<str:name>/withdraw/", withdrawals.ModelWithdrawView.as_view(), name="model-withdraw"),
+    path(SNAPSHOTS + "<str:revision>/withdraw/", withdrawals.SnapshotWithdrawView.as_view(), name="snapshot-withdraw"),
+]

@@ -19,7 +19,7 @@ from archive.alerts import alert_raise
 from archive.inspection import snapshot_completeness
 from archive.exceptions import TransientStorageError
 from archive.models import EventOutcome, EventType, Replica, Snapshot, StorageLocation
-from archive.preservation import models_refresh_for_blobs
+from archive.preservation import blobs_released, models_refresh_for_blobs
 from archive.assurance.replication import NoGoodCopy, blob_copy
 from archive.events import event_record
 from archive.storage import ocfl
@@ -193,7 +193,9 @@ def audit_replicas(replicas: QuerySet[Replica], *, agent: str, holder: leases.Ho
             report.problems.append(problem)
     models_refresh_for_blobs(touched)
     # A lost shard also makes its checkpoint incomplete: report that alongside "missing".
-    snapshots = Snapshot.objects.filter(state=Snapshot.State.SEALED, files__blob_id__in=touched).distinct()
+    snapshots = Snapshot.objects.filter(
+        state=Snapshot.State.SEALED, bytes_deleted_at__isnull=True, files__blob_id__in=touched
+    ).distinct()
     for snapshot in snapshots.select_related("model__provider"):
         report.completeness[f"{snapshot.model.repo_id}@{snapshot.revision}"] = snapshot_completeness(snapshot)
     report.ocfl_problems = ocfl_objects_audit(agent=agent, snapshots=snapshots)
@@ -243,19 +245,20 @@ def audit_run(*, name: str, task: str, args: list, replicas, agent: str, subject
 def replicas_of_model(model) -> QuerySet[Replica]:
     return Replica.objects.filter(
         blob__snapshot_files__snapshot__model=model, blob__snapshot_files__snapshot__state=Snapshot.State.SEALED
-    ).distinct()
+    ).exclude(blob__in=blobs_released()).distinct()
 
 
 def replicas_due(*, now=None) -> QuerySet[Replica]:
     """The next batch, oldest-verified first, sized so every replica is re-read within CODA_FIXITY_INTERVAL_DAYS
     when a batch runs every CODA_FIXITY_BATCH_PERIOD_MINUTES; anything already overdue is always included."""
     now = now or timezone.now()
-    total = Replica.objects.count()
+    owed = Replica.objects.exclude(blob__in=blobs_released())  # withdrawn bytes deleted on purpose are not audited
+    total = owed.count()
     interval = timedelta(days=settings.CODA_FIXITY_INTERVAL_DAYS)
     period = timedelta(minutes=settings.CODA_FIXITY_BATCH_PERIOD_MINUTES)
     batch = max(1, math.ceil(total * (period / interval)))
-    overdue = Replica.objects.filter(last_verified_at__lt=now - interval).count()
-    ids = Replica.objects.order_by(F("last_verified_at").asc(nulls_first=True), "pk").values_list("pk", flat=True)[
+    overdue = owed.filter(last_verified_at__lt=now - interval).count()
+    ids = owed.order_by(F("last_verified_at").asc(nulls_first=True), "pk").values_list("pk", flat=True)[
         : max(batch, overdue)
     ]
     return Replica.objects.filter(pk__in=list(ids))

@@ -127,6 +127,8 @@ def snapshot_replicate(*, snapshot_id: int, agent: str) -> dict:
     snapshot = Snapshot.objects.select_related("model__provider").get(pk=snapshot_id)
     if snapshot.state != Snapshot.State.SEALED:
         return {"copied": 0}
+    if snapshot.bytes_deleted_at is not None:  # withdrawn with its bytes deleted on purpose: no copy is owed
+        return {"copied": 0, "skipped": "withdrawn, bytes deleted"}
     with leases.held(name=f"replicate:{snapshot_id}", task="archive.tasks.snapshot_replicate", args=[snapshot_id],
                      agent=agent, event_type=EventType.REPLICATION,
                      subject={"model_id": snapshot.model_id, "snapshot_id": snapshot.pk}) as holder:

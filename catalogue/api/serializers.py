@@ -153,6 +153,9 @@ class ModelSerializer(serializers.ModelSerializer):
     # Declared once (not instantiated per row in a method field): list serialization cost matters at scale.
     retirement = RetirementSummarySerializer(read_only=True, allow_null=True)
     url = serializers.SerializerMethodField()
+    tombstone = serializers.SerializerMethodField(
+        help_text="null, or when and why the model was withdrawn (its detail then answers 410 Gone)."
+    )
 
     class Meta:
         model = AIModel
@@ -183,10 +186,16 @@ class ModelSerializer(serializers.ModelSerializer):
             "url",
             "created_at",
             "updated_at",
+            "tombstone",
         ]
 
     def get_url(self, obj) -> str:
         return _absolute_url(self, obj)
+
+    def get_tombstone(self, obj) -> dict | None:
+        if obj.withdrawn_at is None:
+            return None
+        return {"withdrawn_at": obj.withdrawn_at.isoformat(), "reason": obj.withdrawal_reason}
 
     def to_representation(self, obj):
         platform = self.fields["platforms"].child
@@ -219,6 +228,7 @@ class ModelSerializer(serializers.ModelSerializer):
             "url": self.get_url(obj),
             "created_at": _datetime(obj.created_at),
             "updated_at": _datetime(obj.updated_at),
+            "tombstone": self.get_tombstone(obj),
         }
 
 

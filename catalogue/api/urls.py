@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from catalogue.api import access, views
+from catalogue.api import access, embargoes, views
 
 MODEL = "models/<str:provider>/<str:name>/"
 
@@ -25,6 +25,8 @@ urlpatterns = [
     ),
     path(MODEL + "access-requests/", access.ModelAccessRequestsView.as_view(), name="model-access-requests"),
     path(MODEL + "access-grants/", access.ModelAccessGrantView.as_view(), name="model-access-grants"),
+    path(MODEL + "access-changes/", embargoes.ModelAccessChangesView.as_view(), name="model-access-changes"),
+    path(MODEL + "access-changes/<id:pk>/", embargoes.ModelAccessChangeView.as_view(), name="model-access-change"),
     path("access-requests/", access.AccessRequestListView.as_view(), name="access-request-list"),
     path("access-requests/<id:pk>/", access.AccessRequestDetailView.as_view(), name="access-request-detail"),
     # `approve`, `deny`, `revoke`, with or without a trailing slash.

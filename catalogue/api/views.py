@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from catalogue import access, selectors, services
 from catalogue.access import MODEL_ACCESS_FIELDS
+from catalogue.api.embargoes import pending_access_changes
 from catalogue.api.filters import AliasOrderingFilter, ModelFilterSet, ModelOrderingFilter, RetirementFilterSet
 from catalogue.api.serializers import (
     ModelInputSerializer,
@@ -95,6 +96,7 @@ class ModelViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def retrieve(self, request, *args, **kwargs):
         response = super().retrieve(request, *args, **kwargs)
         model = self.get_object()
+        response.data["access_changes"] = pending_access_changes(model)  # embargoes: future access levels, by date
         if model.withdrawn_at is not None:  # a tombstone: 410 Gone with the reason, the date and the kept record
             body = error_body(status_code=410, code="withdrawn", detail=f"{model.repo_id} has been withdrawn: {model.withdrawal_reason}")
             body["tombstone"] = {"withdrawn_at": model.withdrawn_at.isoformat(), "reason": model.withdrawal_reason}

@@ -24,6 +24,7 @@ from archive import preservation as archive_preservation
 from archive import selectors as archive_selectors
 from catalogue.models import PreservationStatus
 from catalogue import access, accounts, selectors
+from catalogue.embargoes import access_changes_pending
 from catalogue.web import browse
 from catalogue.web.health import health_charts
 from catalogue.web.timeline import timeline_layout
@@ -213,6 +214,7 @@ def model_detail(request, provider, name, form=None, status=200):
         "is_curator": is_curator(user),
         "pending_count": browse.pending_request_count(model) if is_curator(user) else 0,
         "now": timezone.now(),
+        "access_changes": list(access_changes_pending(model)),  # embargoes: future access levels, by date
     }
     # Sections other apps add (the retirement dossier): each one's value under its name, its template after ours.
     sections = model_sections()

@@ -64,4 +64,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     **_beat("leftovers-sweep", "archive.tasks.leftovers_sweep", "15 3 * * *"),
     # Seconds: requeue work whose worker stopped sending heartbeats (archive/assurance/leases.py).
     **_beat("work-resume", "archive.tasks.work_resume", "30"),
+    # Embargoes (catalogue/embargoes.py): apply scheduled access changes due today; hourly, so a change is late by
+    # at most an hour whatever the time zone, and applying twice is harmless.
+    **_beat("access-changes-apply", "archive.tasks.access_changes_apply", "5 * * * *"),
 }

@@ -6,6 +6,7 @@ from archive.assurance import fixity
 from archive.events import worker_agent
 from archive.storage.locations import locations_sync
 from archive.models import Replica
+from archive.preservation import blobs_released
 from catalogue import selectors
 from core.exceptions import NotFoundError
 
@@ -27,7 +28,7 @@ class Command(BaseCommand):
             except NotFoundError as exc:
                 raise CommandError(exc.message) from None
         elif all:
-            replicas = Replica.objects.all()
+            replicas = Replica.objects.exclude(blob__in=blobs_released())  # deleted on withdrawal: not owed
         else:
             replicas = fixity.replicas_due()
         report = fixity.audit_replicas(replicas, agent=worker_agent().replace("worker", "cli"))
