@@ -9,12 +9,14 @@ from datetime import timezone as dt_timezone
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from archive.models import Snapshot
+from catalogue.models import AIModel
 from dossier.models import (
     ExitInterview,
     InterviewTurn,
@@ -23,7 +25,6 @@ from dossier.models import (
     PostDeploymentReport,
     WritingSeries,
 )
-from tests.factories import AIModelFactory, CuratorFactory
 
 BEFORE_MOVE = [("catalogue", "0006_model_search_text"), ("dossier", None)]
 
@@ -57,11 +58,14 @@ def test_every_dossier_row_survives_the_move_to_the_dossier_app(before_move):
     applied = MigrationExecutor(connection).loader.applied_migrations
     assert ("dossier", "0001_initial") not in applied and ("catalogue", "0007_dossier_models_move_out") not in applied
 
-    # Catalogue, archive and users are not affected by the move: the current models write them.
-    ai_model = AIModelFactory()
-    curator = CuratorFactory()
-    interviewed = Snapshot.objects.create(model=ai_model, source="/staging/weights", revision="a" * 40, state="sealed")
-    holding = Snapshot.objects.create(model=ai_model, source="/staging/dossier", revision="b" * 40, state="sealed")
+    # Catalogue, archive and users as they were then: later migrations add columns the current models would write.
+    then = MigrationExecutor(connection)._create_project_state(with_applied_migrations=True).apps
+    provider = then.get_model("catalogue", "Provider").objects.create(slug="acme", name="Acme")
+    ai_model = then.get_model("catalogue", "AIModel").objects.create(provider=provider, name="m-1", repo_key="acme/m-1")
+    curator = then.get_model("auth", "User").objects.create(username="curator", is_staff=True)
+    OldSnapshot = then.get_model("archive", "Snapshot")
+    interviewed = OldSnapshot.objects.create(model_id=ai_model.pk, source="/staging/weights", revision="a" * 40, state="sealed")
+    holding = OldSnapshot.objects.create(model_id=ai_model.pk, source="/staging/dossier", revision="b" * 40, state="sealed")
 
     OldInterview = old.get_model("catalogue", "ExitInterview")
     OldTurn = old.get_model("catalogue", "InterviewTurn")
@@ -96,6 +100,10 @@ def test_every_dossier_row_survives_the_move_to_the_dossier_app(before_move):
     )
 
     _migrate(_latest())
+    # The same rows, read through today's models.
+    ai_model = AIModel.objects.get(pk=ai_model.pk)
+    curator = get_user_model().objects.get(pk=curator.pk)
+    interviewed, holding = Snapshot.objects.get(pk=interviewed.pk), Snapshot.objects.get(pk=holding.pk)
 
     moved = ExitInterview.objects.get(pk=interview.pk)
     assert (moved.model, moved.snapshot, moved.preserved_in, moved.created_by) == (ai_model, interviewed, holding, curator)
