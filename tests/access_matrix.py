@@ -185,6 +185,8 @@ ROUTES = {
     "api:snapshot-cite": MODEL,
     "api:signing-key-list": OPEN,
     "api:snapshot-signature": FILES,
+    "api:snapshot-rocrate": FILES,
+    "api:snapshot-bom": FILES,
     # dossier API
     "api:interview-list": MODEL,
     "api:interview-import": NOT_ALLOWED,
