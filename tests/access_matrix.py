@@ -189,6 +189,8 @@ ROUTES = {
     "api:snapshot-signature": FILES,
     "api:model-withdraw": CURATOR_WRITE,
     "api:snapshot-withdraw": CURATOR_WRITE,
+    "api:snapshot-rocrate": FILES,
+    "api:snapshot-bom": FILES,
     # dossier API
     "api:interview-list": MODEL,
     "api:interview-import": NOT_ALLOWED,

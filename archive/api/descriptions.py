@@ -3,6 +3,7 @@ A description follows its snapshot's file rule, with the same helpers as a file 
 files one may not read make its descriptions a 403 with the way to request access."""
 
 from django.http import HttpResponse
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -12,6 +13,8 @@ from rest_framework.views import APIView
 from archive import selectors
 from archive.api.serializers import SigningKeySerializer
 from archive.api.views import ModelScopedMixin
+from archive.descriptions import cyclonedx, rocrate
+from archive.descriptions.facts import SnapshotFacts, snapshot_facts
 from archive.models import SigningKey, Snapshot
 from catalogue.permissions import can_read_files, file_access_denial
 
@@ -58,3 +61,35 @@ class SnapshotSignatureView(SnapshotDescriptionView):
         if not snapshot.signature:
             raise NotFound("This snapshot was sealed without a signing key configured.")
         return snapshot.signature.encode("utf-8")
+
+
+def _facts(request, snapshot: Snapshot) -> SnapshotFacts:
+    model = snapshot.model
+    page = reverse("web:model", kwargs={"provider": model.provider.slug, "name": model.name})
+    return snapshot_facts(snapshot, url=request.build_absolute_uri(f"{page}?snapshot={snapshot.revision}"))
+
+
+class SnapshotROCrateView(SnapshotDescriptionView):
+    """RO-Crate 1.1 metadata of the snapshot (its files as laid out by a Hub download): `rocrate-validator`."""
+
+    content_type = "application/ld+json"
+
+    @extend_schema(responses={(200, "application/ld+json"): OpenApiResponse(description="ro-crate-metadata.json")})
+    def get(self, request, provider, name, revision):
+        return super().get(request, provider, name, revision)
+
+    def document(self, snapshot):
+        return rocrate.crate_json(_facts(self.request, snapshot))
+
+
+class SnapshotBomView(SnapshotDescriptionView):
+    """CycloneDX 1.6 ML-BOM of the snapshot (bom.cdx.json)."""
+
+    content_type = cyclonedx.MEDIA_TYPE
+
+    @extend_schema(responses={(200, cyclonedx.MEDIA_TYPE): OpenApiResponse(description="CycloneDX 1.6 JSON (bom.cdx.json)")})
+    def get(self, request, provider, name, revision):
+        return super().get(request, provider, name, revision)
+
+    def document(self, snapshot):
+        return cyclonedx.bom_json(_facts(self.request, snapshot))

@@ -20,6 +20,8 @@ urlpatterns = [
     path("ingest-jobs/<id:pk>/", views.IngestJobView.as_view(), name="ingest-job-detail"),
     path("signing-keys/", descriptions.SigningKeyListView.as_view(), name="signing-key-list"),
     path(SNAPSHOTS + "<str:revision>/model.sig", descriptions.SnapshotSignatureView.as_view(), name="snapshot-signature"),
+    path(SNAPSHOTS + "<str:revision>/ro-crate-metadata.json", descriptions.SnapshotROCrateView.as_view(), name="snapshot-rocrate"),
+    path(SNAPSHOTS + "<str:revision>/bom.cdx.json", descriptions.SnapshotBomView.as_view(), name="snapshot-bom"),
 ]
 urlpatterns += [path(SNAPSHOTS + "<str:revision>/cite/<str:cite_format>", citations.SnapshotCitationView.as_view(), name="snapshot-cite")]
 urlpatterns += [

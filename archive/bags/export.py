@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from archive import selectors
 from archive.delivery import downloads as delivery
+from archive.descriptions import rocrate, signing
+from archive.descriptions.facts import snapshot_facts
 from archive.exceptions import ChecksumMismatch, SizeMismatch
 from archive.models import Replica, Snapshot, SnapshotFile
 from archive.storage.streaming import HashingReader
@@ -121,7 +123,8 @@ def _tarinfo(name: str, size: int, mtime: int) -> tarfile.TarInfo:
 
 
 def bag_plan(snapshot: Snapshot, *, today=None, show_replacement: bool = True) -> BagPlan:
-    """Tag files, payload members with a verified stored copy each, and the exact tar size. An HTTP door passes
+    """Tag files (bagit.txt, bag-info.txt, the manifests, ro-crate-metadata.json, model.sig when signed), payload
+    members with a verified stored copy each, and the exact tar size. An HTTP door passes
     `show_replacement` from catalogue.permissions.visible_replacement for its reader."""
     files = selectors.manifest_files(snapshot)  # sealed only; the archive's recorded digests
     model = snapshot.model
@@ -131,6 +134,11 @@ def bag_plan(snapshot: Snapshot, *, today=None, show_replacement: bool = True) -
         snapshot=snapshot, files=files, today=today or timezone.localdate(), show_replacement=show_replacement
     )).encode()
     tags = [("bagit.txt", BAGIT_TXT), ("bag-info.txt", info), ("manifest-sha256.txt", manifest)]
+    # Descriptions as tag files at the bag's root: the RO-Crate (its root is the bag, its files under data/) and
+    # the model-signing signature, which verifies the extracted data/ directory.
+    tags.append((rocrate.METADATA_NAME, rocrate.crate_json(snapshot_facts(snapshot), prefix="data/")))
+    if snapshot.signature:
+        tags.append((signing.SIGNATURE_NAME, snapshot.signature.encode("utf-8")))
     tagmanifest = "".join(f"{_sha256(data)}  {path}\n" for path, data in tags).encode()
     tags.append(("tagmanifest-sha256.txt", tagmanifest))
 
