@@ -191,6 +191,7 @@ def model_detail(request, provider, name, form=None, status=200):
         "platforms": list(model.platforms.all()),
         "snapshots": snapshots,
         "snapshot": snapshot,
+        "sealed": browse.sealed_snapshot(request=request, snapshot=snapshot, can_read=can_read),
         "files": files_page.object_list if files_page else [],
         "files_page": files_page,
         "preservation": preservation,

@@ -16,6 +16,7 @@ import bagit
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from safetensors.numpy import save as safetensors_save
 
 from archive.descriptions import signing
@@ -192,6 +193,11 @@ def test_the_sealed_sample_downloads_with_huggingface_hub_is_signed_and_bags(
     verified = subprocess.run([MODEL_SIGNING, "verify", "key", str(local), "--signature", str(tmp_path / "model.sig"),
                                "--public_key", str(tmp_path / "key.pem")], capture_output=True, text=True, timeout=120)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+    html = Client().get(f"/models/{sample.repo_id}/").content.decode()  # what `make run` points a newcomer to
+    assert "<dt>Parameters</dt><dd>17 (5 F16, 12 F32)</dd>" in html and "signed (OpenSSF model-signing)" in html
+    for link in (f"{base}/manifest", f"{base}/bag.tar", f"{base}/model.sig", f"/api/v1/events/?model={sample.repo_id}"):
+        assert f'href="{link}"' in html, link
 
     response = anon_client.get(f"{base}/bag.tar")
     assert response.status_code == 200
