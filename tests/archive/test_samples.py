@@ -154,6 +154,7 @@ def test_command_reports_an_existing_sample(stand_in, db, monkeypatch, capsys, d
     call_command("preserve_sample", "--base-url", "http://host:1/")
     out = capsys.readouterr().out
     assert "already preserved" in out and "http://host:1/models/snakers4/silero-vad/" in out
+    assert "HF_ENDPOINT=http://host:1/hf hf download snakers4/silero-vad" in out
 
 
 def test_the_sealed_sample_downloads_with_huggingface_hub_is_signed_and_bags(
