@@ -21,7 +21,7 @@ from django.conf import settings
 from archive.ingest.services import snapshot_ingest_start
 from archive.models import IngestJob, Snapshot
 from catalogue import services as catalogue_services
-from catalogue.models import AIModel, Modality, Provider
+from catalogue.models import AIModel, FileAccess, Modality, Provider
 from core.exceptions import DomainError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -38,6 +38,7 @@ class Sample:
     provider_name: str
     model_fields: dict = field(default_factory=dict)
     about: str = ""  # the README's opening paragraph
+    file_access: str = FileAccess.PUBLIC  # openly licensed: anyone may download it, from /hf too
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,8 @@ def sample_stage(*, sample: Sample, installed: Path, directory: Path) -> Path:
 
 
 def sample_model(sample: Sample) -> AIModel:
-    """The sample's catalogue entry, created once (never updated: a curator's edits stay)."""
+    """The sample's catalogue entry, created once (never updated: a curator's edits stay, access included), with
+    the sample's file access (public: an openly licensed model anyone may download, e.g. with huggingface_hub)."""
     slug, _, name = sample.repo_id.partition("/")
     existing = AIModel.objects.filter(provider__slug=slug, name=name).first()
     if existing is not None:
@@ -164,7 +166,11 @@ def sample_model(sample: Sample) -> AIModel:
     provider = Provider.objects.filter(slug=slug).first() or catalogue_services.provider_create(
         slug=slug, name=sample.provider_name
     )
-    return catalogue_services.model_create(provider=provider, name=name, **sample.model_fields)
+    model = catalogue_services.model_create(provider=provider, name=name, **sample.model_fields)
+    if model.file_access != sample.file_access:
+        model.file_access = sample.file_access  # set once, at creation; later changes go through model_access_set
+        model.save(update_fields=["file_access"])
+    return model
 
 
 def sample_preserve(*, sample: Sample | None = None, uv: str = "uv", fetch=sample_fetch) -> SampleResult:

@@ -2,7 +2,7 @@
 
 import re
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from archive.exceptions import SnapshotNotFound
 from archive.models import (
@@ -170,3 +170,17 @@ def holdings_summary(*, model_ids, verified_since) -> dict:
         "copies": replicas.count(),
         "copies_verified": replicas.filter(state=Replica.State.VERIFIED, last_verified_at__gte=verified_since).count(),
     }
+
+
+def snapshot_event_summary(user, snapshot: Snapshot) -> list[dict]:
+    """A snapshot's preservation events by type and outcome (count, latest): its own events the user may list
+    (`visible_events`), and the fixity checks of its files' blobs — recorded without a model, so only counted
+    here; their details (locations, keys) stay in the curators' event list."""
+    own = visible_events(user, PreservationEvent.objects.filter(snapshot=snapshot))
+    blobs = SnapshotFile.objects.filter(snapshot=snapshot, blob__isnull=False).values("blob")
+    fixity = PreservationEvent.objects.filter(event_type=EventType.FIXITY, snapshot__isnull=True, blob__in=blobs)
+    rows = []
+    for queryset in (own, fixity):
+        grouped = queryset.order_by().values("event_type", "outcome")
+        rows += grouped.annotate(count=Count("pk"), latest=Max("created_at"))
+    return sorted(rows, key=lambda row: (row["event_type"], row["outcome"]))

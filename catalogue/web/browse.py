@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.urls import reverse
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from archive import refs as archive_refs
 from archive.preservation import snapshot_health
-from archive.selectors import holdings_summary, snapshot_queryset
+from archive.selectors import holdings_summary, snapshot_event_summary, snapshot_queryset
 from catalogue.models import AccessRequest, AIModel, LifecycleStatus, PreservationStatus, Provider
 from catalogue.permissions import visible_model_ids, visible_models, visible_replacement, with_visible_replacement
 from catalogue.selectors import search_models, status_expression
@@ -121,6 +122,32 @@ def model_preservation(model: AIModel, snapshots) -> dict:
         "status": model.preservation_status,
         "status_label": model.get_preservation_status_display(),
         "snapshots": {snapshot.pk: snapshot_health(snapshot) for snapshot in snapshots},
+    }
+
+
+def sealed_snapshot(*, request, snapshot, can_read: bool) -> dict | None:
+    """What the page shows of a sealed snapshot: its inspection, signature, event summary, and links to its
+    manifest, bag, signature and events (bag and signature only for who may read the files)."""
+    if snapshot is None or snapshot.state != "sealed":
+        return None
+    model = snapshot.model
+    kwargs = {"provider": model.provider.slug, "name": model.name, "revision": snapshot.revision}
+    links = [("manifest (JSON)", reverse("api:snapshot-manifest", kwargs=kwargs)),
+             ("manifest.sha256", reverse("api:snapshot-manifest-sha256", kwargs=kwargs))]
+    if can_read:
+        links.append(("BagIt bag (tar)", reverse("api:snapshot-bag", kwargs=kwargs)))
+        if snapshot.signature:
+            links.append(("signature (model.sig)", reverse("api:snapshot-signature", kwargs=kwargs)))
+    links.append(("preservation events", f"{reverse('api:event-list')}?model={model.repo_id}"))
+    inspection = snapshot.inspection or {}
+    return {
+        "inspection": inspection,
+        "by_dtype": sorted((inspection.get("parameters_by_dtype") or {}).items()),
+        "formats": sorted((inspection.get("formats") or {}).items()),
+        "signing_key": snapshot.signing_key,
+        "events": snapshot_event_summary(request.user, snapshot),
+        "links": links,
+        "hf_endpoint": request.build_absolute_uri("/hf"),
     }
 
 

@@ -199,6 +199,7 @@ def model_detail(request, provider, name, form=None, status=200):
         "snapshots": snapshots,
         "snapshot": snapshot,
         "refs": refs,
+        "sealed": browse.sealed_snapshot(request=request, snapshot=snapshot, can_read=can_read),
         "files": files_page.object_list if files_page else [],
         "files_page": files_page,
         "preservation": preservation,

@@ -2,23 +2,33 @@
 worker through the ingest services, sealed with the files' own SHA-256s, and never fetched or ingested twice."""
 
 import hashlib
+import io
+import json
 import os
 import shutil
+import subprocess
+import sys
+import tarfile
 from dataclasses import replace
 from pathlib import Path
 
+import bagit
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from safetensors.numpy import save as safetensors_save
 
-from archive.models import IngestJob, Snapshot
+from archive.descriptions import signing
+from archive.models import EventType, IngestJob, PreservationEvent, Snapshot
 from archive.samples import SILERO_VAD, sample_fetch, sample_pin, sample_preserve
 from catalogue.models import AIModel
 from core.exceptions import DomainError
 from tests.archive.helpers import random_bytes, wait_job
 
 FAKE_SHA = "ab" * 32
+HF_CLIENT = Path(__file__).parent / "hub" / "hf_client.py"
+MODEL_SIGNING = str(Path(sys.executable).parent / "model_signing")
 
 
 def _uv() -> str | None:
@@ -144,3 +154,57 @@ def test_command_reports_an_existing_sample(stand_in, db, monkeypatch, capsys, d
     call_command("preserve_sample", "--base-url", "http://host:1/")
     out = capsys.readouterr().out
     assert "already preserved" in out and "http://host:1/models/snakers4/silero-vad/" in out
+    assert "HF_ENDPOINT=http://host:1/hf hf download snakers4/silero-vad" in out
+
+
+def test_the_sealed_sample_downloads_with_huggingface_hub_is_signed_and_bags(
+    stand_in, celery_worker, settings, live_server, anon_client, tmp_path
+):
+    """What the first pages promise, end to end: the sample sealed by the worker, with a signing key configured,
+    is fetched anonymously by the real huggingface_hub.snapshot_download from /hf with the sealed SHA-256s, its
+    signature verifies (OpenSSF model_signing) over that download, and its BagIt export validates (bagit)."""
+    signing.key_generate(Path(settings.CODA_SIGNING_KEY_FILE))
+    sample, fetch, _, _ = stand_in
+    job = wait_job(sample_preserve(sample=sample, fetch=fetch).job.pk)
+    assert job.state == IngestJob.State.SUCCEEDED, job.error
+    snapshot = Snapshot.objects.get(pk=job.snapshot.pk)
+    sealed = {f.path: f.blob.sha256 for f in snapshot.files.select_related("blob")}
+    assert snapshot.state == Snapshot.State.SEALED and snapshot.signature and snapshot.signing_key is not None
+    assert PreservationEvent.objects.filter(snapshot=snapshot, event_type=EventType.INGESTION).exists()
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
+    env.update(HF_ENDPOINT=f"{live_server.url}/hf", HF_HOME=str(tmp_path / "hf-home"), HF_HUB_DISABLE_TELEMETRY="1",
+               HF_HUB_DISABLE_PROGRESS_BARS="1", NO_PROXY="*")
+    local = tmp_path / "download"
+    ops = [{"op": "snapshot_download", "repo": sample.repo_id},  # no token: the sample is public
+           {"op": "snapshot_download", "repo": sample.repo_id, "revision": snapshot.revision, "local_dir": str(local)}]
+    done = subprocess.run([sys.executable, str(HF_CLIENT), json.dumps(ops)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    cached, in_dir = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "ok" in cached and "ok" in in_dir, (cached, in_dir)
+    assert cached["ok"]["files"] == sealed and Path(cached["ok"]["path"]).name == snapshot.revision
+    assert in_dir["ok"]["files"] == sealed
+
+    base = f"/api/v1/models/{sample.repo_id}/snapshots/{snapshot.revision}"
+    (tmp_path / "model.sig").write_bytes(anon_client.get(f"{base}/model.sig").content)
+    key = anon_client.get("/api/v1/signing-keys/").json()[0]
+    assert key["key_id"] == snapshot.signing_key.key_id
+    (tmp_path / "key.pem").write_text(key["public_key_pem"])
+    verified = subprocess.run([MODEL_SIGNING, "verify", "key", str(local), "--signature", str(tmp_path / "model.sig"),
+                               "--public_key", str(tmp_path / "key.pem")], capture_output=True, text=True, timeout=120)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+    html = Client().get(f"/models/{sample.repo_id}/").content.decode()  # what `make run` points a newcomer to
+    assert "<dt>Parameters</dt><dd>17 (5 F16, 12 F32)</dd>" in html and "signed (OpenSSF model-signing)" in html
+    for link in (f"{base}/manifest", f"{base}/bag.tar", f"{base}/model.sig", f"/api/v1/events/?model={sample.repo_id}"):
+        assert f'href="{link}"' in html, link
+
+    response = anon_client.get(f"{base}/bag.tar")
+    assert response.status_code == 200
+    with tarfile.open(fileobj=io.BytesIO(b"".join(response.streaming_content)), mode="r:") as tar:
+        tar.extractall(tmp_path / "bag", filter="data")
+    (root,) = (tmp_path / "bag").iterdir()
+    bag = bagit.Bag(str(root))
+    bag.validate()  # raises on any missing file, wrong digest or wrong Payload-Oxum
+    assert {path.removeprefix("data/"): d["sha256"] for path, d in bag.payload_entries().items()} == sealed

@@ -137,7 +137,14 @@ def test_sigterm_to_make_stops_everything(var_dir):
         processes = _serving(make, port, output)
         if os.environ.get("UV") or shutil.which("uv"):  # uv fetches the pinned package (else Coda runs without it)
             assert b"ingest queued" in b"".join(output), b"".join(output).decode(errors="replace")[-3000:]
-            assert _sample_sealed(port, output)["revision"]
+            sealed = _sample_sealed(port, output)
+            assert sealed["revision"] and sealed["signing_key_id"]  # make run configures a signing key
+            # Public, so anyone's huggingface_hub gets it from /hf without a token (the line make run prints).
+            assert b"HF_ENDPOINT=http://127.0.0.1:%d/hf hf download snakers4/silero-vad" % port in b"".join(output)
+            status, body = _get(f"http://127.0.0.1:{port}/hf/api/models/snakers4/silero-vad/revision/main")
+            assert status == 200 and json.loads(body)["sha"] == sealed["revision"]
+            status, body = _get(f"http://127.0.0.1:{port}/hf/snakers4/silero-vad/resolve/main/README.md")
+            assert status == 200 and b"Provenance" in body
         make.send_signal(signal.SIGTERM)
         _assert_stopped(processes, port, output)
     finally:

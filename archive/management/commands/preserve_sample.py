@@ -23,4 +23,7 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
         page = reverse("web:model", kwargs={"provider": result.model.provider.slug, "name": result.model.name})
-        self.stdout.write(f"{result}\n  see {base_url.rstrip('/')}{page}")
+        base = base_url.rstrip("/")
+        self.stdout.write(f"{result}\n  see {base}{page}")
+        if result.state == "preserved" or result.job is not None:  # the download works once the worker has sealed it
+            self.stdout.write(f"  download it with huggingface_hub: HF_ENDPOINT={base}/hf hf download {result.model.repo_id}")

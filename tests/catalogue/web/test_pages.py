@@ -348,3 +348,51 @@ def test_personal_api_tokens(researcher, anon_client):
     assert client.post(f"/account/tokens/{row.token_key}/revoke/").status_code == 302
     assert anon_client.get("/api/v1/access-requests/").status_code == 401
     assert AuthToken.objects.filter(user=other).exists()
+
+
+def test_model_page_shows_the_sealed_snapshot_its_inspection_signature_and_records(transactional_db, staging_dir,
+                                                                                    monkeypatch, settings):
+    """The sealed snapshot's block: parameters and dtypes from its inspection, the signature, a summary of its
+    events (fixity checks included, counted), links to manifest, bag, signature and events — bag and signature only
+    for who may read the files — and the huggingface_hub command; nothing the page's CSP would block."""
+    import re
+    from pathlib import Path
+
+    import numpy as np
+    from safetensors.numpy import save as safetensors_save
+
+    from archive.assurance import fixity
+    from archive.descriptions import signing
+    from archive.models import Replica
+
+    signing.key_generate(Path(settings.CODA_SIGNING_KEY_FILE))
+    model = AIModelFactory(provider=ProviderFactory(slug="lab", name="Lab"), name="weights", file_access="public")
+    weights = safetensors_save({"w": np.zeros((3, 4), dtype=np.float32), "b": np.ones(5, dtype=np.float16)})
+    snapshot = preserve_now(model, staging_dir, {"model.safetensors": weights, "README.md": b"hi"}, monkeypatch)
+    fixity.audit_replicas(Replica.objects.all(), agent="test")
+    base = f"/api/v1/models/lab/weights/snapshots/{snapshot.revision}"
+
+    html = page(client_for(None), "/models/lab/weights/")
+    sealed = html[html.index('id="sealed-h"'):html.index("</table>", html.index('id="sealed-events"'))]
+    assert f"<code>{snapshot.revision}</code>" in sealed
+    assert "<dt>Parameters</dt><dd>17 (5 F16, 12 F32)</dd>" in sealed
+    assert "<code>F16</code>, <code>F32</code>" in sealed
+    assert "signed (OpenSSF model-signing)" in sealed and snapshot.signing_key.key_id[:16] in sealed
+    for href in (f"{base}/manifest", f"{base}/manifest.sha256", f"{base}/bag.tar", f"{base}/model.sig",
+                 "/api/v1/events/?model=lab/weights"):
+        assert f'href="{href}"' in sealed, href
+    assert re.search(r"<td>fixity check</td><td>success</td><td class=\"num\">2</td>", sealed), sealed
+    assert re.search(r"<td>ingestion</td><td>success</td>", sealed)
+    assert f"HF_ENDPOINT=http://testserver/hf hf download lab/weights --revision {snapshot.revision}" in sealed
+    assert "<style" not in html and not re.search(r"\sstyle=", html) and not re.search(r"\son[a-z]+=", html)
+
+    model.file_access = "gated"
+    model.save()
+    gated = page(client_for(None), "/models/lab/weights/")
+    assert f'href="{base}/manifest"' in gated and "<dt>Parameters</dt><dd>17" in gated
+    assert f'href="{base}/bag.tar"' not in gated and f'href="{base}/model.sig"' not in gated
+    assert "hf download" not in gated
+
+    snapshot.signature = ""
+    snapshot.save()
+    assert "not signed" in page(client_for(None), "/models/lab/weights/")
