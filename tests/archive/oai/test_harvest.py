@@ -1,6 +1,7 @@
-"""The OAI-PMH provider harvested by a real harvester (sickle) over HTTP: Identify, ListMetadataFormats, ListSets,
-ListIdentifiers and ListRecords with resumption tokens over 10,000 models, GetRecord in oai_dc and oai_datacite,
-a withdrawn model as a deleted record, restricted models never; the protocol's error codes."""
+"""The OAI-PMH provider harvested by a real harvester (oaipmh-scythe, sickle's maintained successor) over HTTP:
+Identify, ListMetadataFormats, ListSets, ListIdentifiers and ListRecords with resumption tokens over 10,000 models,
+GetRecord in oai_dc and oai_datacite, a withdrawn model as a deleted record, restricted models never; the protocol's
+error codes."""
 
 from datetime import timedelta
 from xml.etree import ElementTree
@@ -8,8 +9,8 @@ from xml.etree import ElementTree
 import pytest
 from datacite import schema45
 from django.utils import timezone
-from sickle import Sickle
-from sickle.oaiexceptions import BadArgument, BadResumptionToken, BadVerb, CannotDisseminateFormat, IdDoesNotExist, NoRecordsMatch
+from oaipmh_scythe import Scythe
+from oaipmh_scythe.exceptions import BadArgument, BadResumptionToken, BadVerb, CannotDisseminateFormat, IdDoesNotExist, NoRecordsMatch
 
 from archive.citation.datacite import model_datacite_json
 from archive.withdrawals import model_withdraw
@@ -40,14 +41,18 @@ def archive_models(transactional_db):
 
 
 def test_harvest_everything(live_server, archive_models):
-    sickle = Sickle(f"{live_server.url}/oai")
-    identify = sickle.Identify()
+    with Scythe(f"{live_server.url}/oai") as scythe:
+        harvest_everything(scythe, archive_models)
+
+
+def harvest_everything(scythe, archive_models):
+    identify = scythe.identify()
     assert identify.protocolVersion == "2.0" and identify.deletedRecord == "persistent"
-    assert {f.metadataPrefix for f in sickle.ListMetadataFormats()} == {"oai_dc", "oai_datacite"}
-    sets = {s.setSpec for s in sickle.ListSets()}
+    assert {f.metadataPrefix for f in scythe.list_metadata_formats()} == {"oai_dc", "oai_datacite"}
+    sets = {s.setSpec for s in scythe.list_sets()}
     assert {"provider:alpha", "provider:beta", "status:retired", "status:active"} <= sets
 
-    records = list(sickle.ListRecords(metadataPrefix="oai_dc", ignore_deleted=False))
+    records = list(scythe.list_records(metadata_prefix="oai_dc", ignore_deleted=False))
     identifiers = [r.header.identifier for r in records]
     assert len(identifiers) == len(set(identifiers)) == MODELS + 2  # every page once, through resumption tokens
     assert f"oai:coda:{archive_models['hidden'].repo_key}" not in identifiers
@@ -57,30 +62,34 @@ def test_harvest_everything(live_server, archive_models):
     cited = next(r for r in records if r.header.identifier == "oai:coda:alpha/cited")
     assert cited.metadata["creator"] == ["Alpha"] and cited.metadata["rights"] == ["mit"]
 
-    retired = list(sickle.ListIdentifiers(metadataPrefix="oai_dc", set="status:retired"))
+    retired = list(scythe.list_identifiers(metadata_prefix="oai_dc", set_="status:retired"))
     assert len(retired) == MODELS // 10
-    beta = list(sickle.ListIdentifiers(metadataPrefix="oai_dc", set="provider:beta", ignore_deleted=True))
+    beta = list(scythe.list_identifiers(metadata_prefix="oai_dc", set_="provider:beta", ignore_deleted=True))
     assert len(beta) == MODELS // 2
 
 
 def test_get_record_datacite_and_incremental(live_server, archive_models):
-    sickle = Sickle(f"{live_server.url}/oai")
-    record = sickle.GetRecord(identifier="oai:coda:alpha/cited", metadataPrefix="oai_datacite")
+    with Scythe(f"{live_server.url}/oai") as scythe:
+        get_record_datacite_and_incremental(scythe, archive_models)
+
+
+def get_record_datacite_and_incremental(scythe, archive_models):
+    record = scythe.get_record(identifier="oai:coda:alpha/cited", metadata_prefix="oai_datacite")
     resource = record.xml.find(".//d:resource", NS)
     assert resource.find("d:version", NS).text == archive_models["snapshot"].revision
     assert resource.find("d:resourceType", NS).get("resourceTypeGeneral") == "Model"
-    gone = sickle.GetRecord(identifier="oai:coda:beta/gone", metadataPrefix="oai_datacite")
+    gone = scythe.get_record(identifier="oai:coda:beta/gone", metadata_prefix="oai_datacite")
     assert gone.header.deleted
     with pytest.raises(IdDoesNotExist):
-        sickle.GetRecord(identifier=f"oai:coda:{archive_models['hidden'].repo_key}", metadataPrefix="oai_dc")
+        scythe.get_record(identifier=f"oai:coda:{archive_models['hidden'].repo_key}", metadata_prefix="oai_dc")
 
     # incremental: only what changed since a moment
     later = timezone.now() + timedelta(seconds=2)
     AIModel.objects.filter(repo_key="alpha/m-00002").update(updated_at=later + timedelta(seconds=5))
     since = later.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert [h.identifier for h in sickle.ListIdentifiers(metadataPrefix="oai_dc", **{"from": since})] == ["oai:coda:alpha/m-00002"]
+    assert [h.identifier for h in scythe.list_identifiers(metadata_prefix="oai_dc", from_=since)] == ["oai:coda:alpha/m-00002"]
     with pytest.raises(NoRecordsMatch):
-        list(sickle.ListIdentifiers(metadataPrefix="oai_dc", until="2001-01-01"))
+        list(scythe.list_identifiers(metadata_prefix="oai_dc", until="2001-01-01"))
 
 
 def test_model_without_snapshot_in_oai_datacite_is_valid(client, db):
