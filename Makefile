@@ -12,6 +12,8 @@ endif
 PY := .venv/bin/python
 HUB_LEGACY_VENV := $(CURDIR)/var/test-venvs/hub-legacy
 CFFCONVERT_VENV := $(CURDIR)/var/test-venvs/cffconvert
+# ocfl-s3-validator needs Python 3.12 (uv may not download interpreters here): pyenv's, else python3.12 on PATH.
+PYTHON312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3.12)
 # The uv that fetches the sample model's pinned package (archive/data/silero-vad.txt) on `make run`.
 SAMPLE_UV ?= $(UV)
 
@@ -30,6 +32,7 @@ test-clients: $(UV_BOOTSTRAP)
 	UV_PROJECT_ENVIRONMENT=$(HUB_LEGACY_VENV) $(UV) sync --frozen --project tests/clients/hub-legacy --python 3.11
 	UV_PROJECT_ENVIRONMENT=$(CFFCONVERT_VENV) $(UV) sync --frozen --project tests/clients/cffconvert --python 3.11
 	UV_PROJECT_ENVIRONMENT=$(CURDIR)/var/test-venvs/rocrate-validator $(UV) sync --frozen --project tests/clients/rocrate-validator --python 3.11
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/var/test-venvs/ocfl-s3-validator $(UV) sync --frozen --project tests/clients/ocfl-s3-validator --python $(PYTHON312)
 
 migrate: install
 	mkdir -p var/staging var/storage

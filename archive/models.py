@@ -51,8 +51,13 @@ class StorageLocation(models.Model):
         return reverse("admin:archive_storagelocation_change", args=[self.pk])
 
     @property
+    def on_s3(self) -> bool:
+        """Bytes in an S3 bucket: an S3 location, or an OCFL mirror on an S3 prefix (one that names a bucket)."""
+        return self.kind == self.Kind.S3 or (self.kind == self.Kind.OCFL and bool(self.bucket))
+
+    @property
     def address(self) -> str:
-        if self.kind == self.Kind.S3:
+        if self.on_s3:
             return f"s3://{self.bucket}/{self.prefix}" + (f" @ {self.endpoint_url}" if self.endpoint_url else "")
         return f"file://{self.root_path}"
 

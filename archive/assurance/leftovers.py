@@ -17,7 +17,10 @@ def multipart_uploads_abort(*, older_than: timedelta | None = None, agent: str) 
     older_than = older_than if older_than is not None else timedelta(hours=settings.CODA_MULTIPART_MAX_AGE_HOURS)
     cutoff = timezone.now() - older_than
     aborted = 0
-    for location in StorageLocation.objects.filter(is_active=True, kind=StorageLocation.Kind.S3):
+    for location in StorageLocation.objects.filter(is_active=True, kind__in=[StorageLocation.Kind.S3,
+                                                                             StorageLocation.Kind.OCFL]):
+        if not location.on_s3:
+            continue
         backend = backend_for(location)
         for upload in backend.incomplete_uploads():
             if upload["Initiated"] <= cutoff:

@@ -9,15 +9,17 @@ from archive.models import StorageLocation
 from archive.storage.base import Backend
 from archive.storage.filesystem import FilesystemBackend
 from archive.storage.ocfl import OcflBackend
+from archive.storage.ocfl_s3 import OcflS3Backend
 from archive.storage.s3 import S3Backend
 
 
 def backend_for(location: StorageLocation) -> Backend:
-    """The backend serving `location` (S3-compatible or filesystem)."""
+    """The backend serving `location` (S3-compatible or filesystem; an OCFL mirror on an S3 prefix when it names a
+    bucket, else on a filesystem root)."""
     if location.kind == StorageLocation.Kind.S3:
         return S3Backend(location)
     if location.kind == StorageLocation.Kind.OCFL:
-        return OcflBackend(location)
+        return OcflS3Backend(location) if location.bucket else OcflBackend(location)
     return FilesystemBackend(location)
 
 

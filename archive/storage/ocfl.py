@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import uuid
-from pathlib import Path
 
 from django.conf import settings
 
@@ -98,7 +97,69 @@ def content_files(inventory: dict) -> list[tuple[str, str]]:
     return [(path, content[digest]) for digest, paths in state.items() for path in paths]
 
 
-class OcflBackend(FilesystemBackend):
+class OcflObjects:
+    """The storage root and its objects, over any backend's put_bytes, size_of, list_keys and read_small: one
+    implementation for the filesystem root (OcflBackend) and the S3 prefix (ocfl_s3.OcflS3Backend). Content files
+    go through the backend's own store (streamed, hashed on the way)."""
+
+    def read_small(self, key: str) -> bytes:
+        """A small file of the root (inventory, sidecar, declaration); FileNotFoundError when absent."""
+        raise NotImplementedError
+
+    def root_declare(self) -> None:
+        """The storage root's declaration, layout file and layout extension config (once)."""
+        if self.size_of(f"0=ocfl_{SPEC}") is not None:
+            return
+        layout = {"extension": LAYOUT, "description": "Hashed Truncated N-tuple Trees with Object ID Encapsulating "
+                                                      "Directory (OCFL extension 0003); ids are 'coda:<provider>/<name>@<revision>'"}
+        self.put_bytes(f"extensions/{LAYOUT}/config.json", (json.dumps(LAYOUT_CONFIG, indent=2) + "\n").encode())
+        self.put_bytes("ocfl_layout.json", (json.dumps(layout, indent=2) + "\n").encode())
+        self.put_bytes(f"0=ocfl_{SPEC}", f"ocfl_{SPEC}\n".encode())
+
+    def object_exists(self, identifier: str) -> bool:
+        return self.size_of(f"{object_root(identifier)}/inventory.json") is not None
+
+    def object_write(self, inventory: dict) -> None:
+        """Declare the object and write its inventory (with sidecars) once every content file is in place: the
+        version's copy first, the root copy last, so a root inventory means a complete object."""
+        self.root_declare()
+        base = object_root(inventory["id"])
+        data = inventory_bytes(inventory)
+        sidecar = f"{hashlib.sha256(data).hexdigest()} inventory.json\n".encode()
+        for prefix in (f"{base}/{VERSION}/", f"{base}/"):
+            if prefix == f"{base}/":
+                self.put_bytes(f"{base}/0=ocfl_object_{SPEC}", f"ocfl_object_{SPEC}\n".encode())
+            self.put_bytes(prefix + "inventory.json", data)
+            self.put_bytes(prefix + "inventory.json.sha256", sidecar)
+
+    def inventory_check(self, identifier: str) -> str | None:
+        """None when the object's root inventory matches its sidecar and its version copy; else what is wrong."""
+        base = object_root(identifier)
+        try:
+            data = self.read_small(f"{base}/inventory.json")
+            sidecar = self.read_small(f"{base}/inventory.json.sha256").decode().split()[0]
+            version_copy = self.read_small(f"{base}/{VERSION}/inventory.json")
+        except (FileNotFoundError, IndexError, UnicodeDecodeError) as exc:
+            return f"inventory of {identifier} unreadable: {exc}"
+        if hashlib.sha256(data).hexdigest() != sidecar:
+            return f"inventory of {identifier} does not match its sidecar digest"
+        if data != version_copy:
+            return f"inventory of {identifier} differs from its {VERSION} copy"
+        return None
+
+    def inventory_read(self, identifier: str) -> dict:
+        return json.loads(self.read_small(f"{object_root(identifier)}/inventory.json"))
+
+    def inventories(self):
+        """(object root, parsed inventory) of every object under the storage root."""
+        declaration = f"/0=ocfl_object_{SPEC}"
+        for key in sorted(self.list_keys("")):
+            if key.endswith(declaration):
+                folder = key[: -len(declaration)]
+                yield folder, json.loads(self.read_small(f"{folder}/inventory.json"))
+
+
+class OcflBackend(OcflObjects, FilesystemBackend):
     """An OCFL 1.1 storage root on a filesystem. Blobs go only where the caller says (their content path in a
     snapshot's object); temporary files sit beside their final name, so nothing but objects appears in the tree."""
 
@@ -131,54 +192,5 @@ class OcflBackend(FilesystemBackend):
             raise ChecksumMismatch(f"Stored copy at {final} does not match what was read.")
         return StoreResult(key, sha256, size, False, "read-back sha256")
 
-    def root_declare(self) -> None:
-        """The storage root's declaration, layout file and layout extension config (once)."""
-        if (self.root / f"0=ocfl_{SPEC}").exists():
-            return
-        layout = {"extension": LAYOUT, "description": "Hashed Truncated N-tuple Trees with Object ID Encapsulating "
-                                                      "Directory (OCFL extension 0003); ids are 'coda:<provider>/<name>@<revision>'"}
-        self.put_bytes(f"extensions/{LAYOUT}/config.json", (json.dumps(LAYOUT_CONFIG, indent=2) + "\n").encode())
-        self.put_bytes("ocfl_layout.json", (json.dumps(layout, indent=2) + "\n").encode())
-        self.put_bytes(f"0=ocfl_{SPEC}", f"ocfl_{SPEC}\n".encode())
-
-    def object_exists(self, identifier: str) -> bool:
-        return (self.root / object_root(identifier) / "inventory.json").exists()
-
-    def object_write(self, inventory: dict) -> None:
-        """Declare the object and write its inventory (with sidecars) once every content file is in place: the
-        version's copy first, the root copy last, so a root inventory means a complete object."""
-        self.root_declare()
-        base = object_root(inventory["id"])
-        data = inventory_bytes(inventory)
-        sidecar = f"{hashlib.sha256(data).hexdigest()} inventory.json\n".encode()
-        for prefix in (f"{base}/{VERSION}/", f"{base}/"):
-            if prefix == f"{base}/":
-                self.put_bytes(f"{base}/0=ocfl_object_{SPEC}", f"ocfl_object_{SPEC}\n".encode())
-            self.put_bytes(prefix + "inventory.json", data)
-            self.put_bytes(prefix + "inventory.json.sha256", sidecar)
-
-    def inventory_check(self, identifier: str) -> str | None:
-        """None when the object's root inventory matches its sidecar and its version copy; else what is wrong."""
-        base = object_root(identifier)
-        try:
-            data = (self.root / base / "inventory.json").read_bytes()
-            sidecar = (self.root / base / "inventory.json.sha256").read_text().split()[0]
-            version_copy = (self.root / base / VERSION / "inventory.json").read_bytes()
-        except (FileNotFoundError, IndexError) as exc:
-            return f"inventory of {identifier} unreadable: {exc}"
-        if hashlib.sha256(data).hexdigest() != sidecar:
-            return f"inventory of {identifier} does not match its sidecar digest"
-        if data != version_copy:
-            return f"inventory of {identifier} differs from its {VERSION} copy"
-        return None
-
-    def inventory_read(self, identifier: str) -> dict:
-        with open(self.root / object_root(identifier) / "inventory.json", "rb") as handle:
-            return json.load(handle)
-
-    def inventories(self):
-        """(object root, parsed inventory) of every object under the storage root."""
-        for declaration in sorted(self.root.rglob(f"0=ocfl_object_{SPEC}")):
-            folder: Path = declaration.parent
-            with open(folder / "inventory.json", "rb") as handle:
-                yield folder.relative_to(self.root).as_posix(), json.load(handle)
+    def read_small(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
