@@ -1,12 +1,16 @@
 """Ingest benchmark (issue 3), run by `make bench`.
 
-In one run, against one moto_server (a real S3 HTTP server) and the same generated file:
-  (a) raw boto3 upload_file, no hashing
-  (b) naive two passes: hashlib SHA-256 over the file, then upload_file
-  (c) Coda's ingest of that file through archive.ingest.services.snapshot_file_ingest, in a fresh process
-and for 1 GiB and 4 GiB files Coda's peak RSS (ru_maxrss of the ingest process) and source bytes read.
-Prints the figures, then one JSON line with ingest_vs_raw, ingest_vs_two_pass, bytes_read_ratio,
-rss_mb_1gib, rss_mb_4gib.
+In one run, against a moto_server (a real S3 HTTP server) and the same generated file:
+  (a) fast raw: boto3 upload_file, no hashing, in the fastest correct configuration for this endpoint:
+      unsigned payload (as Coda), CRC32 per part (as Coda), Coda's part size and concurrency, TransferConfig
+      tuned (threshold one part, 1 MiB reads)
+  (b) default raw: boto3 upload_file with boto3's defaults (over plain HTTP the payload is signed: one more
+      SHA-256 pass over every byte)
+  (c) naive two passes: hashlib SHA-256 over the file, then upload_file (defaults)
+  (d) Coda's ingest of that file through archive.ingest.services.snapshot_file_ingest, in a fresh process
+and for each size Coda's peak RSS (ru_maxrss of the ingest process) and source bytes read.
+Prints the figures, then one JSON line with ingest_vs_fast_raw, ingest_vs_default_raw, ingest_vs_raw (against
+the faster of the two raw contenders), ingest_vs_two_pass, bytes_read_ratio, rss_mb_1gib, rss_mb_4gib.
 
 Each timed run gets a fresh moto_server; the order of (a), (b), (c) rotates between repetitions. The ratios
 use each contender's best (minimum) time; the median ratio is printed too.
@@ -93,9 +97,51 @@ def empty_bucket(client, bucket):
 
 
 def raw_upload(endpoint, bucket, path) -> float:
+    """boto3's defaults: over plain HTTP SigV4 signs the payload (one more SHA-256 pass over every byte),
+    8 MiB parts, 10 threads."""
     client = s3(endpoint)
     start = time.perf_counter()
     client.upload_file(str(path), bucket, "raw/object")
+    return time.perf_counter() - start
+
+
+def fast_s3(endpoint):
+    """The fastest correct boto3 client for this endpoint: the payload is not signed (Coda's default,
+    CODA_S3_SIGN_PAYLOAD=false), each part still carries the CRC32 the server checks (boto3's default request
+    checksum, as Coda's), and the connection pool holds every part in flight."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench",
+        config=Config(
+            response_checksum_validation="when_required",
+            max_pool_connections=max(10, CODA_CONCURRENCY * 2),
+            s3={"addressing_style": "path", "payload_signing_enabled": False},
+        ),
+    )
+
+
+CODA_PART_SIZE = 8 * 1024 * 1024  # Coda's defaults (CODA_PART_SIZE, CODA_UPLOAD_CONCURRENCY)
+CODA_CONCURRENCY = 8
+
+
+def fast_transfer_config():
+    """TransferConfig tuned to Coda's part size and concurrency, threshold at one part (as Coda's), reads of a
+    whole part at a time from the file (io_chunksize) so the threads do not loop over 256 KiB reads."""
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig(
+        multipart_threshold=CODA_PART_SIZE, multipart_chunksize=CODA_PART_SIZE, max_concurrency=CODA_CONCURRENCY,
+        io_chunksize=1024 * 1024, max_io_queue=1000, use_threads=True,
+    )
+
+
+def fast_raw_upload(endpoint, bucket, path, key="fastraw/object") -> float:
+    client = fast_s3(endpoint)
+    config = fast_transfer_config()
+    start = time.perf_counter()
+    client.upload_file(str(path), bucket, key, Config=config)
     return time.perf_counter() - start
 
 
@@ -219,11 +265,13 @@ def main():
             make_file(path, size)
             print(f"== {size_gib:g} GiB file ==", flush=True)
             if index == 0:
-                times = {"raw": [], "two-pass": [], "coda": []}
+                times = {"fast-raw": [], "default-raw": [], "two-pass": [], "coda": []}
 
                 def run(name, rep):
                     with fresh_server() as endpoint:
-                        if name == "raw":
+                        if name == "fast-raw":
+                            return fast_raw_upload(endpoint, bucket, path)
+                        if name == "default-raw":
                             return raw_upload(endpoint, bucket, path)
                         if name == "two-pass":
                             return two_pass(endpoint, bucket, path)
@@ -232,18 +280,23 @@ def main():
                         return coda_ingest(endpoint, bucket, source, work)["seconds"]
 
                 names = list(times)
-                for rep in range(args.repeat):  # interleaved, order rotated: drift and position hit all three alike
-                    for name in names[rep % 3:] + names[: rep % 3]:
+                for rep in range(args.repeat):  # interleaved, order rotated: drift and position hit all alike
+                    shift = rep % len(names)
+                    for name in names[shift:] + names[:shift]:
                         times[name].append(run(name, rep))
                     print("  rep {}: ".format(rep) + "  ".join(f"{n} {times[n][-1]:.2f}s" for n in names), flush=True)
                 for name in names:
                     print(f"  {name}: min {min(times[name]):.2f}s, median {statistics.median(times[name]):.2f}s")
-                raw, naive, coda = (min(times[n]) for n in names)
-                figures["raw_s"], figures["two_pass_s"], figures["coda_s"] = raw, naive, coda
-                figures["ingest_vs_raw"] = round(coda / raw, 3)
+                fast, default, naive, coda = (min(times[n]) for n in names)
+                figures["fast_raw_s"], figures["default_raw_s"] = fast, default
+                figures["two_pass_s"], figures["coda_s"] = naive, coda
+                figures["ingest_vs_fast_raw"] = round(coda / fast, 3)
+                figures["ingest_vs_default_raw"] = round(coda / default, 3)
+                # Goals are stated against the faster raw contender, whichever it was in this run.
+                figures["ingest_vs_raw"] = round(coda / min(fast, default), 3)
                 figures["ingest_vs_two_pass"] = round(coda / naive, 3)
-                figures["ingest_vs_raw_median"] = round(
-                    statistics.median(times["coda"]) / statistics.median(times["raw"]), 3
+                figures["ingest_vs_fast_raw_median"] = round(
+                    statistics.median(times["coda"]) / statistics.median(times["fast-raw"]), 3
                 )
             work = tmp / f"work-{index}-rss"
             work.mkdir()
@@ -256,6 +309,8 @@ def main():
             path.unlink()
     ratios = [v for k, v in figures.items() if k.startswith("bytes_read_ratio_")]
     summary = {
+        "ingest_vs_fast_raw": figures.get("ingest_vs_fast_raw"),
+        "ingest_vs_default_raw": figures.get("ingest_vs_default_raw"),
         "ingest_vs_raw": figures.get("ingest_vs_raw"),
         "ingest_vs_two_pass": figures.get("ingest_vs_two_pass"),
         "bytes_read_ratio": max(ratios) if ratios else None,
