@@ -66,6 +66,8 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/ingest.py
+	$(PY) benchmarks/preserve.py
+	$(PY) benchmarks/fs_ingest.py
 	$(PY) benchmarks/audit.py
 	$(PY) benchmarks/api_scale.py
 
