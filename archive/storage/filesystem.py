@@ -42,18 +42,23 @@ class FilesystemBackend(Backend):
         finally:
             tmp.unlink(missing_ok=True)
 
+    @staticmethod
+    def _write_checked(reader, tmp: Path, size: int) -> None:
+        """Stream `reader` into `tmp`, fsync it, and check the byte count (the file is not yet visible)."""
+        with open(tmp, "wb") as out:
+            for chunk in reader.chunks(settings.CODA_CHUNK_SIZE):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if reader.bytes_read != size:
+            raise SizeMismatch(f"Read {reader.bytes_read} bytes, expected {size}.")
+
     def store(self, reader, *, size, is_stored, before_commit=lambda: None, key=None, on_upload=None) -> StoreResult:
         blobs = self.root / "blobs"
         blobs.mkdir(parents=True, exist_ok=True)
         tmp = blobs / f".tmp-{uuid.uuid4().hex}"
         try:
-            with open(tmp, "wb") as out:
-                for chunk in reader.chunks(settings.CODA_CHUNK_SIZE):
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            if reader.bytes_read != size:
-                raise SizeMismatch(f"Read {reader.bytes_read} bytes, expected {size}.")
+            self._write_checked(reader, tmp, size)
             before_commit()
             sha256 = reader.hexdigest()
             if key is None:

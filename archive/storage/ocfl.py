@@ -14,7 +14,7 @@ import uuid
 
 from django.conf import settings
 
-from archive.exceptions import ChecksumMismatch, InvalidSource, SizeMismatch
+from archive.exceptions import ChecksumMismatch, InvalidSource
 from archive.storage.filesystem import FilesystemBackend, _fsync_dir
 from archive.storage.base import StoreResult
 from archive.storage.streaming import HashingReader
@@ -171,13 +171,7 @@ class OcflBackend(OcflObjects, FilesystemBackend):
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.parent / f".tmp-{uuid.uuid4().hex}"
         try:
-            with open(tmp, "wb") as out:
-                for chunk in reader.chunks(settings.CODA_CHUNK_SIZE):
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            if reader.bytes_read != size:
-                raise SizeMismatch(f"Read {reader.bytes_read} bytes, expected {size}.")
+            self._write_checked(reader, tmp, size)
             before_commit()
             os.replace(tmp, final)
             _fsync_dir(final.parent)

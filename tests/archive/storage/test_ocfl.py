@@ -124,29 +124,11 @@ def test_edited_inventory_is_invalid_for_ocfl_validate_and_flagged_by_coda_audit
     path.write_text(path.read_text().replace("superseded", "replaced"))
     valid, out = ocfl_validate(mirror)
     assert not valid and "INVALID" in out, out
-    problems = fixity.ocfl_objects_audit(agent="test")
-    assert [p["object"] for p in problems] == [identifier]
-    assert PreservationEvent.objects.filter(event_type="fixity check", outcome="failure", location__name="ocfl",
-                                            snapshot=mirrored).exists()
+    assert_audit_flags_object(identifier, mirrored)
 
 
 def test_rebuild_from_the_ocfl_root_alone_restores_every_snapshot(mirrored, mirror, staging_dir, monkeypatch):
-    second = {"README.md": b"dossier only"}
-    make_tree(staging_dir / "dossier", second)
-    other = preserve(mirrored.model, staging_dir / "dossier", monkeypatch)
-    revisions = {mirrored.revision, other.revision}
-    assert revisions == {independent_revision(FILES), independent_revision(second)}
-    PreservationEvent.objects.all()._raw_delete(PreservationEvent.objects.db)
-    for manager in (Replica.objects, SnapshotFile.objects, Blob.objects):
-        manager.all().delete()
-    Snapshot.objects.all().delete()
-    AIModel.objects.all().delete()
-    call_command("rebuild_catalogue", "--from-location", "ocfl")
-    rebuilt = {s.revision: s for s in Snapshot.objects.all()}
-    assert set(rebuilt) == revisions
-    assert {f.path for f in rebuilt[mirrored.revision].files.all()} == set(FILES)
-    assert rebuilt[other.revision].model.repo_id == "anthropic/claude-2.1"
-    assert set(Replica.objects.values_list("location__name", "state")) == {("ocfl", "verified")}
+    assert_rebuild_restores_every_snapshot(mirrored, FILES, staging_dir, monkeypatch)
 
 
 def test_embedded_default_mirrors_to_an_ocfl_root_under_var():
@@ -159,3 +141,35 @@ def test_embedded_default_mirrors_to_an_ocfl_root_under_var():
     locations = {entry["name"]: entry for entry in json.loads(run.stdout.strip().splitlines()[-1])}
     assert locations["local"]["primary"] and locations["ocfl"]["kind"] == "ocfl"
     assert Path(locations["ocfl"]["root"]).parent == Path(locations["local"]["root"]).parent
+
+
+# --- shared with the S3-prefix mirror's tests (test_ocfl_s3.py) ---------------------------------------------------
+
+
+def assert_audit_flags_object(identifier: str, snapshot) -> None:
+    """Coda's own audit flags exactly the OCFL object `identifier`, with a failed fixity event on its snapshot."""
+    problems = fixity.ocfl_objects_audit(agent="test")
+    assert [p["object"] for p in problems] == [identifier]
+    assert PreservationEvent.objects.filter(event_type="fixity check", outcome="failure", location__name="ocfl",
+                                            snapshot=snapshot).exists()
+
+
+def assert_rebuild_restores_every_snapshot(mirrored, files: dict, staging_dir, monkeypatch) -> None:
+    """A second (dossier-only) snapshot is mirrored; then the catalogue is emptied and rebuilt from the OCFL root
+    alone: both snapshots come back with the same revision ids, their files, and verified OCFL replicas."""
+    second = {"README.md": b"dossier only"}
+    make_tree(staging_dir / "dossier", second)
+    other = preserve(mirrored.model, staging_dir / "dossier", monkeypatch)
+    revisions = {mirrored.revision, other.revision}
+    assert revisions == {independent_revision(files), independent_revision(second)}
+    PreservationEvent.objects.all()._raw_delete(PreservationEvent.objects.db)
+    for manager in (Replica.objects, SnapshotFile.objects, Blob.objects):
+        manager.all().delete()
+    Snapshot.objects.all().delete()
+    AIModel.objects.all().delete()
+    call_command("rebuild_catalogue", "--from-location", "ocfl")
+    rebuilt = {s.revision: s for s in Snapshot.objects.all()}
+    assert set(rebuilt) == revisions
+    assert {f.path for f in rebuilt[mirrored.revision].files.all()} == set(files)
+    assert rebuilt[other.revision].model.repo_id == "anthropic/claude-2.1"
+    assert set(Replica.objects.values_list("location__name", "state")) == {("ocfl", "verified")}

@@ -12,18 +12,22 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.management import call_command
 
 from archive.assurance import fixity
 from archive.assurance.replication import snapshot_replicate
-from archive.models import Blob, PreservationEvent, Replica, Snapshot, SnapshotFile, StorageLocation
+from archive.models import PreservationEvent, Replica, Snapshot, StorageLocation
 from archive.storage import ocfl
 from archive.storage.locations import backend_for
 from archive.storage.ocfl_s3 import OcflS3Backend
-from catalogue.models import AIModel, Retirement
-from tests.archive.helpers import independent_revision, make_tree, random_bytes
+from catalogue.models import Retirement
+from tests.archive.helpers import make_tree, random_bytes
 from tests.archive.storage.test_ocfl import FILES as SMALL_FILES
-from tests.archive.storage.test_ocfl import ocfl_validate, preserve
+from tests.archive.storage.test_ocfl import (
+    assert_audit_flags_object,
+    assert_rebuild_restores_every_snapshot,
+    ocfl_validate,
+    preserve,
+)
 from tests.factories import AIModelFactory, CuratorFactory, ProviderFactory
 
 MIB = 1024 * 1024
@@ -163,26 +167,8 @@ def test_edited_inventory_in_s3_is_invalid_for_ocfl_validate_and_flagged_by_coda
     s3_mirror.put_object(Bucket=s3_mirror.bucket, Key=key, Body=text.replace("superseded", "replaced").encode())
     valid, out = ocfl_validate(download(s3_mirror, s3_mirror.bucket, tmp_path / "edited"))
     assert not valid and "INVALID" in out, out
-    problems = fixity.ocfl_objects_audit(agent="test")
-    assert [p["object"] for p in problems] == [identifier]
-    assert PreservationEvent.objects.filter(event_type="fixity check", outcome="failure", location__name="ocfl",
-                                            snapshot=mirrored).exists()
+    assert_audit_flags_object(identifier, mirrored)
 
 
 def test_rebuild_from_the_s3_ocfl_root_alone_restores_every_snapshot(mirrored, s3_mirror, staging_dir, monkeypatch):
-    second = {"README.md": b"dossier only"}
-    make_tree(staging_dir / "dossier", second)
-    other = preserve(mirrored.model, staging_dir / "dossier", monkeypatch)
-    revisions = {mirrored.revision, other.revision}
-    assert revisions == {independent_revision(FILES), independent_revision(second)}
-    PreservationEvent.objects.all()._raw_delete(PreservationEvent.objects.db)
-    for manager in (Replica.objects, SnapshotFile.objects, Blob.objects):
-        manager.all().delete()
-    Snapshot.objects.all().delete()
-    AIModel.objects.all().delete()
-    call_command("rebuild_catalogue", "--from-location", "ocfl")
-    rebuilt = {s.revision: s for s in Snapshot.objects.all()}
-    assert set(rebuilt) == revisions
-    assert {f.path for f in rebuilt[mirrored.revision].files.all()} == set(FILES)
-    assert rebuilt[other.revision].model.repo_id == "anthropic/claude-2.1"
-    assert set(Replica.objects.values_list("location__name", "state")) == {("ocfl", "verified")}
+    assert_rebuild_restores_every_snapshot(mirrored, FILES, staging_dir, monkeypatch)
