@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 from archive.ingest import services
 from archive.models import Blob, EventType, IngestJob, PreservationEvent, Replica, Snapshot, SnapshotFile
 from archive.tasks import snapshot_file_ingest
+from archive.storage.filesystem import VERIFICATION
 from tests.archive.helpers import independent_revision, make_tree, random_bytes, wait_job
 from tests.factories import AIModelFactory, ProviderFactory
 
@@ -174,7 +175,7 @@ def test_filesystem_location(celery_worker, staging_dir, opus, settings, tmp_pat
         digest = hashlib.sha256(data).hexdigest()
         assert (root / "blobs" / "sha256" / digest[:2] / digest[2:4] / digest).read_bytes() == data
     assert not list((root / "blobs").glob(".tmp-*"))
-    assert Replica.objects.filter(verification="read-back sha256").count() == 4
+    assert Replica.objects.filter(verification=VERIFICATION).count() == 4
     snapshot = Snapshot.objects.get()
     assert (root / "manifests" / "anthropic" / "claude-3-opus-20240229" / f"{snapshot.revision}.json").exists()
 
