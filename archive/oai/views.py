@@ -14,13 +14,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from lxml import etree
 
-from archive.citation.datacite import datacite_json, model_datacite_json
+from archive.citation.datacite import datacite_etree, datacite_json, model_datacite_json
 from archive.citation.records import citation_for
 from archive.models import Snapshot
 from catalogue import selectors as catalogue_selectors
 from catalogue.models import AIModel, LifecycleStatus, Provider
 from catalogue.permissions import visible_models
-from datacite import schema45
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
@@ -144,7 +143,7 @@ def _metadata(request, parent, model: AIModel, prefix: str):
         data = datacite_json(citation_for(snapshot, user=AnonymousUser(), build=request.build_absolute_uri))
     else:
         data = model_datacite_json(model=model, url=_landing(request, model))
-    metadata.append(ET.fromstring(etree.tostring(schema45.dump_etree(data))))
+    metadata.append(ET.fromstring(etree.tostring(datacite_etree(data))))
 
 
 def _page(request, root, verb: str, args: dict):

@@ -4,8 +4,6 @@ and the translation of storage outages into TransientStorageError."""
 import functools
 import time
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -53,6 +51,12 @@ def _deadline_hooks(seconds: float):
 @functools.lru_cache(maxsize=32)
 def _cached_client(endpoint_url, region, access_key, secret_key, mode, max_attempts, concurrency, sign_payload,
                    timeouts=(5, 60, 180)):
+    # boto3 and botocore.config cost about half a second to import: only processes that talk to S3 pay it (a
+    # curator's `preserve` of a staging directory, a filesystem-only `make run`, a web request that never
+    # touches a bucket do not).
+    import boto3
+    from botocore.config import Config
+
     connect_timeout, read_timeout, deadline = timeouts
     config = Config(
         retries={"max_attempts": max_attempts, "mode": "standard"},
