@@ -3,11 +3,13 @@
 In one run, against one moto_server and the same stored objects: (a) raw boto3 download of each object
 (get_object, streamed to nowhere in 1 MiB reads) and (b) Coda's fixity check of the same replicas
 (archive.assurance.fixity.audit_replicas, as beat, `manage.py audit` and the API run it: stream, SHA-256, compare,
-record the event; the next copy is opened while the current one is hashed). Prints the times and one
+record the event; each copy is read on a helper thread while it is hashed, and the next copy is opened and starts
+arriving while the current one is hashed and recorded) and (c) the same replicas audited two at a time on two
+threads (as two worker slots would), which must not take longer in total than (b). Prints the times and one
 JSON line with audit_vs_raw_download (best audit / best raw) and audit_vs_limit: best audit / the real limit,
 the slower of the best raw download and the best SHA-256 of the same bytes already in memory (timed in the same
 repetitions; the audit can go no faster than either). For context it also times raw downloads that request the
-next object ahead the same way.
+next object ahead the same way. JSON keys: audit_vs_limit, audit_vs_raw_download, audit_parallel_vs_serial.
 
 Usage: python benchmarks/audit.py [--size-mib 512] [--objects 2] [--repeat 3]
 """
@@ -83,7 +85,7 @@ def main():
         shards = sorted(source.iterdir())  # the same bytes as the stored objects, for the in-memory hashing
         replicas = list(Replica.objects.select_related("blob", "location"))
         keys = [f"{r.key}" for r in replicas]
-        raw_times, audit_times, ahead_times, hash_times = [], [], [], []
+        raw_times, audit_times, ahead_times, hash_times, parallel_times = [], [], [], [], []
         for rep in range(args.repeat):
             start = time.perf_counter()
             for key in keys:
@@ -95,6 +97,16 @@ def main():
             report = fixity.audit_replicas(Replica.objects.filter(pk__in=[r.pk for r in replicas]), agent="bench")
             audit_times.append(time.perf_counter() - start)
             assert report.ok == report.checked == len(replicas), report
+            # Parallel audits (two at a time, as two worker slots would run them): each replica audited on its own
+            # thread; their total must not exceed the audit of the same replicas one after another.
+            start = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                reports = list(pool.map(
+                    lambda pk: fixity.audit_replicas(Replica.objects.filter(pk=pk), agent="bench"),
+                    [r.pk for r in replicas],
+                ))
+            parallel_times.append(time.perf_counter() - start)
+            assert all(r.ok == r.checked == 1 for r in reports), reports
             # Context only (not the ratio): raw downloads that also request the next object ahead.
             start = time.perf_counter()
             with ThreadPoolExecutor(max_workers=1) as pool:
@@ -118,7 +130,7 @@ def main():
                 del data
             hash_times.append(hashing)
             print(f"rep {rep}: raw download {raw_times[-1]:.2f}s, in-memory SHA-256 {hash_times[-1]:.2f}s, "
-                  f"audit {audit_times[-1]:.2f}s, "
+                  f"audit {audit_times[-1]:.2f}s, two audits in parallel {parallel_times[-1]:.2f}s, "
                   f"raw with next request ahead {ahead_times[-1]:.2f}s", flush=True)
         total = args.objects * args.size_mib
         print(f"{total} MiB in {args.objects} objects; best raw {min(raw_times):.2f}s, best audit {min(audit_times):.2f}s, "
@@ -128,8 +140,13 @@ def main():
         limit = max(min(raw_times), min(hash_times))
         print(f"limit (slower of best raw download {min(raw_times):.2f}s and best in-memory SHA-256 "
               f"{min(hash_times):.2f}s): {limit:.2f}s; audit / limit {min(audit_times) / limit:.3f}")
+        print(f"parallel audits (2 threads, one replica each): best {min(parallel_times):.2f}s vs one after another "
+              f"{min(audit_times):.2f}s")
         print(json.dumps({"audit_vs_limit": round(min(audit_times) / limit, 3),
-                          "audit_vs_raw_download": round(min(audit_times) / min(raw_times), 3)}))
+                          "audit_vs_raw_download": round(min(audit_times) / min(raw_times), 3),
+                          "audit_parallel_vs_serial": round(min(parallel_times) / min(audit_times), 3),
+                          "audit_parallel_vs_serial_median": round(
+                              statistics.median(parallel_times) / statistics.median(audit_times), 3)}))
     finally:
         empty_bucket(client, bucket)
         moto.terminate()

@@ -24,7 +24,7 @@ from archive.assurance.replication import NoGoodCopy, blob_copy
 from archive.events import event_record
 from archive.storage import ocfl
 from archive.storage.locations import backend_for
-from archive.storage.streaming import HashingReader
+from archive.storage.streaming import HashingReader, ReadAhead
 
 logger = logging.getLogger(__name__)
 AUDIT_CHUNK = 8 * 1024 * 1024  # large reads: fewer round trips through the HTTP body
@@ -63,7 +63,8 @@ class Opened:
 def replica_open(replica: Replica) -> Opened:
     """Open a replica's object for reading. Touches no database (it may run on another thread)."""
     try:
-        return Opened(stream=backend_for(replica.location).open(replica.key), opened_at=time.monotonic())
+        stream = ReadAhead(backend_for(replica.location).open(replica.key), AUDIT_CHUNK)
+        return Opened(stream=stream, opened_at=time.monotonic())
     except FileNotFoundError:
         return Opened(missing=True)
     except TransientStorageError as exc:

@@ -73,33 +73,11 @@ class HashingReader:
                 return
             yield data
 
-    def drain(self, chunk_size: int, *, read_ahead: int = 4) -> int:
-        """Read to the end keeping only the digests (fixity checks). One thread reads the next chunks
-        while this one hashes, so network and hashing overlap; at most `read_ahead` chunks are held."""
-        chunks: queue.Queue = queue.Queue(maxsize=read_ahead)
-        failure: list[BaseException] = []
-
-        def produce():
-            try:
-                while True:
-                    data = self.raw.read(chunk_size)
-                    chunks.put(data)
-                    if not data:
-                        return
-            except BaseException as exc:  # handed to the consumer, raised there
-                failure.append(exc)
-                chunks.put(b"")
-
-        reader = threading.Thread(target=produce, name="coda-read-ahead", daemon=True)
-        reader.start()
-        while True:
-            data = chunks.get()
-            if not data:
-                break
-            self._consume(data)
-        reader.join()
-        if failure:
-            raise failure[0]
+    def drain(self, chunk_size: int) -> int:
+        """Read to the end keeping only the digests (fixity checks). Give it a ReadAhead stream to overlap the
+        network with hashing."""
+        for _ in self.chunks(chunk_size):
+            pass
         return self.bytes_read
 
     def hexdigest(self) -> str:
@@ -109,3 +87,66 @@ class HashingReader:
         close = getattr(self.raw, "close", None)
         if close:
             close()
+
+
+class ReadAhead:
+    """A stream read on a helper thread from the moment it is made, at most `depth` chunks of `chunk_size` ahead
+    of the reader: a fixity check opens the next stored copy while it still hashes this one, so the next copy's
+    bytes arrive while this one's result is recorded, and network and hashing overlap within a copy. Memory:
+    depth × chunk_size per stream. A failure of the underlying read is raised to the reader, after the bytes
+    read before it."""
+
+    def __init__(self, raw: BinaryIO, chunk_size: int, *, depth: int = 3):
+        self.raw = raw
+        self.chunk_size = chunk_size
+        self._chunks: queue.Queue = queue.Queue(maxsize=depth)
+        self._failure: BaseException | None = None
+        self._closed = threading.Event()
+        self._pending = memoryview(b"")
+        self._eof = False
+        self._thread = threading.Thread(target=self._produce, name="coda-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _produce(self) -> None:
+        try:
+            while not self._closed.is_set():
+                data = self.raw.read(self.chunk_size)
+                self._put(data)
+                if not data:
+                    return
+        except BaseException as exc:  # handed to the reader, raised there
+            self._failure = exc
+            self._put(b"")
+
+    def _put(self, data: bytes) -> None:
+        while not self._closed.is_set():
+            try:
+                self._chunks.put(data, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._pending:
+            if self._eof:
+                return b""
+            data = self._chunks.get()
+            if not data:
+                self._eof = True
+                if self._failure is not None:
+                    raise self._failure
+                return b""
+            if size < 0 or len(data) <= size:
+                return data
+            self._pending = memoryview(data)
+        size = len(self._pending) if size < 0 else size
+        piece, self._pending = self._pending[:size], self._pending[size:]
+        return bytes(piece)
+
+    def close(self) -> None:
+        """Stop reading ahead and close the underlying stream (which ends a read the helper is blocked in)."""
+        self._closed.set()
+        close = getattr(self.raw, "close", None)
+        if close:
+            close()
+        self._thread.join(timeout=5)
