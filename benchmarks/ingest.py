@@ -226,6 +226,8 @@ def coda_ingest(endpoint, bucket, source_dir: Path, workdir: Path) -> dict:
         CODA_LOG_LEVEL="WARNING",
     )
     result = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True)
+    if os.environ.get("BENCH_SHOW_STDERR"):
+        print(result.stderr[-4000:], file=sys.stderr)
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-3000:])
     return json.loads(result.stdout.strip().splitlines()[-1])
