@@ -134,10 +134,12 @@ def ingest(name: str, source: Path) -> dict:
         raise RuntimeError(f"job {job.pk} failed: {job.error}")
     assert Snapshot.objects.get(pk=job.snapshot_id).state == Snapshot.State.SEALED
     files = list(job.snapshot.files.values_list("pk", "size"))
-    leases = {
-        lease.name: lease
-        for lease in Lease.objects.filter(name__in=[file_lease(pk) for pk, _ in files], state=Lease.State.DONE)
-    }
+    names = [file_lease(pk) for pk, _ in files]
+    for _ in range(100):  # the last file's worker seals the snapshot, then releases its lease: a moment later
+        leases = {lease.name: lease for lease in Lease.objects.filter(name__in=names, state=Lease.State.DONE)}
+        if len(leases) == len(names):
+            break
+        time.sleep(0.05)
     intervals = sorted(
         (leases[file_lease(pk)].claimed_at, leases[file_lease(pk)].finished_at) for pk, _ in files
     )
@@ -188,9 +190,10 @@ print(json.dumps({"start": start, "end": time.time()}))
 """
 
 
-def raw_parallel(target: str, bucket: str, groups: list[list[Path]], prefix: str) -> float:
-    """Wall seconds for len(groups) processes storing their files at the same time: fast raw uploads to the
-    endpoint `target`, or durable copies (write + fsync) into the directory `target`."""
+def raw_parallel(target: str, bucket: str, groups: list[list[Path]], prefix: str, moto: psutil.Process
+                 ) -> tuple[float, float]:
+    """Wall seconds for len(groups) processes storing their files at the same time (fast raw uploads to the
+    endpoint `target`, or durable copies, write + fsync, into the directory `target`), and moto's CPU seconds."""
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", RAW_CHILD, str(ROOT / "benchmarks"), target, bucket, f"{prefix}-{n}",
@@ -200,6 +203,7 @@ def raw_parallel(target: str, bucket: str, groups: list[list[Path]], prefix: str
         for n, group in enumerate(groups)
     ]
     time.sleep(1.5)  # let both import boto3 and build their clients
+    moto_before = sum(moto.cpu_times()[:2])
     for p in procs:
         p.stdin.write("go\n")
         p.stdin.flush()
@@ -209,10 +213,10 @@ def raw_parallel(target: str, bucket: str, groups: list[list[Path]], prefix: str
         if p.returncode != 0:
             raise RuntimeError("raw upload process failed")
         results.append(json.loads(out.strip().splitlines()[-1]))
-    return max(r["end"] for r in results) - min(r["start"] for r in results)
+    return max(r["end"] for r in results) - min(r["start"] for r in results), sum(moto.cpu_times()[:2]) - moto_before
 
 
-def utilisation(cpu_before: dict, cpu_after: dict, wall: float) -> dict:
+def utilisation(cpu_before: dict, cpu_after: dict, wall: float, size: int) -> dict:
     used = {k: cpu_after[k] - cpu_before.get(k, 0.0) for k in cpu_after}
     idle, total = used.pop("machine-idle"), used.pop("machine-total")
     workers = sum(v for k, v in used.items() if k.startswith("child-"))
@@ -220,6 +224,11 @@ def utilisation(cpu_before: dict, cpu_after: dict, wall: float) -> dict:
         "worker_children_cpu_s": round(workers, 2),
         "worker_main_cpu_s": round(sum(v for k, v in used.items() if k.startswith("worker-main")), 2),
         "moto_cpu_s": round(used.get("moto", 0.0), 2),
+        # CPU per MiB stored, and moto_server's share of one core over the job (one Python process: its GIL
+        # lets it use about one core at most, however many clients it has).
+        "worker_cpu_ms_per_mib": round(1000 * workers / (size / MIB), 2),
+        "moto_cpu_ms_per_mib": round(1000 * used.get("moto", 0.0) / (size / MIB), 2),
+        "moto_cores": round(used.get("moto", 0.0) / wall, 2),
         "per_child_cpu_s": {k: round(v, 2) for k, v in used.items() if k.startswith("child-")},
         # Of the machine's CPU time during the job: what these processes used, and what everything used (the
         # machine is shared: the rest is other work).
@@ -323,7 +332,7 @@ def main():
                     sampler.phase = name
                     before = sampler.cpu()
                     result = ingest(f"{name}-{stamp}-{rep}", single if name == "single" else sharded)
-                    usage[name].append(utilisation(before, sampler.cpu(), result["job_s"]))
+                    usage[name].append(utilisation(before, sampler.cpu(), result["job_s"], result["bytes"]))
                     runs[name].append(result)
                     clear(client, bucket, store_dir)  # moto keeps objects in memory
                     print(f"rep {rep} {name}: {result['files']} files, job {result['job_s']:.2f}s "
@@ -333,15 +342,18 @@ def main():
                 else:
                     sampler.phase = "raw"
                     if name == "raw-single":
-                        wall = raw_parallel(raw_target, raw_bucket, [[single / "model.safetensors"]], f"rs-{rep}")
+                        wall, moto_cpu = raw_parallel(raw_target, raw_bucket, [[single / "model.safetensors"]],
+                                                      f"rs-{rep}", sampler.moto)
                         total = size
                     else:
                         groups = [shard_paths[i::processes] for i in range(processes)]
-                        wall = raw_parallel(raw_target, raw_bucket, groups, f"rp-{rep}")
+                        wall, moto_cpu = raw_parallel(raw_target, raw_bucket, groups, f"rp-{rep}", sampler.moto)
                         total = size * args.shards
                     runs[name].append({"wall_s": wall, "bytes": total})
                     empty_bucket(client, raw_bucket)
-                    print(f"rep {rep} {name}: {wall:.2f}s ({total / MIB / wall:.1f} MiB/s)", flush=True)
+                    print(f"rep {rep} {name}: {wall:.2f}s ({total / MIB / wall:.1f} MiB/s), moto "
+                          f"{1000 * moto_cpu / (total / MIB):.2f} ms CPU per MiB, {moto_cpu / wall:.2f} cores",
+                          flush=True)
         sampler.phase = "done"
         sampler.stop()
 
@@ -369,6 +381,12 @@ def main():
             "worker_vmhwm_mb": {c.pid: vm_hwm_mb(c.pid) for c in sampler.children()},
             "cpu_single": usage["single"], "cpu_sharded": usage["sharded"],
         }
+        if args.store == "s3":
+            # moto_server is one Python process: about one core at most. At its CPU cost per MiB in the sharded runs,
+            # one full core stores this many MiB/s, whoever uploads: the most the sharded ingest could reach here.
+            per_mib = statistics.median(u["moto_cpu_ms_per_mib"] for u in usage["sharded"])
+            figures["moto_one_core_mib_s"] = round(1000 / per_mib, 1)
+            figures["efficiency_bound_by_moto"] = round(1000 / per_mib / (processes * single_mib_s), 3)
         if not args.no_raw:
             raw_single = best_mib_s("raw-single", "wall_s")
             raw_aggregate = best_mib_s("raw-parallel", "wall_s")
@@ -376,11 +394,20 @@ def main():
                 raw_single_mib_s=round(raw_single, 1), raw_aggregate_mib_s=round(raw_aggregate, 1),
                 raw_parallel_efficiency=round(raw_aggregate / (processes * raw_single), 3),
                 single_vs_raw=round(raw_single / single_mib_s, 3),
+                # How much of what two raw uploaders got on this machine the sharded ingest got.
+                aggregate_vs_raw_aggregate=round(aggregate_mib_s / raw_aggregate, 3),
             )
+        print(f"single shard {single_mib_s:.1f} MiB/s, {args.shards} shards over {processes} processes "
+              f"{aggregate_mib_s:.1f} MiB/s: efficiency {figures['shards_parallel_efficiency']}; peak RSS per worker "
+              f"process {figures['worker_peak_rss_mb_single']} MB (one shard), {figures['worker_peak_rss_mb']} MB "
+              f"({args.shards} shards)")
+        if not args.no_raw:
+            print(f"raw: one uploader {figures['raw_single_mib_s']} MiB/s, {processes} at once "
+                  f"{figures['raw_aggregate_mib_s']} MiB/s: efficiency {figures['raw_parallel_efficiency']}")
         print("figures:", json.dumps(figures))
         keys = ["shards_parallel_efficiency", "single_shard_mib_s", "aggregate_mib_s", "max_files_at_once",
                 "worker_peak_rss_mb", "worker_peak_rss_mb_single", "raw_parallel_efficiency", "raw_single_mib_s",
-                "raw_aggregate_mib_s"]
+                "raw_aggregate_mib_s", "aggregate_vs_raw_aggregate", "moto_one_core_mib_s", "efficiency_bound_by_moto"]
         print(json.dumps({k: figures[k] for k in keys if k in figures}))
     finally:
         if sampler._thread.is_alive():
