@@ -27,6 +27,7 @@ Usage: python benchmarks/preserve.py [--size-gib 1] [--repeat 3] [--small-files 
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -243,6 +244,7 @@ def main():
         web.wait(timeout=60)
         empty_bucket(client, bucket)
         moto.terminate()
+        shutil.rmtree(tmp, ignore_errors=True)  # the generated model files (1 GiB by default)
 
 
 if __name__ == "__main__":
