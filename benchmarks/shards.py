@@ -26,7 +26,11 @@ The broker and database come from CELERY_BROKER_URL / DATABASE_URL (as benchmark
 PostgreSQL; the SQLite default serialises the two workers' writes). Prints the figures, then one JSON line with
 shards_parallel_efficiency and the raw figures.
 
-Usage: python benchmarks/shards.py [--shards 8] [--shard-mib 256] [--repeat 2] [--concurrency 2]
+--store filesystem runs the same against a directory on the local disk (the raw ceiling then is write + fsync
+copies); --nodes 2 --concurrency 1 starts two worker nodes of one process each instead of one of two.
+
+Usage: python benchmarks/shards.py [--shards 8] [--shard-mib 256] [--repeat 2] [--concurrency 2] [--nodes 1]
+       [--store s3|filesystem] [--no-raw]
 """
 
 import argparse
