@@ -67,6 +67,7 @@ lint: install
 bench: install
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/preserve.py
+	$(PY) benchmarks/shards.py
 	$(PY) benchmarks/fs_ingest.py
 	$(PY) benchmarks/audit.py
 	$(PY) benchmarks/api_scale.py

@@ -16,6 +16,7 @@ from coda_client.errors import CodaError, error_for
 from coda_client.types import AccessRequest, Event, Job, Model, Provider, Retirement, Snapshot
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
+POLL_FIRST = 0.02  # seconds before the first look at a preserve's job (Coda.preserve)
 
 
 class Coda:
@@ -113,12 +114,16 @@ class Coda:
         return (Event.from_json(e) for e in self.paginate("events/", filters))
 
     def preserve(self, repo_id: str, source: str, *, wait: bool = True, file_access: str | None = None,
-                 progress: Callable[[Job], None] | None = None, poll: float = 1.0, timeout: float | None = None) -> Job:
+                 progress: Callable[[Job], None] | None = None, poll: float = 0.25, timeout: float | None = None) -> Job:
         """Curators: preserve `source` (a staging directory or s3:// prefix) as a new snapshot; with `wait`,
-        poll until the ingest ends, calling `progress(job)` each time; a failed ingest raises CodaError."""
+        poll until the ingest ends, calling `progress(job)` each time; a failed ingest raises CodaError.
+        The first looks at the job come quickly and back off to one every `poll` seconds."""
         body = {"source": source} | ({"file_access": file_access} if file_access else {})
         job = Job.from_json(self.request("POST", f"models/{repo_id}/snapshots/", body=body))
         deadline = time.monotonic() + timeout if timeout else None
+        # A small model is sealed within a fraction of a second: a fixed one-second sleep cost up to that much on
+        # every call, whatever its size. From POLL_FIRST, growing by half each time, to `poll`.
+        interval = min(POLL_FIRST, poll)
         while wait:
             if progress:
                 progress(job)
@@ -126,7 +131,8 @@ class Coda:
                 break
             if deadline and time.monotonic() > deadline:
                 raise CodaError(0, "timeout", f"ingest job {job.id} still {job.state}")
-            time.sleep(poll)
+            time.sleep(interval)
+            interval = min(interval * 1.5, poll)
             job = self.job(job.id)
         if wait and job.state != "succeeded":
             raise CodaError(0, f"ingest_{job.state}", job.error or f"ingest job {job.id} {job.state}")
