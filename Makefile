@@ -68,6 +68,7 @@ bench: install
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/preserve.py
 	$(PY) benchmarks/shards.py
+	$(PY) benchmarks/shards.py --store filesystem --no-raw
 	$(PY) benchmarks/fs_ingest.py
 	$(PY) benchmarks/audit.py
 	$(PY) benchmarks/api_scale.py
