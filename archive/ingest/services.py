@@ -3,6 +3,7 @@ or resume a failed earlier ingest) and the per-file ingest that streams a source
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -25,7 +26,7 @@ from archive.models import (
 )
 from archive.storage.base import blob_key
 from archive.storage.locations import backend_for, locations_sync, primary_location
-from archive.storage.streaming import HashingReader
+from archive.storage.streaming import HashingReader, ReadAhead
 from catalogue.models import AIModel
 
 logger = logging.getLogger(__name__)
@@ -152,11 +153,17 @@ def _file_ingest(row: SnapshotFile, *, holder: leases.Holder, agent: str) -> Non
     opened = OpenedSource(snapshot.source, row.path, size=row.size, mtime_ns=row.source_mtime_ns)
     inspector = inspection.FileInspector(path=row.path, format=row.format, size=row.size)
     with opened as stream:
-        reader = HashingReader(holder.guard(stream), on_progress=progress, observers=[inspector])
-        result = backend.store(
-            reader, size=row.size, is_stored=_is_verified_at(location), before_commit=opened.check_unchanged,
-            on_upload=holder.upload_recorder(location),
-        )
+        # The source is read on a helper thread a few chunks ahead (a disk's or a network's wait, and the copy out
+        # of the page cache, overlap with hashing); the lease is checked on this thread, at every chunk.
+        ahead = ReadAhead(stream, settings.CODA_CHUNK_SIZE)
+        try:
+            reader = HashingReader(holder.guard(ahead), on_progress=progress, observers=[inspector])
+            result = backend.store(
+                reader, size=row.size, is_stored=_is_verified_at(location), before_commit=opened.check_unchanged,
+                on_upload=holder.upload_recorder(location),
+            )
+        finally:
+            ahead.close()
     now = timezone.now()
     try:
         _file_record(row, result=result, location=location, inspector=inspector, job=job, agent=agent, now=now,

@@ -17,6 +17,9 @@ from archive.storage.base import Backend, StoreResult, blob_key
 
 # Chunks read and hashed ahead of the writer thread (each CODA_CHUNK_SIZE bytes).
 _PIPELINE_DEPTH = 4
+# Bytes written between two requests to the kernel to start writing back (posix_fadvise DONTNEED, where it exists).
+_WRITEBACK_WINDOW = 32 * 1024 * 1024
+_fadvise = getattr(os, "posix_fadvise", None)
 # How a filesystem copy is proven when stored: every chunk read back from the written file equals the bytes hashed.
 VERIFICATION = "read-back compare with hashed bytes"
 
@@ -53,14 +56,16 @@ class FilesystemBackend(Backend):
         """Stream `reader` into `tmp`, proving the copy on the way, then fsync and check the byte count (the file
         is not yet visible). This thread reads and hashes; a writer thread writes each chunk and reads it back
         from the file, comparing it with the very bytes that were hashed, so hashing overlaps the disk and no
-        second SHA-256 pass is needed: every byte of the file equals a byte the digest covers. At most
+        second SHA-256 pass is needed: every byte of the file equals a byte the digest covers. Every
+        `_WRITEBACK_WINDOW` bytes the writer asks the kernel to start writing them to disk, so writeback overlaps
+        hashing instead of all waiting for the closing fsync (cp + sync waits for all of it). At most
         `_PIPELINE_DEPTH` chunks are in flight (memory bounded by the chunk size)."""
         chunks: queue.Queue = queue.Queue(maxsize=_PIPELINE_DEPTH)
         failure: list[BaseException] = []
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
 
         def write_and_compare():
-            offset = 0
+            offset = unflushed = 0
             while (data := chunks.get()) is not None:
                 if failure:
                     continue  # drain what the reader still hands over, write nothing more
@@ -72,6 +77,12 @@ class FilesystemBackend(Backend):
                     if os.pread(fd, len(data), offset) != data:
                         raise ChecksumMismatch(f"Bytes read back from {tmp} at offset {offset} differ from those written.")
                     offset += len(data)
+                    unflushed += len(data)
+                    if unflushed >= _WRITEBACK_WINDOW and _fadvise is not None:
+                        # Written and compared: start writing these bytes to disk now, so the closing fsync has
+                        # little left, and drop them from the page cache (an archive does not read them soon).
+                        _fadvise(fd, offset - unflushed, unflushed, os.POSIX_FADV_DONTNEED)
+                        unflushed = 0
                 except BaseException as exc:  # handed to the reading thread, raised there
                     failure.append(exc)
 

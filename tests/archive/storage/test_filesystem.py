@@ -27,7 +27,8 @@ def _leftovers(backend) -> list[str]:
     return sorted(p.name for p in (backend.root / "blobs").rglob(".tmp-*"))
 
 
-def test_store_writes_the_bytes_hashed_and_names_its_proof(backend):
+def test_store_writes_the_bytes_hashed_and_names_its_proof(backend, monkeypatch):
+    monkeypatch.setattr(filesystem, "_WRITEBACK_WINDOW", 256 * 1024)  # early writeback requested several times
     data = random_bytes(3 * 1024 * 1024 + 12345)
     result = backend.store(HashingReader(io.BytesIO(data)), size=len(data), is_stored=lambda sha: None)
     assert result.sha256 == hashlib.sha256(data).hexdigest()
