@@ -3,7 +3,6 @@ or resume a failed earlier ingest) and the per-file ingest that streams a source
 
 import logging
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -155,7 +154,7 @@ def _file_ingest(row: SnapshotFile, *, holder: leases.Holder, agent: str) -> Non
     with opened as stream:
         # The source is read on a helper thread a few chunks ahead (a disk's or a network's wait, and the copy out
         # of the page cache, overlap with hashing); the lease is checked on this thread, at every chunk.
-        ahead = ReadAhead(stream, settings.CODA_CHUNK_SIZE)
+        ahead = ReadAhead(stream, backend.read_size(row.size), depth=2)
         try:
             reader = HashingReader(holder.guard(ahead), on_progress=progress, observers=[inspector])
             result = backend.store(

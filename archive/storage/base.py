@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from django.conf import settings
+
 from archive.models import StorageLocation
 from archive.storage.streaming import HashingReader
 
@@ -56,6 +58,11 @@ class Backend:
         if existing and self.size_of(existing) == size:
             return StoreResult(existing, sha256, size, True, "already verified")
         return None
+
+    def read_size(self, size: int) -> int:
+        """How many bytes `store` takes from its reader at a time for an object of `size` bytes (a source read
+        ahead for it is read in pieces of this size, so no piece is split or joined on the way)."""
+        return settings.CODA_CHUNK_SIZE
 
     def open(self, key: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
         """A binary stream of the object (or of bytes start..end inclusive); FileNotFoundError if absent."""

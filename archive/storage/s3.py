@@ -34,6 +34,9 @@ class S3Backend(MultipartUploads, Backend):
         return self.prefix + key
 
     # --- store ---------------------------------------------------------------------------------
+    def read_size(self, size: int) -> int:
+        return min(size, part_size_for(size)) or 1  # one part (the whole object, up to one part)
+
     def store(self, reader, *, size, is_stored, before_commit=lambda: None, key=None, on_upload=None) -> StoreResult:
         part_size = part_size_for(size)
         try:
