@@ -1,11 +1,15 @@
-"""Free-text model search (catalogue.selectors.search_models) over the database-kept `search_text`."""
+"""Free-text model search (catalogue.selectors.search_models) over the database-kept `search_text`; status as a
+WHERE clause (status_q) equal to the derived status."""
+
+import itertools
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalogue.models import AIModel
-from catalogue.selectors import search_models
+from catalogue.models import AIModel, LifecycleStatus, lifecycle_status
+from catalogue.selectors import search_models, status_expression, status_q
 from tests.factories import AIModelFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +109,27 @@ def test_api_search_is_index_backed_on_postgresql(anon_client, catalogue):
     else:  # SQLite has no trigram index: the same LIKE per term, over a scan (fine at its scale)
         assert connection.vendor == "sqlite"
         assert search_sql.count("LIKE") == 2
+
+
+def test_status_q_selects_exactly_the_models_of_each_derived_status(db):
+    today = date(2026, 6, 1)
+    days = [None, today - timedelta(days=1), today, today + timedelta(days=1)]
+    provider = ProviderFactory(slug="lab")
+    AIModel.objects.bulk_create(
+        [
+            AIModel(provider=provider, name=f"m{n}", repo_key=f"lab/m{n}", legacy_on=legacy, deprecated_on=deprecated, retires_on=retires)
+            for n, (legacy, deprecated, retires) in enumerate(itertools.product(days, repeat=3))
+            if not (deprecated and retires and retires < deprecated)  # the model's check constraint
+        ]
+    )
+    derived = {
+        m.name: lifecycle_status(deprecated_on=m.deprecated_on, legacy_on=m.legacy_on, retires_on=m.retires_on, today=today)
+        for m in AIModel.objects.all()
+    }
+    assert set(derived.values()) == set(LifecycleStatus)  # every status is represented
+    annotated = AIModel.objects.annotate(lifecycle_status=status_expression(today))
+    for size in range(len(LifecycleStatus) + 1):
+        for statuses in itertools.combinations(LifecycleStatus, size):
+            expected = sorted(name for name, status in derived.items() if status in statuses)
+            assert sorted(AIModel.objects.filter(status_q(statuses, today)).values_list("name", flat=True)) == expected
+            assert sorted(annotated.filter(lifecycle_status__in=statuses).values_list("name", flat=True)) == expected
