@@ -215,17 +215,40 @@ def summarize(samples: list[float]) -> dict:
     return {"p50": statistics.median(samples), "p95": pct(0.95), "p99": pct(0.99), "max": samples[-1], "n": len(samples)}
 
 
+def database_cpu_seconds() -> float | None:
+    """CPU time used so far by the PostgreSQL backend serving this connection (local server only), else None.
+    SQLite runs inside this process, so process_time() already holds its share."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # a server on another machine
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def in_process(paths: list[str], requests: int) -> dict:
-    """Server-side time without HTTP or scheduling between processes (Django test client, same database)."""
+    """Server-side time without HTTP or scheduling between processes (Django test client, same database), and
+    the CPU time a request costs (this process plus the PostgreSQL backend): unlike latency, CPU time hardly
+    depends on what else the machine is running."""
     client = Client()
     for path in paths[:5]:
         client.get(path)  # warm-up, as measure() does over HTTP
     samples = []
+    cpu_started, db_started = time.process_time(), database_cpu_seconds()
     for i in range(requests):
         started = time.perf_counter()
         client.get(paths[i % len(paths)])
         samples.append((time.perf_counter() - started) * 1000)
-    return summarize(samples)
+    cpu = time.process_time() - cpu_started
+    db_cpu = None if db_started is None else database_cpu_seconds() - db_started
+    result = summarize(samples)
+    result["cpu_ms"] = (cpu + (db_cpu or 0)) * 1000 / requests
+    result["db_cpu_ms"] = None if db_cpu is None else db_cpu * 1000 / requests
+    return result
 
 
 def queries_for(path: str) -> int:
@@ -313,7 +336,11 @@ def main() -> None:
         print(f"\nsearch plan ({connection.vendor}) for {path}:\n{plan}")
 
     load_before = os.getloadavg()[0]
-    inproc = {"list (in-process)": in_process(lists, 60), "search (in-process)": in_process(searches, 60)}
+    inproc = {
+        "list (in-process)": in_process(lists, 120),
+        "search (in-process)": in_process(searches, 120),
+        "detail (in-process)": in_process(details, 120),
+    }
     queries_page10 = queries_for("/api/v1/models/?page_size=10")
     queries_page100 = queries_for("/api/v1/models/?page_size=100")
     # Filtered and searched lists too: extra queries would come from their joins, not the plain list.
@@ -347,6 +374,9 @@ def main() -> None:
     for name, r in {**results, **inproc}.items():
         print(f"{name:<30}{r['p50']:>10.1f}{r['p95']:>10.1f}{r['p99']:>10.1f}{r['max']:>10.1f}{r['n']:>6}")
     print(f"load average (1 min) before/after: {load_before:.2f} / {load_after:.2f} on {os.cpu_count()} CPUs")
+    for name, r in inproc.items():
+        db = "" if r["db_cpu_ms"] is None else f" (of which the PostgreSQL backend {r['db_cpu_ms']:.1f} ms)"
+        print(f"CPU per request, {name.split()[0]}: {r['cpu_ms']:.1f} ms{db}")
     print(f"\nSQL queries per model-list request: page_size=10 -> {queries_page10}, page_size=100 -> {queries_page100}")
     print(f"SQL queries per filtered / searched list request: {queries_other}")
     print(f"SQL queries for the web home page: {web_queries_home}")
@@ -384,6 +414,8 @@ def main() -> None:
         "web_preservation_filter_p95_ms": round(results["web_preservation"]["p95"], 1),
         "list_inprocess_p95_ms": round(inproc["list (in-process)"]["p95"], 1),
         "search_inprocess_p95_ms": round(inproc["search (in-process)"]["p95"], 1),
+        "detail_inprocess_p95_ms": round(inproc["detail (in-process)"]["p95"], 1),
+        **{f"{name.split()[0]}_cpu_ms": round(r["cpu_ms"], 1) for name, r in inproc.items()},
         "load_average": round(load_after, 2),
     })
     print(json.dumps(summary))

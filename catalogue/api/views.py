@@ -90,7 +90,7 @@ class ModelViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         page = super().paginate_queryset(narrow)
         if page is None:
             return None
-        rows = self.get_queryset().in_bulk([row["pk"] for row in page])
+        rows = self.get_queryset().order_by().in_bulk([row["pk"] for row in page])  # page order is restored below
         return [rows[row["pk"]] for row in page]
 
     def get_object(self):
