@@ -63,10 +63,6 @@ class ProviderViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         return self._output(provider)
 
 
-# Every key a model page can be ordered on: cursor pagination reads the page's position from the row.
-NARROW_SORT_KEYS = tuple(dict.fromkeys(ModelOrderingFilter.aliases.values()))
-
-
 class ModelViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Models, identified as `provider/name`; status is derived from dates."""
 
@@ -75,22 +71,26 @@ class ModelViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     filterset_class = ModelFilterSet
     ordering = ("repo_key",)
 
-    def get_queryset(self):
+    def get_queryset(self, *, sort_keys: bool = True):
         user = self.request.user
-        return with_visible_replacement(user, visible_models(user, selectors.model_queryset()))
+        return with_visible_replacement(user, visible_models(user, selectors.model_queryset(sort_keys=sort_keys)))
 
     def paginate_queryset(self, queryset):
-        # Deferred join: filter, sort and page over narrow rows (id + sort keys), then load only the
+        # Deferred join: filter, sort and page over narrow rows (id + sort key), then load only the
         # page's rows with their joins and prefetches (one more query, still independent of page size).
         # Sorting 10,000 wide joined rows took about 1.6x as long in the benchmark (benchmarks/api_scale.py).
-        # values(): only the keys are selected, so the annotations the page does not sort on are left out (still
-        # applied where a filter names them) and the join behind the replacement's visibility goes unused, which
-        # PostgreSQL and SQLite then drop: sorting on a date no longer joined all 10,000 rows (13 -> 5 ms there).
-        narrow = queryset.select_related(None).prefetch_related(None).values("pk", *NARROW_SORT_KEYS)
+        # values(): only the id and the sort key are selected, so the annotations the page does not sort on are left
+        # out (still applied where a filter names them) and the join behind the replacement's visibility goes
+        # unused, which PostgreSQL and SQLite then drop: sorting on a date no longer joined all 10,000 rows.
+        if self.paginator is None:
+            return None
+        keys = [key.lstrip("-") for key in self.paginator.get_ordering(self.request, queryset, self)]
+        narrow = queryset.select_related(None).prefetch_related(None).values("pk", *keys)
         page = super().paginate_queryset(narrow)
         if page is None:
             return None
-        rows = self.get_queryset().order_by().in_bulk([row["pk"] for row in page])  # page order is restored below
+        # The page's rows in any order (restored below), without the sort keys: they are not shown.
+        rows = self.get_queryset(sort_keys=False).order_by().in_bulk([row["pk"] for row in page])
         return [rows[row["pk"]] for row in page]
 
     def get_object(self):
