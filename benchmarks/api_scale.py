@@ -1,9 +1,11 @@
 #!/usr/bin/env python
 """API at scale on SQLite and PostgreSQL: 10,000 models, 200,000 snapshot files, gunicorn, p50/p95.
 
-Runs benchmarks/api_scale_db.py once per database, one after the other (Django binds one database per
-process), passing its figures and search plans through, then prints one JSON line with each database's summary
-under its name: {"sqlite": {"api_list_p95_ms": ..., "api_search_p95_ms": ..., "api_detail_p95_ms": ..., ...},
+Runs benchmarks/api_scale_db.py --no-http once per database, one after the other (Django binds one database per
+process: seeding, search plans, queries per request, in-process latency and CPU time per request), passing its
+output through; then serves each database with its own gunicorn and measures them over HTTP interleaved, in
+alternating blocks of 10 requests with the order rotated, so that what else the machine runs meanwhile falls on
+all of them alike. Prints one JSON line with each database's summary under its name: {"sqlite": {"api_list_p95_ms": ..., "api_search_p95_ms": ..., "api_detail_p95_ms": ..., ...},
 "postgresql": {..., "search_index_scan": true, ...}, "databases": [...], "list_p95_ms": ..., ...}. The older
 top-level keys (list_p95_ms, search_p95_ms, detail_p95_ms, queries_page10, ...) repeat the first database's.
 
@@ -23,6 +25,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from api_http import free_port, http_summary, measure_interleaved, print_table, request_counts, server_env, start_gunicorn
 
 HERE = Path(__file__).resolve().parent
 SQLITE_URL = f"sqlite:///{HERE.parent / 'var' / 'bench' / 'api_scale.sqlite3'}"
@@ -55,8 +59,9 @@ def check_postgres(url: str) -> None:
 
 
 def run_one(url: str, args: argparse.Namespace) -> dict:
-    """Run the one-database bench in its own process, echo its output, return its final JSON line."""
-    command = [sys.executable, str(HERE / "api_scale_db.py"), "--requests", str(args.requests), "--workers", str(args.workers)]
+    """Prepare and measure one database in process, in its own process; echo its output, return its JSON line."""
+    command = [sys.executable, str(HERE / "api_scale_db.py"), "--no-http", "--requests", str(args.requests),
+               "--workers", str(args.workers)]
     process = subprocess.Popen(command, env={**os.environ, "DATABASE_URL": url}, stdout=subprocess.PIPE, text=True)
     last = ""
     for line in process.stdout:
@@ -85,6 +90,33 @@ def main() -> None:
         print(f"\n=== {name} ===", flush=True)
         summaries[name] = run_one(url, args)
 
+    print(f"\n=== HTTP via gunicorn ({args.workers} workers per database), {', '.join(names)} interleaved ===", flush=True)
+    load_before = os.getloadavg()[0]
+    servers, bases = [], {}
+    try:
+        for name, url in urls.items():
+            port = free_port()
+            servers.append(start_gunicorn(port, args.workers, server_env(url)))
+            bases[name] = f"http://127.0.0.1:{port}"
+        results: dict[str, dict] = {name: {} for name in names}
+        for endpoint, count in request_counts(args.requests).items():
+            measured = measure_interleaved(
+                {name: (bases[name], summaries[name]["paths"][endpoint]) for name in names}, count
+            )
+            for name in names:
+                results[name][endpoint] = measured[name]
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+    load_after = os.getloadavg()[0]
+    for name in names:
+        print(f"\n{name}:", end="")
+        print_table(results[name])
+        rest = {key: value for key, value in summaries[name].items() if key not in ("database", "paths")}
+        summaries[name] = {"database": summaries[name]["database"], **http_summary(results[name]), **rest}
+    print(f"load average (1 min) before/after: {load_before:.2f} / {load_after:.2f} on {os.cpu_count()} CPUs")
+
     print("\n=== summary (p95 ms; goal: list and search < 50, detail < 20) ===")
     for name, summary in summaries.items():
         index = f", search index-backed: {summary['search_index_scan']}" if "search_index_scan" in summary else ""
@@ -92,7 +124,8 @@ def main() -> None:
               f"detail {summary['api_detail_p95_ms']:>6}  queries per list page (10 / 100 rows): "
               f"{summary['queries_page10']} / {summary['queries_page100']}{index}")
     first = summaries[names[0]]
-    print(json.dumps({**summaries, "databases": names, **{key: first[key] for key in LEGACY_KEYS}}))
+    print(json.dumps({**summaries, "databases": names, "load_average": round(load_after, 2),
+                      **{key: first[key] for key in LEGACY_KEYS}}))
 
 
 if __name__ == "__main__":

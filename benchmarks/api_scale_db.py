@@ -2,12 +2,14 @@
 """API at scale on one database (run by benchmarks/api_scale.py once per database; runs alone as well).
 
 Seeds 10,000 models and 200,000 snapshot files into DATABASE_URL (default: the SQLite file
-var/bench/api_scale.sqlite3) unless they are there already, serves the API with gunicorn and prints p50/p95
-latency of the model list (plain and filtered), search, model detail, snapshot detail and the web home page,
-the SQL queries per request at page sizes 10 and 100 and the plan of each search statement, then one JSON line
-for that database (api_list_p95_ms, api_search_p95_ms, api_detail_p95_ms, search_index_scan, the older
-list_p95_ms, search_p95_ms, detail_p95_ms, queries_page10, queries_page100 and extras).
-Usage: `DATABASE_URL=... python benchmarks/api_scale_db.py [--requests N] [--workers N]`.
+var/bench/api_scale.sqlite3) unless they are there already; prints the plan of each search statement, p50/p95
+latency and CPU time per request of the model list, search and model detail in process (Django's test client),
+the SQL queries per request at page sizes 10 and 100, and, served by gunicorn, p50/p95 latency of the model list
+(plain and filtered), search, model detail, snapshot detail and the web home page; then one JSON line for that
+database (api_list_p95_ms, api_search_p95_ms, api_detail_p95_ms, search_index_scan, the older list_p95_ms,
+search_p95_ms, detail_p95_ms, queries_page10, queries_page100 and extras). With --no-http the gunicorn part is
+left to the caller, and the JSON line carries the paths to measure.
+Usage: `DATABASE_URL=... python benchmarks/api_scale_db.py [--requests N] [--workers N] [--no-http]`.
 """
 
 import argparse
@@ -15,26 +17,21 @@ import hashlib
 import json
 import os
 import random
-import socket
-import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from api_http import (  # noqa: E402  benchmarks/, the script's directory, is on sys.path
+    WEB_HOME_PATHS, WEB_PRESERVATION_PATHS, free_port, http_summary, measure, print_table, request_counts,
+    server_env, start_gunicorn, summarize,
+)
+
 BENCH_DIR = ROOT / "var" / "bench"
 BENCH_DIR.mkdir(parents=True, exist_ok=True)
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{BENCH_DIR / 'api_scale.sqlite3'}")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ["DJANGO_DEBUG"] = "false"  # measure what production runs (no debug query log)
-# Persistent connections, as production should run: without them every request reconnects (and, on
-# SQLite, re-runs the WAL pragma), which cost ~15 ms per request here.
-os.environ.setdefault("DJANGO_CONN_MAX_AGE", "60")
-os.environ.setdefault("CODA_LOG_LEVEL", "WARNING")
+os.environ.update(server_env(os.environ.get("DATABASE_URL") or f"sqlite:///{BENCH_DIR / 'api_scale.sqlite3'}"))
 
 import django  # noqa: E402
 
@@ -165,56 +162,6 @@ def seed() -> None:
     print(f"seeded {MODELS} models, {SnapshotFile.objects.count()} snapshot files in {time.perf_counter() - started:.1f} s")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen(
-        [str(gunicorn), "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--log-level", "warning"],
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/providers/", timeout=5).read()
-            return process
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("gunicorn did not start")
-
-
-def timed(url: str) -> float:
-    started = time.perf_counter()
-    with urllib.request.urlopen(url, timeout=30) as response:
-        response.read()
-        if response.status != 200:
-            raise RuntimeError(f"{url} answered {response.status}")
-    return (time.perf_counter() - started) * 1000
-
-
-def measure(base: str, paths: list[str], requests: int) -> dict:
-    for path in paths[:5]:
-        timed(base + path)  # warm-up
-    samples = [timed(base + paths[i % len(paths)]) for i in range(requests)]
-    return summarize(samples)
-
-
-def summarize(samples: list[float]) -> dict:
-    samples = sorted(samples)
-
-    def pct(q: float) -> float:
-        return samples[max(0, int(round(q * len(samples))) - 1)]
-
-    return {"p50": statistics.median(samples), "p95": pct(0.95), "p99": pct(0.99), "max": samples[-1], "n": len(samples)}
-
-
 def database_cpu_seconds() -> float | None:
     """CPU time used so far by the PostgreSQL backend serving this connection (local server only), else None.
     SQLite runs inside this process, so process_time() already holds its share."""
@@ -295,6 +242,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300, help="requests per measured endpoint")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--no-http", action="store_true",
+                        help="skip the gunicorn measurements and put the paths to measure in the JSON line "
+                             "(api_scale.py then measures every database's server interleaved)")
     args = parser.parse_args()
 
     print(f"database: {connection.vendor} ({connection.settings_dict['NAME']}), "
@@ -312,8 +262,6 @@ def main() -> None:
     sample = AIModel.objects.select_related("provider").filter(
         pk__in=rng.sample(sorted(AIModel.objects.values_list("pk", flat=True)), 50)
     )
-    details = [f"/api/v1/models/{m.provider.slug}/{m.name}/" for m in sample]
-    snapshots = [f"/api/v1/models/{m.provider.slug}/{m.name}/snapshots/main/" for m in sample]
     lists = [
         "/api/v1/models/?page_size=50",
         "/api/v1/models/?page_size=50&status=retired",
@@ -328,6 +276,14 @@ def main() -> None:
         "/api/v1/models/?page_size=50&q=reasoning+code",
         "/api/v1/models/?page_size=50&q=family-12",
     ]
+    paths = {
+        "list": lists,
+        "search": searches,
+        "detail": [f"/api/v1/models/{m.provider.slug}/{m.name}/" for m in sample],
+        "snapshot_detail": [f"/api/v1/models/{m.provider.slug}/{m.name}/snapshots/main/" for m in sample],
+        "web_home": WEB_HOME_PATHS,
+        "web_preservation": WEB_PRESERVATION_PATHS,
+    }
 
     import config.wsgi  # noqa: F401  the web process's own setup (config.gc_tuning), as gunicorn loads it
 
@@ -339,7 +295,7 @@ def main() -> None:
     inproc = {
         "list (in-process)": in_process(lists, 120),
         "search (in-process)": in_process(searches, 120),
-        "detail (in-process)": in_process(details, 120),
+        "detail (in-process)": in_process(paths["detail"], 120),
     }
     queries_page10 = queries_for("/api/v1/models/?page_size=10")
     queries_page100 = queries_for("/api/v1/models/?page_size=100")
@@ -352,27 +308,19 @@ def main() -> None:
     }
     web_queries_home = queries_for("/")
 
-    port = free_port()
-    server = start_gunicorn(port, args.workers)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        results = {
-            "list": measure(base, lists, args.requests),
-            "search": measure(base, searches, args.requests),
-            "detail": measure(base, details, args.requests),
-            "snapshot_detail": measure(base, snapshots, args.requests),
-            "web_home": measure(base, ["/", "/?status=retired", "/?q=vision", "/?provider=prov-03"], max(40, args.requests // 5)),
-            # Derived on the fly from 200,000 files and their replicas (archive/preservation.py snapshot_health).
-            "web_preservation": measure(base, ["/?preservation=preserved", "/?preservation=not_preserved"], 10),
-        }
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    results = {}
+    if not args.no_http:
+        port = free_port()
+        server = start_gunicorn(port, args.workers)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            results = {name: measure(base, paths[name], count) for name, count in request_counts(args.requests).items()}
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
     load_after = os.getloadavg()[0]
-    print(f"\n{'endpoint (HTTP via gunicorn)':<30}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'max ms':>10}{'n':>6}")
-    for name, r in {**results, **inproc}.items():
-        print(f"{name:<30}{r['p50']:>10.1f}{r['p95']:>10.1f}{r['p99']:>10.1f}{r['max']:>10.1f}{r['n']:>6}")
+    print_table({**{f"{name} (HTTP via gunicorn)": r for name, r in results.items()}, **inproc})
     print(f"load average (1 min) before/after: {load_before:.2f} / {load_after:.2f} on {os.cpu_count()} CPUs")
     for name, r in inproc.items():
         db = "" if r["db_cpu_ms"] is None else f" (of which the PostgreSQL backend {r['db_cpu_ms']:.1f} ms)"
@@ -380,15 +328,14 @@ def main() -> None:
     print(f"\nSQL queries per model-list request: page_size=10 -> {queries_page10}, page_size=100 -> {queries_page100}")
     print(f"SQL queries per filtered / searched list request: {queries_other}")
     print(f"SQL queries for the web home page: {web_queries_home}")
-    counts = [queries_page10, queries_page100, *queries_other.values()]
     summary = {
         "database": connection.vendor,
-        "api_list_p95_ms": round(results["list"]["p95"], 1),
-        "api_search_p95_ms": round(results["search"]["p95"], 1),
-        "api_detail_p95_ms": round(results["detail"]["p95"], 1),
+        **(http_summary(results) if results else {}),
+        "queries_page10": queries_page10,
+        "queries_page100": queries_page100,
+        **queries_other,
         "queries_constant_in_page_size": queries_page10 == queries_page100
         and all(queries_other[f"queries_{n}_page10"] == queries_other[f"queries_{n}_page100"] for n in ("filtered", "search")),
-        "queries_max": max(counts),
     }
     if connection.vendor == "postgresql":
         used = [path for path, plan in plans.items() if f"Index Scan on {SEARCH_INDEX}" in plan]
@@ -396,28 +343,14 @@ def main() -> None:
         summary["search_index_scan"] = bool(used) and all(index_backed(plan) for plan in plans.values())
         summary["search_trigram_plans"] = f"{len(used)}/{len(plans)}"
     summary.update({
-        "list_p95_ms": round(results["list"]["p95"], 1),
-        "search_p95_ms": round(results["search"]["p95"], 1),
-        "detail_p95_ms": round(results["detail"]["p95"], 1),
-        "queries_page10": queries_page10,
-        "queries_page100": queries_page100,
-        **queries_other,
-        "list_p50_ms": round(results["list"]["p50"], 1),
-        "list_p99_ms": round(results["list"]["p99"], 1),
-        "search_p99_ms": round(results["search"]["p99"], 1),
-        "search_p50_ms": round(results["search"]["p50"], 1),
-        "detail_p50_ms": round(results["detail"]["p50"], 1),
-        "detail_p99_ms": round(results["detail"]["p99"], 1),
-        "snapshot_detail_p50_ms": round(results["snapshot_detail"]["p50"], 1),
-        "snapshot_detail_p95_ms": round(results["snapshot_detail"]["p95"], 1),
-        "web_home_p95_ms": round(results["web_home"]["p95"], 1),
-        "web_preservation_filter_p95_ms": round(results["web_preservation"]["p95"], 1),
         "list_inprocess_p95_ms": round(inproc["list (in-process)"]["p95"], 1),
         "search_inprocess_p95_ms": round(inproc["search (in-process)"]["p95"], 1),
         "detail_inprocess_p95_ms": round(inproc["detail (in-process)"]["p95"], 1),
         **{f"{name.split()[0]}_cpu_ms": round(r["cpu_ms"], 1) for name, r in inproc.items()},
         "load_average": round(load_after, 2),
     })
+    if args.no_http:
+        summary["paths"] = paths
     print(json.dumps(summary))
 
 
