@@ -104,9 +104,9 @@ def measure_interleaved(servers: dict[str, tuple[str, list[str]]], requests: int
 
 
 def print_table(results: dict[str, dict]) -> None:
-    print(f"\n{'endpoint':<30}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'max ms':>10}{'n':>6}")
+    print(f"\n{'endpoint':<38}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'max ms':>10}{'n':>6}")
     for name, r in results.items():
-        print(f"{name:<30}{r['p50']:>10.1f}{r['p95']:>10.1f}{r['p99']:>10.1f}{r['max']:>10.1f}{r['n']:>6}")
+        print(f"{name:<38}{r['p50']:>10.1f}{r['p95']:>10.1f}{r['p99']:>10.1f}{r['max']:>10.1f}{r['n']:>6}")
 
 
 def http_summary(results: dict[str, dict]) -> dict:
