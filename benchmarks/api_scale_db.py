@@ -179,8 +179,8 @@ def database_cpu_seconds() -> float | None:
 
 def in_process(paths: list[str], requests: int) -> dict:
     """Server-side time without HTTP or scheduling between processes (Django test client, same database), and
-    the CPU time a request costs (this process plus the PostgreSQL backend): unlike latency, CPU time hardly
-    depends on what else the machine is running."""
+    the CPU time a request costs (this process plus the PostgreSQL backend). CPU time depends less than latency
+    on what else the machine runs, but on a shared machine it still varies (25-40 ms for the same list here)."""
     client = Client()
     for path in paths[:5]:
         client.get(path)  # warm-up, as measure() does over HTTP
