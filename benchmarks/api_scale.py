@@ -1,344 +1,131 @@
 #!/usr/bin/env python
-"""API at scale: seed 10,000 models and 200,000 snapshot files, serve with gunicorn, measure.
+"""API at scale on SQLite and PostgreSQL: 10,000 models, 200,000 snapshot files, gunicorn, p50/p95.
 
-Prints p50/p95 latency of the model list (plain and filtered), search, model detail, snapshot detail
-(and the web home page), the SQL queries per request at page sizes 10 and 100, and ends with one JSON
-line: list_p95_ms, search_p95_ms, detail_p95_ms, queries_page10, queries_page100 (plus extras).
+Runs benchmarks/api_scale_db.py --no-http once per database, one after the other (Django binds one database per
+process: seeding, search plans, queries per request, in-process latency and CPU time per request), passing its
+output through; then serves each database with its own gunicorn and measures them over HTTP interleaved, in
+alternating blocks of 10 requests with the order rotated, so that what else the machine runs meanwhile falls on
+all of them alike. Prints one JSON line with each database's summary under its name: {"sqlite": {"api_list_p95_ms": ..., "api_search_p95_ms": ..., "api_detail_p95_ms": ..., ...},
+"postgresql": {..., "search_index_scan": true, ...}, "databases": [...], "list_p95_ms": ..., ...}. The older
+top-level keys (list_p95_ms, search_p95_ms, detail_p95_ms, queries_page10, ...) repeat the first database's.
 
-Database: a separate SQLite file (var/bench/api_scale.sqlite3) unless DATABASE_URL is set, in which
-case that database is used (give it a dedicated, empty PostgreSQL database). Seeding is skipped when
-the database already holds the bench data. Usage: `python benchmarks/api_scale.py [--requests N]`.
+Databases (`--databases`, default `sqlite,postgresql`):
+- sqlite: var/bench/api_scale.sqlite3, or DATABASE_URL when that is a sqlite:// URL;
+- postgresql: --postgres-url, else $BENCH_POSTGRES_URL, else DATABASE_URL when that is a postgres:// URL, else
+  postgres://postgres@127.0.0.1:5432/api_bench. Give it a database of its own (the bench refuses one holding
+  other models). Unreachable, the run stops before measuring anything (exit status 2); leave it out with
+  `--databases sqlite`.
+Seeding is skipped when a database already holds the bench data (seeding PostgreSQL takes about a minute).
+Usage: `python benchmarks/api_scale.py [--databases sqlite,postgresql] [--requests N] [--workers N]`.
 """
 
 import argparse
-import hashlib
 import json
 import os
-import random
-import socket
-import statistics
 import subprocess
 import sys
-import time
-import urllib.request
-from datetime import date, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-BENCH_DIR = ROOT / "var" / "bench"
-BENCH_DIR.mkdir(parents=True, exist_ok=True)
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{BENCH_DIR / 'api_scale.sqlite3'}")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ["DJANGO_DEBUG"] = "false"  # measure what production runs (no debug query log)
-# Persistent connections, as production should run: without them every request reconnects (and, on
-# SQLite, re-runs the WAL pragma), which cost ~15 ms per request here.
-os.environ.setdefault("DJANGO_CONN_MAX_AGE", "60")
-os.environ.setdefault("CODA_LOG_LEVEL", "WARNING")
+from api_http import free_port, http_summary, measure_interleaved, print_table, request_counts, server_env, start_gunicorn
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from archive.models import Blob, Replica, Snapshot, SnapshotFile, StorageLocation  # noqa: E402
-from catalogue.models import AIModel, PlatformAvailability, Provider, Retirement, Tag  # noqa: E402
-
-MODELS = 10_000
-FILES_PER_MODEL = 20  # 200,000 snapshot files
-PROVIDERS = 25
-WORDS = ["chat", "vision", "code", "instruct", "reasoning", "audio", "embedding", "long-context", "mini", "turbo"]
+HERE = Path(__file__).resolve().parent
+SQLITE_URL = f"sqlite:///{HERE.parent / 'var' / 'bench' / 'api_scale.sqlite3'}"
+POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/api_bench"
+LEGACY_KEYS = ("list_p95_ms", "search_p95_ms", "detail_p95_ms", "queries_page10", "queries_page100")
 
 
-def seeded() -> bool:
-    return AIModel.objects.count() >= MODELS and SnapshotFile.objects.count() >= MODELS * FILES_PER_MODEL
+def database_url(name: str, postgres_url: str | None) -> str:
+    configured = os.environ.get("DATABASE_URL", "")
+    if name == "sqlite":
+        return configured if configured.startswith("sqlite:") else SQLITE_URL
+    if name == "postgresql":
+        if postgres_url or os.environ.get("BENCH_POSTGRES_URL"):
+            return postgres_url or os.environ["BENCH_POSTGRES_URL"]
+        return configured if configured.startswith(("postgres:", "postgresql:")) else POSTGRES_URL
+    sys.exit(f"unknown database {name!r}: use sqlite and/or postgresql")
 
 
-def seed() -> None:
-    """Bulk-insert the catalogue and archive rows (no bytes are stored: the API reads metadata only)."""
-    rng = random.Random(42)
-    today = timezone.localdate()
-    started = time.perf_counter()
-    with transaction.atomic():
-        providers = Provider.objects.bulk_create(
-            [Provider(slug=f"prov-{i:02d}", name=f"Provider {i}") for i in range(PROVIDERS)]
-        )
-        tags = Tag.objects.bulk_create([Tag(slug=w, name=w) for w in WORDS])
-        models = []
-        for i in range(MODELS):
-            kind = i % 4  # active, legacy, deprecated, retired
-            deprecated = retires = legacy = None
-            if kind == 1:
-                legacy = today - timedelta(days=rng.randint(1, 300))
-            elif kind == 2:
-                deprecated = today - timedelta(days=rng.randint(1, 100))
-                retires = today + timedelta(days=rng.randint(1, 400))
-            elif kind == 3:
-                retires = date(2019, 1, 1) + timedelta(days=rng.randint(0, 2400))
-                deprecated = retires - timedelta(days=rng.randint(60, 365))
-            words = rng.sample(WORDS, 2)
-            models.append(
-                AIModel(
-                    provider=providers[i % PROVIDERS],
-                    name=f"model-{i:05d}-{words[0]}",
-                    repo_key=f"{providers[i % PROVIDERS].slug}/model-{i:05d}-{words[0]}",  # bulk_create skips save()
-                    display_name=f"Model {i} {words[0].title()}",
-                    family=f"family-{i % 300}",
-                    description=f"A {words[0]} and {words[1]} model number {i}. " * 3,
-                    release_date=date(2018, 1, 1) + timedelta(days=rng.randint(0, 2500)),
-                    legacy_on=legacy,
-                    deprecated_on=deprecated,
-                    retires_on=retires,
-                    file_access=rng.choice(["public", "gated", "gated", "restricted"]),
-                )
-            )
-        models = AIModel.objects.bulk_create(models, batch_size=2000)
-        PlatformAvailability.objects.bulk_create(
-            [
-                PlatformAvailability(
-                    model=m, platform="maker-api", identifier=m.name, is_maker_platform=True,
-                    deprecated_on=m.deprecated_on, retires_on=m.retires_on,
-                )
-                for m in models
-            ],
-            batch_size=2000,
-        )
-        through = AIModel.tags.through
-        through.objects.bulk_create(
-            [through(aimodel_id=m.pk, tag_id=tags[j % len(tags)].pk) for k, m in enumerate(models) for j in (k, k + 3)],
-            batch_size=5000,
-        )
-        Retirement.objects.bulk_create(
-            [Retirement(model=m, reason_category="superseded", reason="bench") for m in models if m.retires_on and m.retires_on <= today],
-            batch_size=2000,
-        )
-        location, _ = StorageLocation.objects.get_or_create(
-            name="bench", defaults={"kind": "filesystem", "root_path": str(BENCH_DIR / "storage"), "is_primary": False}
-        )
-        now = timezone.now()
-        snapshots = Snapshot.objects.bulk_create(
-            [
-                Snapshot(model=m, revision=hashlib.sha1(m.name.encode()).hexdigest(), state="sealed", source="bench", sealed_at=now)
-                for m in models
-            ],
-            batch_size=2000,
-        )
-        blobs = Blob.objects.bulk_create(
-            [
-                Blob(sha256=hashlib.sha256(f"{s.pk}/{j}".encode()).hexdigest(), size=1000 + j)
-                for s in snapshots
-                for j in range(FILES_PER_MODEL)
-            ],
-            batch_size=5000,
-        )
-        Replica.objects.bulk_create(
-            [Replica(blob=b, location=location, key=f"blobs/{b.sha256}", state="verified", last_verified_at=now) for b in blobs],
-            batch_size=5000,
-        )
-        SnapshotFile.objects.bulk_create(
-            [
-                SnapshotFile(
-                    snapshot=snapshots[n // FILES_PER_MODEL],
-                    path=f"shards/part-{n % FILES_PER_MODEL:03d}.safetensors",
-                    size=b.size,
-                    blob=b,
-                    kind="weights",
-                    format="safetensors",
-                    state="stored",
-                    bytes_done=b.size,
-                )
-                for n, b in enumerate(blobs)
-            ],
-            batch_size=5000,
-        )
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-    print(f"seeded {MODELS} models, {SnapshotFile.objects.count()} snapshot files in {time.perf_counter() - started:.1f} s")
+def check_postgres(url: str) -> None:
+    """Fail loudly, before anything is measured, when the PostgreSQL database cannot be reached."""
+    import psycopg  # the driver Django uses here; imported only when PostgreSQL is asked for
+
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        print(f"PostgreSQL for the API benchmark is unreachable at {url}: {exc}".strip(), file=sys.stderr)
+        print("Start it, point --postgres-url / BENCH_POSTGRES_URL at a database of its own, or pass --databases sqlite.",
+              file=sys.stderr)
+        sys.exit(2)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen(
-        [str(gunicorn), "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--log-level", "warning"],
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/providers/", timeout=5).read()
-            return process
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("gunicorn did not start")
-
-
-def timed(url: str) -> float:
-    started = time.perf_counter()
-    with urllib.request.urlopen(url, timeout=30) as response:
-        response.read()
-        if response.status != 200:
-            raise RuntimeError(f"{url} answered {response.status}")
-    return (time.perf_counter() - started) * 1000
-
-
-def measure(base: str, paths: list[str], requests: int) -> dict:
-    for path in paths[:5]:
-        timed(base + path)  # warm-up
-    samples = [timed(base + paths[i % len(paths)]) for i in range(requests)]
-    return summarize(samples)
-
-
-def summarize(samples: list[float]) -> dict:
-    samples = sorted(samples)
-
-    def pct(q: float) -> float:
-        return samples[max(0, int(round(q * len(samples))) - 1)]
-
-    return {"p50": statistics.median(samples), "p95": pct(0.95), "p99": pct(0.99), "max": samples[-1], "n": len(samples)}
-
-
-def in_process(paths: list[str], requests: int) -> dict:
-    """Server-side time without HTTP or scheduling between processes (Django test client, same database)."""
-    client = Client()
-    for path in paths[:5]:
-        client.get(path)  # warm-up, as measure() does over HTTP
-    samples = []
-    for i in range(requests):
-        started = time.perf_counter()
-        client.get(paths[i % len(paths)])
-        samples.append((time.perf_counter() - started) * 1000)
-    return summarize(samples)
-
-
-def queries_for(path: str) -> int:
-    client = Client()
-    client.get(path)  # warm caches (content types, etc.)
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(path)
-    assert response.status_code == 200, (path, response.status_code)
-    return len(ctx.captured_queries)
+def run_one(url: str, args: argparse.Namespace) -> dict:
+    """Prepare and measure one database in process, in its own process; echo its output, return its JSON line."""
+    command = [sys.executable, str(HERE / "api_scale_db.py"), "--no-http", "--requests", str(args.requests),
+               "--workers", str(args.workers)]
+    process = subprocess.Popen(command, env={**os.environ, "DATABASE_URL": url}, stdout=subprocess.PIPE, text=True)
+    last = ""
+    for line in process.stdout:
+        print(line, end="", flush=True)
+        if line.strip():
+            last = line
+    if process.wait() != 0:
+        sys.exit(f"api_scale_db.py failed on {url} (exit status {process.returncode})")
+    return json.loads(last)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--postgres-url", help=f"PostgreSQL to seed and measure (default: $BENCH_POSTGRES_URL or {POSTGRES_URL})")
     parser.add_argument("--requests", type=int, default=300, help="requests per measured endpoint")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     args = parser.parse_args()
 
-    print(f"database: {connection.vendor} ({connection.settings_dict['NAME']}), "
-          f"DJANGO_CONN_MAX_AGE={os.environ['DJANGO_CONN_MAX_AGE']}, gunicorn workers={args.workers}, "
-          f"CODA_GC_FREEZE={settings.CODA_GC_FREEZE}")
-    call_command("migrate", verbosity=0)
-    if not seeded():
-        if AIModel.objects.exists():
-            sys.exit("The benchmark database holds other data; point DATABASE_URL at an empty database.")
-        seed()
-    else:
-        print("bench data already present; not seeding again")
+    names = [name.strip() for name in args.databases.split(",") if name.strip()]
+    urls = {name: database_url(name, args.postgres_url) for name in names}
+    if "postgresql" in urls:
+        check_postgres(urls["postgresql"])
+    summaries = {}
+    for name, url in urls.items():
+        print(f"\n=== {name} ===", flush=True)
+        summaries[name] = run_one(url, args)
 
-    rng = random.Random(7)
-    sample = list(AIModel.objects.select_related("provider").order_by("?")[:50]) if connection.vendor != "sqlite" else [
-        AIModel.objects.select_related("provider").get(pk=pk)
-        for pk in rng.sample(list(AIModel.objects.values_list("pk", flat=True)), 50)
-    ]
-    details = [f"/api/v1/models/{m.provider.slug}/{m.name}/" for m in sample]
-    snapshots = [f"/api/v1/models/{m.provider.slug}/{m.name}/snapshots/main/" for m in sample]
-    lists = [
-        "/api/v1/models/?page_size=50",
-        "/api/v1/models/?page_size=50&status=retired",
-        "/api/v1/models/?page_size=50&provider=prov-07",
-        "/api/v1/models/?page_size=50&status=deprecated&provider=prov-03,prov-04",
-        "/api/v1/models/?page_size=50&retiring_after=2021-01-01&retiring_before=2022-12-31",
-        "/api/v1/models/?page_size=50&ordering=-retires_on",
-    ]
-    searches = [
-        "/api/v1/models/?page_size=50&q=vision",
-        "/api/v1/models/?page_size=50&q=model-0042",
-        "/api/v1/models/?page_size=50&q=reasoning+code",
-        "/api/v1/models/?page_size=50&q=family-12",
-    ]
-
-    import config.wsgi  # noqa: F401  the web process's own setup (config.gc_tuning), as gunicorn loads it
-
+    print(f"\n=== HTTP via gunicorn ({args.workers} workers per database), {', '.join(names)} interleaved ===", flush=True)
     load_before = os.getloadavg()[0]
-    inproc = {"list (in-process)": in_process(lists, 60), "search (in-process)": in_process(searches, 60)}
-    queries_page10 = queries_for("/api/v1/models/?page_size=10")
-    queries_page100 = queries_for("/api/v1/models/?page_size=100")
-    # Filtered and searched lists too: extra queries would come from their joins, not the plain list.
-    filtered, searched = "/api/v1/models/?status=deprecated&provider=prov-03,prov-04&tag=vision", "/api/v1/models/?q=model+vision"
-    queries_other = {
-        f"queries_{name}_page{size}": queries_for(f"{url}&page_size={size}")
-        for name, url in (("filtered", filtered), ("search", searched))
-        for size in (10, 100)
-    }
-    web_queries_home = queries_for("/")
-
-    port = free_port()
-    server = start_gunicorn(port, args.workers)
-    base = f"http://127.0.0.1:{port}"
+    servers, bases = [], {}
     try:
-        results = {
-            "list": measure(base, lists, args.requests),
-            "search": measure(base, searches, args.requests),
-            "detail": measure(base, details, args.requests),
-            "snapshot_detail": measure(base, snapshots, args.requests),
-            "web_home": measure(base, ["/", "/?status=retired", "/?q=vision", "/?provider=prov-03"], max(40, args.requests // 5)),
-            # Derived on the fly from 200,000 files and their replicas (archive/preservation.py snapshot_health).
-            "web_preservation": measure(base, ["/?preservation=preserved", "/?preservation=not_preserved"], 10),
-        }
+        for name, url in urls.items():
+            port = free_port()
+            servers.append(start_gunicorn(port, args.workers, server_env(url)))
+            bases[name] = f"http://127.0.0.1:{port}"
+        results: dict[str, dict] = {name: {} for name in names}
+        for endpoint, count in request_counts(args.requests).items():
+            measured = measure_interleaved(
+                {name: (bases[name], summaries[name]["paths"][endpoint]) for name in names}, count
+            )
+            for name in names:
+                results[name][endpoint] = measured[name]
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
     load_after = os.getloadavg()[0]
-    print(f"\n{'endpoint (HTTP via gunicorn)':<30}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'max ms':>10}{'n':>6}")
-    for name, r in {**results, **inproc}.items():
-        print(f"{name:<30}{r['p50']:>10.1f}{r['p95']:>10.1f}{r['p99']:>10.1f}{r['max']:>10.1f}{r['n']:>6}")
+    for name in names:
+        print(f"\n{name}:", end="")
+        print_table(results[name])
+        rest = {key: value for key, value in summaries[name].items() if key not in ("database", "paths")}
+        summaries[name] = {"database": summaries[name]["database"], **http_summary(results[name]), **rest}
     print(f"load average (1 min) before/after: {load_before:.2f} / {load_after:.2f} on {os.cpu_count()} CPUs")
-    print(f"\nSQL queries per model-list request: page_size=10 -> {queries_page10}, page_size=100 -> {queries_page100}")
-    print(f"SQL queries per filtered / searched list request: {queries_other}")
-    print(f"SQL queries for the web home page: {web_queries_home}")
-    summary = {
-        "list_p95_ms": round(results["list"]["p95"], 1),
-        "search_p95_ms": round(results["search"]["p95"], 1),
-        "detail_p95_ms": round(results["detail"]["p95"], 1),
-        "queries_page10": queries_page10,
-        "queries_page100": queries_page100,
-        **queries_other,
-        "list_p50_ms": round(results["list"]["p50"], 1),
-        "list_p99_ms": round(results["list"]["p99"], 1),
-        "search_p99_ms": round(results["search"]["p99"], 1),
-        "search_p50_ms": round(results["search"]["p50"], 1),
-        "detail_p50_ms": round(results["detail"]["p50"], 1),
-        "snapshot_detail_p50_ms": round(results["snapshot_detail"]["p50"], 1),
-        "snapshot_detail_p95_ms": round(results["snapshot_detail"]["p95"], 1),
-        "web_home_p95_ms": round(results["web_home"]["p95"], 1),
-        "web_preservation_filter_p95_ms": round(results["web_preservation"]["p95"], 1),
-        "list_inprocess_p95_ms": round(inproc["list (in-process)"]["p95"], 1),
-        "search_inprocess_p95_ms": round(inproc["search (in-process)"]["p95"], 1),
-        "load_average": round(load_after, 2),
-        "database": connection.vendor,
-    }
-    print(json.dumps(summary))
+
+    print("\n=== summary (p95 ms; goal: list and search < 50, detail < 20) ===")
+    for name, summary in summaries.items():
+        index = f", search index-backed: {summary['search_index_scan']}" if "search_index_scan" in summary else ""
+        print(f"{name:<11} list {summary['api_list_p95_ms']:>6}  search {summary['api_search_p95_ms']:>6}  "
+              f"detail {summary['api_detail_p95_ms']:>6}  queries per list page (10 / 100 rows): "
+              f"{summary['queries_page10']} / {summary['queries_page100']}{index}")
+    first = summaries[names[0]]
+    print(json.dumps({**summaries, "databases": names, "load_average": round(load_after, 2),
+                      **{key: first[key] for key in LEGACY_KEYS}}))
 
 
 if __name__ == "__main__":

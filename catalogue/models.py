@@ -163,7 +163,8 @@ class AIModel(models.Model):
     # What free-text search reads (catalogue.selectors.search_models): one column the database keeps
     # current, so a search is one LIKE per term instead of one per field. Fields are joined by a newline;
     # search terms are split on whitespace, so a term never matches across two fields. On PostgreSQL a
-    # trigram index on UPPER(search_text) serves these LIKEs (migration 0006).
+    # trigram index on UPPER(search_text) serves these LIKEs (migration 0006; written without GIN's pending list
+    # since 0009, so a bulk load does not leave the planner preferring a scan).
     search_text = models.GeneratedField(
         expression=Concat(
             "repo_key", Value("\n"), "display_name", Value("\n"), "family", Value("\n"), "description",
