@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from core.exceptions import NotFoundError
 from catalogue.permissions import can_view_model
-from catalogue.models import AIModel, LifecycleStatus, PlatformAvailability, Provider, Retirement
+from catalogue.models import AIModel, LifecycleStatus, PlatformAvailability, Provider, Retirement, Tag
 
 FAR_FUTURE = date(9999, 12, 31)
 
@@ -65,6 +65,20 @@ def search_models(queryset, value: str):
     return queryset
 
 
+def model_tags(model: AIModel) -> list[Tag]:
+    """The model's tags: the list model_queryset prefetched, else one query."""
+    prefetched = model.__dict__.get("prefetched_tags")
+    return prefetched if prefetched is not None else list(model.tags.all())
+
+
+def model_platforms(model: AIModel) -> list[PlatformAvailability]:
+    """Where the model is offered, maker's own platform first: the list model_queryset prefetched, else one query."""
+    prefetched = model.__dict__.get("prefetched_platforms")
+    if prefetched is not None:
+        return prefetched
+    return list(model.platforms.order_by("-is_maker_platform", "platform"))
+
+
 def model_queryset(*, today: date | None = None, sort_keys: bool = True) -> QuerySet[AIModel]:
     """Models with status annotated and everything the API shows fetched in a fixed number of queries.
     sort_keys=False leaves out the sort annotations, for rows fetched once their order is known."""
@@ -72,8 +86,14 @@ def model_queryset(*, today: date | None = None, sort_keys: bool = True) -> Quer
     queryset = (
         AIModel.objects.select_related("provider", "replacement__provider", "retirement__registered_by")
         .prefetch_related(
-            "tags",
-            Prefetch("platforms", queryset=PlatformAvailability.objects.order_by("-is_maker_platform", "platform")),
+            # Into plain lists (to_attr): Django's related-manager prefetch builds a filtered queryset per model and
+            # relation, about a tenth of a millisecond each, 100 per page of 50 (model_tags, model_platforms read them).
+            Prefetch("tags", queryset=Tag.objects.all(), to_attr="prefetched_tags"),
+            Prefetch(
+                "platforms",
+                queryset=PlatformAvailability.objects.order_by("-is_maker_platform", "platform"),
+                to_attr="prefetched_platforms",
+            ),
         )
         .annotate(lifecycle_status=status_expression(today))
     )

@@ -120,6 +120,7 @@ def model_update(*, model: AIModel, tags: list[str] | None = None, **fields) -> 
     model.save()
     if tags is not None:
         model.tags.set(tags_resolve(slugs=tags))
+        model.__dict__.pop("prefetched_tags", None)  # selectors.model_queryset's list is now stale
     return model
 
 

@@ -16,6 +16,7 @@ from django.http import JsonResponse
 from django.utils.http import http_date
 
 from catalogue.models import LifecycleStatus, MetadataAccess
+from catalogue.selectors import model_tags
 
 LFS_SPEC = "https://git-lfs.github.com/spec/v1"
 
@@ -112,7 +113,7 @@ def model_info(*, model, snapshot, files: list[dict], gated: bool, blobs: bool, 
         "disabled": False,
         "downloads": 0,
         "likes": 0,
-        "tags": [tag.slug for tag in model.tags.all()],
+        "tags": [tag.slug for tag in model_tags(model)],
         "siblings": siblings,
         "usedStorage": sum(f["size"] for f in files),
         "coda": lifecycle,

@@ -7,6 +7,7 @@ from html import escape
 
 from archive.hub.protocol import directory_entry, file_entry, hub_datetime
 from catalogue.models import FileAccess, MetadataAccess
+from catalogue.selectors import model_tags
 
 # Keys a list item may carry (`expand[]` picks among them; `full` gives them all).
 LIST_KEYS = ("author", "createdAt", "lastModified", "sha", "private", "gated", "disabled", "downloads", "likes",
@@ -101,7 +102,7 @@ def safetensors_info(inspection: dict) -> dict | None:
 
 
 def card_data(model) -> dict:
-    data = {"tags": [tag.slug for tag in model.tags.all()]}
+    data = {"tags": [tag.slug for tag in model_tags(model)]}
     if model.license:
         data["license"] = model.license
     return data
@@ -120,7 +121,7 @@ def list_item(model, *, head, keys: set[str], files: list[dict] | None) -> dict:
         "disabled": lambda: False,
         "downloads": lambda: 0,
         "likes": lambda: 0,
-        "tags": lambda: [tag.slug for tag in model.tags.all()],
+        "tags": lambda: [tag.slug for tag in model_tags(model)],
         "siblings": lambda: [{"rfilename": f["path"]} for f in (files or [])],
         "safetensors": lambda: safetensors_info(inspection),
         "cardData": lambda: card_data(model),

@@ -20,6 +20,7 @@ from catalogue.models import (
     RetirementReason,
     lifecycle_status,
 )
+from catalogue.selectors import model_platforms, model_tags
 from catalogue.validators import validate_model_name, validate_provider_slug
 
 # The model list renders up to 500 rows with their platforms and retirement; DRF's field-by-field path cost
@@ -212,7 +213,7 @@ class ModelSerializer(serializers.ModelSerializer):
             "license": obj.license,
             "release_date": _date(obj.release_date),
             "parameter_count": obj.parameter_count,
-            "tags": [tag.slug for tag in obj.tags.all()],
+            "tags": [tag.slug for tag in model_tags(obj)],
             "aliases": obj.aliases,
             "status": str(obj.status),
             "legacy_on": _date(obj.legacy_on),
@@ -220,7 +221,7 @@ class ModelSerializer(serializers.ModelSerializer):
             "retires_on": _date(obj.retires_on),
             "notice_period_days": obj.notice_period_days,
             "replacement": replacement.repo_id if replacement is not None else None,
-            "platforms": [platform.to_representation(p) for p in obj.platforms.all()],
+            "platforms": [platform.to_representation(p) for p in model_platforms(obj)],
             "retirement": self.fields["retirement"].to_representation(retirement) if retirement is not None else None,
             "preservation_status": obj.preservation_status,
             "metadata_access": obj.metadata_access,

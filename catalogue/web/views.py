@@ -195,7 +195,7 @@ def model_detail(request, provider, name, form=None, status=200):
         "timeline": _timeline(model),
         "lifecycle_bar": timeline_layout([model], today=timezone.localdate()),
         "retirement": retirement,
-        "platforms": list(model.platforms.all()),
+        "platforms": selectors.model_platforms(model),
         "snapshots": snapshots,
         "snapshot": snapshot,
         "refs": refs,

@@ -219,6 +219,11 @@ def test_curator_creates_and_updates_models_and_providers(curator_client, db):
     assert bad.status_code == 400 and "name" in bad.json()["errors"]
     patched = curator_client.patch(f"{MODELS}acme/acme-1/", {"family": "Acme 1"}, format="json")
     assert patched.json()["family"] == "Acme 1"
+    assert patched.json()["tags"] == ["open-weights"]
+    retagged = curator_client.patch(f"{MODELS}acme/acme-1/", {"tags": ["chat", "legacy"]}, format="json")
+    assert sorted(retagged.json()["tags"]) == ["chat", "legacy"]  # the answer shows the new tags, not the prefetched
+    listed = curator_client.get(MODELS, {"provider": "acme"}).json()["results"]
+    assert [sorted(m["tags"]) for m in listed] == [["chat", "legacy"]]
     assert curator_client.get("/api/v1/providers/acme/").json()["model_count"] == 1
 
 
