@@ -9,6 +9,7 @@ In one run, against a moto_server (a real S3 HTTP server) and the same generated
   (c) naive two passes: hashlib SHA-256 over the file, then upload_file (defaults)
   (d) Coda's ingest of that file through archive.ingest.services.snapshot_file_ingest, in a fresh process
 and for each size Coda's peak RSS (ru_maxrss of the ingest process) and source bytes read.
+Larger sizes (4 GiB by default) run (a) and (d) only, interleaved, --repeat-large times: ingest_vs_fast_raw_4gib.
 Prints the figures, then one JSON line with ingest_vs_fast_raw, ingest_vs_default_raw, ingest_vs_raw (against
 the faster of the two raw contenders), ingest_vs_two_pass, bytes_read_ratio, rss_mb_1gib, rss_mb_4gib.
 
@@ -253,6 +254,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes-gib", default="1,4")
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions of (a), (b), (c) on the first size")
+    parser.add_argument("--repeat-large", type=int, default=2, help="repetitions of fast raw and Coda on each larger size")
     args = parser.parse_args()
     sizes = [float(s) for s in args.sizes_gib.split(",")]
     bucket = fresh_server.bucket
@@ -300,6 +302,22 @@ def main():
                 figures["ingest_vs_fast_raw_median"] = round(
                     statistics.median(times["coda"]) / statistics.median(times["fast-raw"]), 3
                 )
+            else:
+                # Larger sizes: fast raw and Coda only, interleaved (each run is long), `--repeat-large` times.
+                large = {"fast-raw": [], "coda": []}
+                for rep in range(args.repeat_large):
+                    for name in (["fast-raw", "coda"] if rep % 2 == 0 else ["coda", "fast-raw"]):
+                        with fresh_server() as endpoint:
+                            if name == "fast-raw":
+                                large[name].append(fast_raw_upload(endpoint, bucket, path))
+                            else:
+                                work = tmp / f"work-{index}-{rep}"
+                                work.mkdir()
+                                large[name].append(coda_ingest(endpoint, bucket, source, work)["seconds"])
+                    print(f"  rep {rep}: fast-raw {large['fast-raw'][-1]:.2f}s  coda {large['coda'][-1]:.2f}s", flush=True)
+                figures[f"fast_raw_s_{size_gib:g}gib"] = min(large["fast-raw"])
+                figures[f"coda_s_{size_gib:g}gib"] = min(large["coda"])
+                figures[f"ingest_vs_fast_raw_{size_gib:g}gib"] = round(min(large["coda"]) / min(large["fast-raw"]), 3)
             work = tmp / f"work-{index}-rss"
             work.mkdir()
             with fresh_server() as endpoint:
@@ -313,6 +331,7 @@ def main():
     summary = {
         "ingest_vs_fast_raw": figures.get("ingest_vs_fast_raw"),
         "ingest_vs_default_raw": figures.get("ingest_vs_default_raw"),
+        "ingest_vs_fast_raw_4gib": figures.get("ingest_vs_fast_raw_4gib"),
         "ingest_vs_raw": figures.get("ingest_vs_raw"),
         "ingest_vs_two_pass": figures.get("ingest_vs_two_pass"),
         "bytes_read_ratio": max(ratios) if ratios else None,
