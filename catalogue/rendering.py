@@ -2,7 +2,7 @@
 terms on the web pages, the retirement dossier on pages, in the API and in feeds): python-markdown renders,
 nh3 (ammonia) keeps only an allow-list of tags and attributes, so script tags, event handlers and javascript:
 URLs never reach a page or a feed. Images are dropped: an <img> would make a reader's browser load from
-wherever its src points, and Coda's pages load nothing from other sites (see catalogue/web/csp.py). Links
+wherever its src points, and Coda's pages load nothing from other sites (see web/csp.py). Links
 stay, with rel="noopener noreferrer nofollow"."""
 
 import markdown

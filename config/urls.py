@@ -36,5 +36,5 @@ urlpatterns = [
     path("feeds/", include("dossier.urls")),
     path("hf/", include("archive.hub.urls")),  # Hugging Face Hub-compatible read API (HF_ENDPOINT=…/hf)
     path("oai", oai, name="oai"),  # OAI-PMH 2.0 for library harvesters (archive/oai)
-    path("", include("catalogue.web.urls", namespace="web")),
+    path("", include("web.urls", namespace="web")),
 ]

@@ -2,7 +2,7 @@
 and a snapshot's override, which of the five roles see the model and which may read its file bytes.
 
 The rules themselves (tests/catalogue/test_permissions.py), downloads with snapshot overrides
-(tests/archive/test_downloads.py), pages and the API (tests/catalogue/web/test_pages.py, tests/catalogue/test_api.py)
+(tests/archive/test_downloads.py), pages and the API (tests/web/test_pages.py, tests/catalogue/test_api.py)
 are held to this table; every route of the site is held to ROUTES below (tests/catalogue/test_access_matrix.py).
 
 The table is deliberately literal (not computed from catalogue.permissions): it is what the issue asks for.

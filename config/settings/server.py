@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "catalogue",
     "archive",
     "dossier",
+    "web",  # the researchers' site, above the three apps it composes
 ]
 
 MIDDLEWARE = [
@@ -52,7 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "catalogue.web.csp.WebCatalogueCSPMiddleware",  # CSP on the web catalogue's pages (not admin, not /api/docs/)
+    "web.csp.WebCatalogueCSPMiddleware",  # CSP on the web catalogue's pages (not admin, not /api/docs/)
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -60,7 +60,7 @@ def test_sanitiser_drops_javascript_links_and_keeps_others_with_rel():
 
 
 def test_model_card_filter_uses_the_same_sanitiser():
-    from catalogue.templatetags.coda_web import markdown
+    from web.templatetags.coda_web import markdown
 
     html = markdown('A card ![x](https://tracker.example/p.png) [home](https://example.org) [x](javascript:alert(1))')
     assert html == render_markdown('A card ![x](https://tracker.example/p.png) [home](https://example.org) [x](javascript:alert(1))')

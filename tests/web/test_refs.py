@@ -9,7 +9,7 @@ from django.test import Client
 from archive import refs
 from tests.archive.helpers import preserve_now
 from tests.factories import AIModelFactory, ProviderFactory, UserFactory
-from tests.catalogue.web.inline import has_inline_code
+from tests.web.inline import has_inline_code
 
 WEIGHTS = {"config.json": b'{"layers": 2}', "weights/model.safetensors": b"\x00" * 4096}
 DOSSIER = {"interviews/2025-01-01-1.md": b"# Exit interview\n", "reports/post-deployment-report-v1.md": b"# Report\n"}

@@ -6,9 +6,9 @@ import re
 import pytest
 from django.test import Client
 
-from catalogue.web.csp import POLICY
+from web.csp import POLICY
 from tests.factories import AIModelFactory, ProviderFactory, UserFactory
-from tests.catalogue.web.inline import INLINE_SCRIPT
+from tests.web.inline import INLINE_SCRIPT
 
 PIXEL = "https://tracker.example/pixel.png"
 

@@ -9,11 +9,11 @@ from django.utils import timezone
 
 from archive.models import IngestJob, Replica, Snapshot
 from archive.preservation import archive_health
-from catalogue.web.csp import POLICY
+from web.csp import POLICY
 from tests.archive.helpers import preserve_now
-from tests.catalogue.web.test_browser import ARTIFACTS, axe_violations, browser, guard, shot  # noqa: F401 (fixtures)
+from tests.web.test_browser import ARTIFACTS, axe_violations, browser, guard, shot  # noqa: F401 (fixtures)
 from tests.factories import AIModelFactory, CuratorFactory, ProviderFactory, UserFactory
-from tests.catalogue.web.inline import has_inline_code
+from tests.web.inline import has_inline_code
 
 
 def signed_in(user) -> Client:

@@ -1,5 +1,4 @@
-"""What the model page shows of the retirement dossier (the section `dossier.apps` registers with
-`catalogue.web.sections`), within the visibility rules."""
+"""What the model page shows of the retirement dossier, within the visibility rules."""
 
 from catalogue.models import AIModel
 from catalogue.permissions import can_view_interview_summary, can_view_transcript

@@ -1,4 +1,4 @@
-"""Server-rendered pages of the catalogue. Thin: parse input, call selectors/services, render.
+"""Server-rendered pages of the researchers' site (the catalogue, the archive's holdings, the dossier). Thin: parse input, call selectors/services, render.
 Who sees what is decided by catalogue.permissions only."""
 
 import json
@@ -25,9 +25,10 @@ from archive import selectors as archive_selectors
 from catalogue.models import PreservationStatus
 from catalogue import access, accounts, selectors
 from catalogue.embargoes import access_changes_pending
-from catalogue.web import browse
-from catalogue.web.health import health_charts
-from catalogue.web.timeline import timeline_layout
+from web import browse
+from web.dossier import model_dossier
+from web.health import health_charts
+from web.timeline import timeline_layout
 from core import throttling
 from core.exceptions import DomainError, NotFoundError
 from catalogue.models import AccessRequest, FileAccess, LifecycleStatus, Retirement
@@ -40,8 +41,7 @@ from catalogue.permissions import (
     is_curator,
     visible_replacement,
 )
-from catalogue.web.forms import AccessRequestForm, InviteForm, SignupForm, TokenForm
-from catalogue.web.sections import model_sections
+from web.forms import AccessRequestForm, InviteForm, SignupForm, TokenForm
 
 FILES_PER_PAGE = 50
 
@@ -73,7 +73,7 @@ def home(request):
         # The guide is for the first page; a search or filter shows only its results.
         "overview": None if request.GET else browse.home_overview(request.user),
     }
-    return render(request, "catalogue/home.html", context)
+    return render(request, "web/home.html", context)
 
 
 def timeline(request):
@@ -85,7 +85,7 @@ def timeline(request):
         "providers": browse.providers_visible(request.user),
         "statuses": LifecycleStatus.choices,
     }
-    return render(request, "catalogue/timeline.html", context)
+    return render(request, "web/timeline.html", context)
 
 
 @login_required
@@ -94,17 +94,17 @@ def preservation_health(request):
     if not is_curator(request.user):
         raise Http404("Only curators see the preservation health view.")
     health = archive_preservation.archive_health()
-    return render(request, "catalogue/preservation_health.html", {"health": health, "charts": health_charts(health)})
+    return render(request, "web/preservation_health.html", {"health": health, "charts": health_charts(health)})
 
 
 def upcoming(request):
     page = _page(request, browse.upcoming_retirements(request.user))
-    return render(request, "catalogue/upcoming.html", {"page": page, "today": timezone.localdate()})
+    return render(request, "web/upcoming.html", {"page": page, "today": timezone.localdate()})
 
 
 def providers(request):
     page = _page(request, browse.providers_with_counts(request.user))
-    return render(request, "catalogue/providers.html", {"page": page})
+    return render(request, "web/providers.html", {"page": page})
 
 
 def provider_detail(request, slug):
@@ -113,7 +113,7 @@ def provider_detail(request, slug):
     except NotFoundError as exc:
         raise Http404(exc.message) from None
     queryset = browse.model_search(user=request.user, filters=browse.ModelFilters(provider=slug))
-    return render(request, "catalogue/provider_detail.html", {"provider": provider, "page": _page(request, queryset)})
+    return render(request, "web/provider_detail.html", {"provider": provider, "page": _page(request, queryset)})
 
 
 def _model_or_404(request, provider, name):
@@ -217,11 +217,8 @@ def model_detail(request, provider, name, form=None, status=200):
         "now": timezone.now(),
         "access_changes": list(access_changes_pending(model)),  # embargoes: future access levels, by date
     }
-    # Sections other apps add (the retirement dossier): each one's value under its name, its template after ours.
-    sections = model_sections()
-    context.update({section.name: section.context(user=user, model=model) for section in sections})
-    context["model_sections"] = [section.template for section in sections]
-    return render(request, "catalogue/model_detail.html", context, status=status)
+    context["dossier"] = model_dossier(user=user, model=model)  # the retirement dossier's section (web/dossier.py)
+    return render(request, "web/model_detail.html", context, status=status)
 
 
 @login_required
@@ -247,7 +244,7 @@ def access_request_submit(request, provider, name):
 def signup(request):
     invitation = request.POST.get("invitation") or request.GET.get("invitation") or ""
     if not accounts.signup_allowed(invitation=invitation):
-        return render(request, "catalogue/signup.html", {"closed": True}, status=403)
+        return render(request, "web/signup.html", {"closed": True}, status=403)
     invited_email = accounts.invitation_email(invitation) if invitation else None
     form = SignupForm(request.POST or None, initial={"email": invited_email} if invited_email else None)
     if request.method == "POST" and form.is_valid():
@@ -261,12 +258,12 @@ def signup(request):
         except DomainError as exc:
             form.add_error(None, exc.message)
             context = {"form": form, "invitation": invitation, "invited_email": invited_email}
-            return render(request, "catalogue/signup.html", context, status=exc.status_code)
+            return render(request, "web/signup.html", context, status=exc.status_code)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.get_username()}.")
         return redirect("web:account")
     context = {"form": form, "invitation": invitation, "invited_email": invited_email}
-    return render(request, "catalogue/signup.html", context, status=400 if request.method == "POST" else 200)
+    return render(request, "web/signup.html", context, status=400 if request.method == "POST" else 200)
 
 
 def _account(request, status=200, **extra):
@@ -280,7 +277,7 @@ def _account(request, status=200, **extra):
         "now": timezone.now(),
         **extra,
     }
-    return render(request, "catalogue/account.html", context, status=status)
+    return render(request, "web/account.html", context, status=status)
 
 
 @login_required

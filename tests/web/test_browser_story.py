@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from dossier.story import story_load
-from tests.catalogue.web.test_browser import ARTIFACTS, axe_violations, browser, guard, shot  # noqa: F401 (fixtures)
+from tests.web.test_browser import ARTIFACTS, axe_violations, browser, guard, shot  # noqa: F401 (fixtures)
 from tests.factories import AIModelFactory, ProviderFactory
 
 pytestmark = pytest.mark.browser

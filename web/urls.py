@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from core.throttling import sign_in_guard
-from catalogue.web import views
+from web import views
 
 app_name = "web"
 

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from catalogue.web.timeline import timeline_layout
+from web.timeline import timeline_layout
 from tests.factories import AIModelFactory, CuratorFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db
