@@ -1,13 +1,12 @@
 """The OAI-PMH 2.0 endpoint: one view, six verbs (https://www.openarchives.org/OAI/openarchivesprotocol.html)."""
 
-import base64
-import binascii
-import json
 from datetime import datetime, timezone as dt_timezone
 from xml.etree import ElementTree as ET
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -17,53 +16,25 @@ from lxml import etree
 from archive.citation.datacite import datacite_etree, datacite_json, model_datacite_json
 from archive.citation.records import citation_for
 from archive.models import Snapshot
+from archive.oai.arguments import FORMATS, OAI_DC, OAIError, check_arguments, parse_date, token_decode, token_encode
 from catalogue import selectors as catalogue_selectors
 from catalogue.models import AIModel, LifecycleStatus, Provider
 from catalogue.permissions import visible_models
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
-OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC = "http://purl.org/dc/elements/1.1/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 REPOSITORY = "coda"
 PAGE_SIZE = 500
 EARLIEST = "2000-01-01T00:00:00Z"
-FORMATS = {
-    "oai_dc": (OAI_DC, "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"),
-    "oai_datacite": ("http://datacite.org/schema/kernel-4", "http://schema.datacite.org/meta/kernel-4.5/metadata.xsd"),
-}
-ARGUMENTS = {  # verb -> (required, optional, exclusive)
-    "Identify": (set(), set(), None),
-    "ListMetadataFormats": (set(), {"identifier"}, None),
-    "ListSets": (set(), set(), "resumptionToken"),
-    "ListIdentifiers": ({"metadataPrefix"}, {"from", "until", "set"}, "resumptionToken"),
-    "ListRecords": ({"metadataPrefix"}, {"from", "until", "set"}, "resumptionToken"),
-    "GetRecord": ({"identifier", "metadataPrefix"}, set(), None),
-}
+# §3.2: after a badVerb or badArgument the <request> element carries the base URL only, no attributes.
+NOT_ECHOED = ("badVerb", "badArgument")
 for prefix, name in (("", OAI), ("oai_dc", OAI_DC), ("dc", DC), ("xsi", XSI)):
     ET.register_namespace(prefix, name)
 
 
-class OAIError(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_date(raw: str, *, end: bool) -> tuple[datetime, str]:
-    for fmt, granularity in (("%Y-%m-%dT%H:%M:%SZ", "seconds"), ("%Y-%m-%d", "day")):
-        try:
-            moment = datetime.strptime(raw, fmt).replace(tzinfo=dt_timezone.utc)
-        except ValueError:
-            continue
-        if granularity == "day" and end:
-            moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
-        return moment, granularity
-    raise OAIError("badArgument", f"Not a UTC date of this repository's granularity: {raw!r}.")
 
 
 def _identifier(model: AIModel) -> str:
@@ -86,19 +57,6 @@ def _records():
 
 def _sets(model: AIModel) -> list[str]:
     return [f"provider:{model.provider.slug}", f"status:{model.status}"]
-
-
-def _token_encode(state: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
-
-
-def _token_decode(token: str) -> dict:
-    try:
-        state = json.loads(base64.urlsafe_b64decode(token.encode()))
-        assert isinstance(state, dict) and isinstance(state.get("after"), str) and state.get("prefix", "") in ("", *FORMATS)
-        return state
-    except (ValueError, binascii.Error, AssertionError, UnicodeError):
-        raise OAIError("badResumptionToken", "This resumption token is not valid.") from None
 
 
 def _el(parent, tag: str, text: str | None = None, **attrs):
@@ -147,13 +105,9 @@ def _metadata(request, parent, model: AIModel, prefix: str):
 
 
 def _page(request, root, verb: str, args: dict):
-    state = _token_decode(args["resumptionToken"]) if "resumptionToken" in args else {
-        "prefix": args.get("metadataPrefix", ""), "from": args.get("from"), "until": args.get("until"),
-        "set": args.get("set"), "after": "",
-    }
-    if verb != "ListSets" and state["prefix"] not in FORMATS:
-        raise OAIError("cannotDisseminateFormat", f"Unknown metadataPrefix {state['prefix']!r}.")
     if verb == "ListSets":
+        if "resumptionToken" in args:  # the sets fit in one answer: no ListSets token was ever issued
+            raise OAIError("badResumptionToken", "This resumption token is not valid.")
         specs = [(f"provider:{slug}", name) for slug, name in Provider.objects.order_by("slug").values_list("slug", "name")]
         specs += [(f"status:{value}", f"Lifecycle: {label}") for value, label in LifecycleStatus.choices]
         container = _el(root, f"{{{OAI}}}ListSets")
@@ -162,19 +116,25 @@ def _page(request, root, verb: str, args: dict):
             _el(item, f"{{{OAI}}}setSpec", spec)
             _el(item, f"{{{OAI}}}setName", name)
         return
+    state = token_decode(args["resumptionToken"], verb=verb) if "resumptionToken" in args else {
+        "verb": verb, "prefix": args["metadataPrefix"], "from": args.get("from"), "until": args.get("until"),
+        "set": args.get("set"), "after": "",
+    }
+    if state["prefix"] not in FORMATS:
+        raise OAIError("cannotDisseminateFormat", f"Unknown metadataPrefix {state['prefix']!r}.")
     records = _records()
     bounds = {}
     for key, end in (("from", False), ("until", True)):
-        if state.get(key):
-            bounds[key] = _parse_date(state[key], end=end)
+        if state[key] is not None:
+            bounds[key] = parse_date(state[key], end=end)
     if len({g for _, g in bounds.values()}) > 1:
         raise OAIError("badArgument", "from and until must have the same granularity.")
     if "from" in bounds:
         records = records.filter(updated_at__gte=bounds["from"][0])
     if "until" in bounds:
         records = records.filter(updated_at__lte=bounds["until"][0])
-    spec = state.get("set")
-    if spec:
+    spec = state["set"]
+    if spec is not None:
         kind, _, value = spec.partition(":")
         if kind == "provider":
             records = records.filter(provider__slug=value)
@@ -197,7 +157,7 @@ def _page(request, root, verb: str, args: dict):
             if not model.withdrawn_at:
                 _metadata(request, record, model, state["prefix"])
     if len(page) > PAGE_SIZE or "resumptionToken" in args:
-        token = _token_encode({**state, "after": page[PAGE_SIZE - 1].repo_key}) if len(page) > PAGE_SIZE else ""
+        token = token_encode({**state, "after": page[PAGE_SIZE - 1].repo_key}) if len(page) > PAGE_SIZE else ""
         _el(container, f"{{{OAI}}}resumptionToken", token)
 
 
@@ -232,39 +192,33 @@ def _verb(request, root, verb: str, args: dict):
         _page(request, root, verb, args)
 
 
-def _check_arguments(query) -> tuple[str, dict]:
-    verb = query.get("verb", "")
-    if verb not in ARGUMENTS or len(query.getlist("verb")) != 1:
-        raise OAIError("badVerb", "Missing, repeated or unknown verb.")
-    required, optional, exclusive = ARGUMENTS[verb]
-    args = {key: query.get(key) for key in query if key != "verb"}
-    if any(len(query.getlist(key)) > 1 for key in args):
-        raise OAIError("badArgument", "An argument is repeated.")
-    if exclusive and exclusive in args:
-        if len(args) > 1:
-            raise OAIError("badArgument", f"{exclusive} is an exclusive argument.")
-        return verb, args
-    unknown = set(args) - required - optional
-    missing = required - set(args)
-    if unknown or missing:
-        raise OAIError("badArgument", f"Unknown arguments {sorted(unknown)}; missing {sorted(missing)}.")
-    return verb, args
+def _query(request):
+    """The arguments: the query string of a GET, the form body of a POST (§3.1.1)."""
+    if request.method != "POST":
+        return request.GET
+    try:
+        return request.POST
+    except (MultiPartParserError, RequestDataTooBig, SuspiciousOperation):  # a body Django cannot read as a form
+        raise OAIError("badArgument", "The request body is not a form Coda can read.") from None
 
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def oai(request):
-    """GET or POST /oai?verb=…"""
-    query = request.POST if request.method == "POST" else request.GET
+    """GET or POST /oai?verb=… (core.guard leaves a NUL in these arguments to this view: badArgument)."""
     root = ET.Element(f"{{{OAI}}}OAI-PMH", {f"{{{XSI}}}schemaLocation": f"{OAI} http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"})
     _el(root, f"{{{OAI}}}responseDate", _stamp(timezone.now()))
     request_el = _el(root, f"{{{OAI}}}request", request.build_absolute_uri(request.path))
+    echoed = {}
     try:
-        verb, args = _check_arguments(query)
-        for key, value in {"verb": verb, **args}.items():
-            request_el.set(key, value)
+        verb, args = check_arguments(_query(request))
+        echoed = {"verb": verb, **args}  # every value XML can carry (check_arguments); ElementTree escapes the rest
         _verb(request, root, verb, args)
     except OAIError as exc:
         _el(root, f"{{{OAI}}}error", exc.message, code=exc.code)
+        if exc.code in NOT_ECHOED:
+            echoed = {}
+    for key, value in echoed.items():
+        request_el.set(key, value)
     body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False)
     return HttpResponse(body, content_type="text/xml; charset=utf-8")
