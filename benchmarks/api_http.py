@@ -1,15 +1,10 @@
-"""HTTP side of the API benchmark (no Django here): gunicorn, timed requests, percentiles, the summary keys."""
+"""HTTP side of the API benchmark (no Django here): server environment, timed requests, percentiles, summary keys."""
 
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 # How many requests each measured endpoint gets, relative to --requests (the web pages are slow and few).
 WEB_HOME_PATHS = ["/", "/?status=retired", "/?q=vision", "/?provider=prov-03"]
 # Derived on the fly from 200,000 files and their replicas (archive/preservation.py snapshot_health).
@@ -32,31 +27,6 @@ def request_counts(requests: int) -> dict[str, int]:
         "list": requests, "search": requests, "detail": requests, "snapshot_detail": requests,
         "web_home": max(40, requests // 5), "web_preservation": 10,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(port: int, workers: int, env: dict[str, str] | None = None) -> subprocess.Popen:
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen(
-        [str(gunicorn), "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--log-level", "warning"],
-        cwd=ROOT,
-        env=env if env is not None else os.environ.copy(),
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/providers/", timeout=5).read()
-            return process
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("gunicorn did not start")
 
 
 def timed(url: str) -> float:

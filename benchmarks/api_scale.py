@@ -26,7 +26,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from api_http import free_port, http_summary, measure_interleaved, print_table, request_counts, server_env, start_gunicorn
+from api_http import http_summary, measure_interleaved, print_table, request_counts, server_env
+from harness import free_port, start_gunicorn
 
 HERE = Path(__file__).resolve().parent
 SQLITE_URL = f"sqlite:///{HERE.parent / 'var' / 'bench' / 'api_scale.sqlite3'}"

@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from api_http import (  # noqa: E402  benchmarks/, the script's directory, is on sys.path
-    WEB_HOME_PATHS, WEB_PRESERVATION_PATHS, free_port, http_summary, measure, print_table, request_counts,
-    server_env, start_gunicorn, summarize,
+    WEB_HOME_PATHS, WEB_PRESERVATION_PATHS, http_summary, measure, print_table, request_counts, server_env, summarize,
 )
+from harness import free_port, start_gunicorn  # noqa: E402
 
 BENCH_DIR = ROOT / "var" / "bench"
 BENCH_DIR.mkdir(parents=True, exist_ok=True)

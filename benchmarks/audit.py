@@ -18,10 +18,8 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ingest import empty_bucket, make_file, s3, start_moto  # noqa: E402
+from harness import environment, make_file, moto_store, s3_location  # noqa: E402
 
 
 def main():
@@ -39,40 +37,24 @@ def main():
     parser.add_argument("--objects", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    moto, endpoint = start_moto()
     bucket = "coda-audit-bench"
-    client = s3(endpoint)
-    client.create_bucket(Bucket=bucket)
-    tmp = Path(tempfile.mkdtemp(prefix="coda-audit-bench-"))
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}",
-        CELERY_BROKER_URL="memory://",
-        CODA_VAR_DIR=str(tmp),
-        CODA_STAGING_ROOTS=str(tmp / "staging"),
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        CODA_LOG_LEVEL="WARNING",
-        CODA_STORAGE_LOCATIONS=json.dumps(
-            [{"name": "bench", "kind": "s3", "endpoint_url": endpoint, "bucket": bucket, "region": "us-east-1",
-              "access_key_env": "AWS_ACCESS_KEY_ID", "secret_key_env": "AWS_SECRET_ACCESS_KEY", "primary": True}]
-        ),
-    )
-    import django
+    with moto_store(bucket, prefix="coda-audit-bench-") as store:
+        client, tmp = store.client, store.tmp
+        os.environ.update(environment(tmp, s3_location(store.endpoint, bucket), in_process=True))
+        import django
 
-    django.setup()
-    from django.core.management import call_command
+        django.setup()
+        from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
-    from archive.assurance import fixity
-    from archive.ingest import services
-    from archive.models import Replica, SnapshotFile
-    from archive.tasks import snapshot_file_ingest, snapshot_replicate
-    from catalogue.models import AIModel, Provider
+        call_command("migrate", verbosity=0)
+        from archive.assurance import fixity
+        from archive.ingest import services
+        from archive.models import Replica, SnapshotFile
+        from archive.tasks import snapshot_file_ingest, snapshot_replicate
+        from catalogue.models import AIModel, Provider
 
-    snapshot_file_ingest.delay = lambda file_id: None
-    snapshot_replicate.delay = lambda snapshot_id: None
-    try:
+        snapshot_file_ingest.delay = lambda file_id: None
+        snapshot_replicate.delay = lambda snapshot_id: None
         source = tmp / "staging" / "model"
         source.mkdir(parents=True)
         for i in range(args.objects):
@@ -147,10 +129,6 @@ def main():
                           "audit_parallel_vs_serial": round(min(parallel_times) / min(audit_times), 3),
                           "audit_parallel_vs_serial_median": round(
                               statistics.median(parallel_times) / statistics.median(audit_times), 3)}))
-    finally:
-        empty_bucket(client, bucket)
-        moto.terminate()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

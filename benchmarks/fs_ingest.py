@@ -14,7 +14,6 @@ Usage: python benchmarks/fs_ingest.py [--size-gib 1] [--repeat 3]
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -26,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ingest import CHILD, GIB, make_file  # noqa: E402
+from harness import GIB, filesystem_location, make_file  # noqa: E402
+from ingest import coda_ingest  # noqa: E402
 
 
 def settle(path: Path) -> None:
@@ -42,27 +42,6 @@ def cp(path: Path, dest: Path) -> float:
     subprocess.run(["cp", str(path), str(dest)], check=True)
     subprocess.run(["sync", str(dest)], check=True)
     return time.perf_counter() - start
-
-
-def coda(source: Path, work: Path) -> float:
-    env = dict(os.environ)
-    env.update(
-        CODA_ROOT=str(ROOT),
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=f"sqlite:///{work / 'bench.sqlite3'}",
-        CELERY_BROKER_URL="memory://",
-        CODA_VAR_DIR=str(work),
-        CODA_STAGING_ROOTS=str(source.parent),
-        BENCH_SOURCE=str(source),
-        CODA_STORAGE_LOCATIONS=json.dumps(
-            [{"name": "bench", "kind": "filesystem", "root": str(work / "store"), "primary": True}]
-        ),
-        CODA_LOG_LEVEL="WARNING",
-    )
-    result = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr[-3000:])
-    return json.loads(result.stdout.strip().splitlines()[-1])["seconds"]
 
 
 def main():
@@ -83,7 +62,10 @@ def main():
                 work = tmp / f"work-{rep}-{name}"
                 work.mkdir()
                 settle(path)
-                times[name].append(cp(path, work / "copy") if name == "cp" else coda(source, work))
+                if name == "cp":
+                    times[name].append(cp(path, work / "copy"))
+                else:
+                    times[name].append(coda_ingest(filesystem_location(work / "store"), source, work)["seconds"])
                 shutil.rmtree(work)
             print(f"rep {rep}: cp+sync {times['cp'][-1]:.2f}s, coda {times['coda'][-1]:.2f}s", flush=True)
         best_cp, best_coda = min(times["cp"]), min(times["coda"])

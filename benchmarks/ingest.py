@@ -23,8 +23,6 @@ import argparse
 import hashlib
 import json
 import os
-import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,67 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-GIB = 1024**3
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_moto() -> tuple[subprocess.Popen, str]:
-    """moto_server on a free port, keeping objects in memory: up to 2 GiB in its own buffers, larger ones spooled
-    to a RAM-backed tmpfs where there is one (MOTO_TMPDIR, default /dev/shm). The server's disk writeback is not
-    what is being compared, and left in it swamps the differences between the clients."""
-    port = free_port()
-    env = dict(os.environ)
-    tmpdir = os.environ.get("MOTO_TMPDIR", "/dev/shm")
-    if os.path.isdir(tmpdir):
-        env["TMPDIR"] = tmpdir
-    # Objects up to 2 GiB stay in the server's memory (moto spools anything over 5 MiB to a file by default).
-    env.setdefault("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", str(2 * GIB))
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("moto_server did not start")
-
-
-def make_file(path: Path, size: int) -> None:
-    block = os.urandom(8 * 1024 * 1024)
-    with open(path, "wb") as out:
-        written = 0
-        while written < size:
-            n = min(len(block), size - written)
-            out.write(block[:n])
-            written += n
-            block = block[1:] + block[:1]  # cheap variation so blocks differ
-
-
-def s3(endpoint):
-    import boto3
-    from botocore.config import Config
-
-    # Plain boto3 defaults, except response checksum validation: moto echoes a stale checksum on copied objects.
-    return boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench",
-        config=Config(response_checksum_validation="when_required"),
-    )
-
-
-def empty_bucket(client, bucket):
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        for obj in page.get("Contents", []):
-            client.delete_object(Bucket=bucket, Key=obj["Key"])
+from harness import GIB, environment, make_file, moto_store, s3, s3_location  # noqa: E402
 
 
 def raw_upload(endpoint, bucket, path) -> float:
@@ -110,16 +49,10 @@ def fast_s3(endpoint):
     """The fastest correct boto3 client for this endpoint: the payload is not signed (Coda's default,
     CODA_S3_SIGN_PAYLOAD=false), each part still carries the CRC32 the server checks (boto3's default request
     checksum, as Coda's), and the connection pool holds every part in flight."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench",
-        config=Config(
-            response_checksum_validation="when_required",
-            max_pool_connections=max(10, CODA_CONCURRENCY * 2),
-            s3={"addressing_style": "path", "payload_signing_enabled": False},
-        ),
+    return s3(
+        endpoint,
+        max_pool_connections=max(10, CODA_CONCURRENCY * 2),
+        s3={"addressing_style": "path", "payload_signing_enabled": False},
     )
 
 
@@ -208,46 +141,16 @@ print(json.dumps({"seconds": elapsed, "bytes_read": counted[0],
 '''
 
 
-def coda_ingest(endpoint, bucket, source_dir: Path, workdir: Path) -> dict:
-    env = dict(os.environ)
-    env.update(
-        CODA_ROOT=str(ROOT),
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
-        CELERY_BROKER_URL="memory://",
-        CODA_VAR_DIR=str(workdir),
-        CODA_STAGING_ROOTS=str(source_dir.parent),
-        BENCH_SOURCE=str(source_dir),
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        CODA_STORAGE_LOCATIONS=json.dumps(
-            [{"name": "bench", "kind": "s3", "endpoint_url": endpoint, "bucket": bucket, "region": "us-east-1",
-              "access_key_env": "AWS_ACCESS_KEY_ID", "secret_key_env": "AWS_SECRET_ACCESS_KEY", "primary": True}]
-        ),
-        CODA_LOG_LEVEL="WARNING",
-    )
+def coda_ingest(location: dict, source_dir: Path, workdir: Path) -> dict:
+    """Coda's ingest of source_dir into `location` in a fresh process (CHILD), its own database in workdir."""
+    env = environment(workdir, location, staging=source_dir.parent, in_process=True)
+    env.update(CODA_ROOT=str(ROOT), BENCH_SOURCE=str(source_dir))
     result = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True)
     if os.environ.get("BENCH_SHOW_STDERR"):
         print(result.stderr[-4000:], file=sys.stderr)
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-3000:])
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-class fresh_server:
-    """A moto_server of its own for one timed run, with the bench bucket: no run inherits another's objects,
-    memory or warm-up."""
-
-    bucket = "coda-bench"
-
-    def __enter__(self) -> str:
-        self.proc, endpoint = start_moto()
-        s3(endpoint).create_bucket(Bucket=self.bucket)
-        return endpoint
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
 
 
 def main():
@@ -257,7 +160,7 @@ def main():
     parser.add_argument("--repeat-large", type=int, default=2, help="repetitions of fast raw and Coda on each larger size")
     args = parser.parse_args()
     sizes = [float(s) for s in args.sizes_gib.split(",")]
-    bucket = fresh_server.bucket
+    bucket = "coda-bench"
     figures = {}
     with tempfile.TemporaryDirectory(prefix="coda-bench-") as tmp:
         tmp = Path(tmp)
@@ -272,7 +175,10 @@ def main():
                 times = {"fast-raw": [], "default-raw": [], "two-pass": [], "coda": []}
 
                 def run(name, rep):
-                    with fresh_server() as endpoint:
+                    # A moto_server of its own for each timed run: no run inherits another's objects, memory or
+                    # warm-up.
+                    with moto_store(bucket) as store:
+                        endpoint = store.endpoint
                         if name == "fast-raw":
                             return fast_raw_upload(endpoint, bucket, path)
                         if name == "default-raw":
@@ -281,7 +187,7 @@ def main():
                             return two_pass(endpoint, bucket, path)
                         work = tmp / f"work-{index}-{rep}"
                         work.mkdir()
-                        return coda_ingest(endpoint, bucket, source, work)["seconds"]
+                        return coda_ingest(s3_location(endpoint, bucket), source, work)["seconds"]
 
                 names = list(times)
                 for rep in range(args.repeat):  # interleaved, order rotated: drift and position hit all alike
@@ -307,21 +213,22 @@ def main():
                 large = {"fast-raw": [], "coda": []}
                 for rep in range(args.repeat_large):
                     for name in (["fast-raw", "coda"] if rep % 2 == 0 else ["coda", "fast-raw"]):
-                        with fresh_server() as endpoint:
+                        with moto_store(bucket) as store:
+                            endpoint = store.endpoint
                             if name == "fast-raw":
                                 large[name].append(fast_raw_upload(endpoint, bucket, path))
                             else:
                                 work = tmp / f"work-{index}-{rep}"
                                 work.mkdir()
-                                large[name].append(coda_ingest(endpoint, bucket, source, work)["seconds"])
+                                large[name].append(coda_ingest(s3_location(endpoint, bucket), source, work)["seconds"])
                     print(f"  rep {rep}: fast-raw {large['fast-raw'][-1]:.2f}s  coda {large['coda'][-1]:.2f}s", flush=True)
                 figures[f"fast_raw_s_{size_gib:g}gib"] = min(large["fast-raw"])
                 figures[f"coda_s_{size_gib:g}gib"] = min(large["coda"])
                 figures[f"ingest_vs_fast_raw_{size_gib:g}gib"] = round(min(large["coda"]) / min(large["fast-raw"]), 3)
             work = tmp / f"work-{index}-rss"
             work.mkdir()
-            with fresh_server() as endpoint:
-                result = coda_ingest(endpoint, bucket, source, work)
+            with moto_store(bucket) as store:
+                result = coda_ingest(s3_location(store.endpoint, bucket), source, work)
             figures[f"bytes_read_ratio_{size_gib:g}gib"] = round(result["bytes_read"] / size, 4)
             figures[f"rss_mb_{size_gib:g}gib"] = round(result["rss_mb"], 1)
             print(f"  coda: {result['seconds']:.2f}s, read {result['bytes_read']} of {size} bytes, "

@@ -26,15 +26,10 @@ Usage: python benchmarks/preserve.py [--size-gib 1] [--repeat 3] [--small-files 
 
 import argparse
 import json
-import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,26 +37,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "client"))
 
 from coda_client import Coda  # noqa: E402
-from ingest import GIB, empty_bucket, fast_raw_upload, make_file, s3, start_moto  # noqa: E402
-
-
-def environment(endpoint: str, bucket: str, tmp: Path) -> dict:
-    env = dict(os.environ)
-    env.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
-    env.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        CODA_VAR_DIR=str(tmp),
-        CODA_STAGING_ROOTS=str(tmp / "staging"),
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        CODA_LOG_LEVEL="WARNING",
-        CODA_STORAGE_LOCATIONS=json.dumps(
-            [{"name": "bench", "kind": "s3", "endpoint_url": endpoint, "bucket": bucket, "region": "us-east-1",
-              "access_key_env": "AWS_ACCESS_KEY_ID", "secret_key_env": "AWS_SECRET_ACCESS_KEY", "primary": True}]
-        ),
-    )
-    return env
+from harness import (  # noqa: E402
+    GIB, MotoStore, empty_bucket, environment, free_port, make_file, moto_store, s3_location, start_gunicorn,
+    start_worker, vary,
+)
+from ingest import fast_raw_upload  # noqa: E402
 
 
 def manage(env, *args, check=True) -> subprocess.CompletedProcess:
@@ -103,25 +83,9 @@ CURATOR_TOKEN = (
 
 def start_web(env: dict) -> tuple[subprocess.Popen, str]:
     """gunicorn serving config.wsgi as `make run` does (2 workers), DEBUG off, persistent database connections."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     web_env = {**env, "DJANGO_DEBUG": "false", "DJANGO_CONN_MAX_AGE": env.get("DJANGO_CONN_MAX_AGE", "60")}
-    web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--timeout", "120", "--log-level", "warning"],
-        env=web_env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{base}/api/v1/providers/", timeout=5).read()
-            return web, base
-        except OSError:
-            time.sleep(0.2)
-    web.terminate()
-    raise RuntimeError("gunicorn did not start")
+    return start_gunicorn(port, 2, web_env, timeout=120, quiet=True), f"http://127.0.0.1:{port}"
 
 
 POSTS: list[float] = []  # seconds the POST took (to its 202), each API preserve
@@ -142,29 +106,22 @@ def api_preserve(coda: Coda, name: str, source: Path) -> float:
     return elapsed
 
 
-def vary(path: Path) -> None:
-    with open(path, "r+b") as f:
-        f.write(os.urandom(16))
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-gib", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--small-files", type=int, default=10)
     args = parser.parse_args()
-    moto, endpoint = start_moto()
     bucket, raw_bucket = "coda-preserve-bench", "coda-preserve-raw"
-    client = s3(endpoint)
-    client.create_bucket(Bucket=bucket)
-    client.create_bucket(Bucket=raw_bucket)
-    tmp = Path(tempfile.mkdtemp(prefix="coda-preserve-bench-"))
-    env = environment(endpoint, bucket, tmp)
+    with moto_store(bucket, raw_bucket, prefix="coda-preserve-bench-") as store:
+        run(args, store, bucket, raw_bucket)
+
+
+def run(args, store: MotoStore, bucket: str, raw_bucket: str) -> None:
+    endpoint, client, tmp = store.endpoint, store.client, store.tmp
+    env = environment(tmp, s3_location(endpoint, bucket))
     manage(env, "migrate", "--verbosity", "0")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "WARNING"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    worker = start_worker(env)
     web, base = start_web(env)
     coda = Coda(base, manage(env, "shell", "-c", CURATOR_TOKEN).stdout.strip().splitlines()[-1])
     figures = {}
@@ -242,9 +199,6 @@ def main():
         worker.terminate()
         worker.wait(timeout=60)
         web.wait(timeout=60)
-        empty_bucket(client, bucket)
-        moto.terminate()
-        shutil.rmtree(tmp, ignore_errors=True)  # the generated model files (1 GiB by default)
 
 
 if __name__ == "__main__":

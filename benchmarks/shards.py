@@ -39,7 +39,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -50,10 +49,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
-from ingest import empty_bucket, make_file, s3, start_moto  # noqa: E402
-from preserve import environment, vary  # noqa: E402
-
-MIB = 1024 * 1024
+from harness import (  # noqa: E402
+    MIB, MotoStore, empty_bucket, environment, filesystem_location, make_file, moto_store, s3_location, start_worker,
+    vary,
+)
 
 
 class Sampler:
@@ -262,19 +261,19 @@ def main():
     parser.add_argument("--store", choices=["s3", "filesystem"], default="s3",
                         help="the primary location: moto_server (default) or a directory on the local disk")
     args = parser.parse_args()
-    moto, endpoint = start_moto()
     bucket, raw_bucket = "coda-shards-bench", "coda-shards-raw"
-    client = s3(endpoint)
-    client.create_bucket(Bucket=bucket)
-    client.create_bucket(Bucket=raw_bucket)
-    tmp = Path(tempfile.mkdtemp(prefix="coda-shards-bench-"))
-    env = environment(endpoint, bucket, tmp)
+    with moto_store(bucket, raw_bucket, prefix="coda-shards-bench-") as store:
+        run(args, store, bucket, raw_bucket)
+
+
+def run(args, store: MotoStore, bucket: str, raw_bucket: str) -> None:
+    moto, endpoint, client, tmp = store.proc, store.endpoint, store.client, store.tmp
     store_dir = tmp / "store"
     if args.store == "filesystem":
         store_dir.mkdir()
-        env["CODA_STORAGE_LOCATIONS"] = json.dumps(
-            [{"name": "bench-fs", "kind": "filesystem", "root": str(store_dir), "primary": True}]
-        )
+        env = environment(tmp, filesystem_location(store_dir, name="bench-fs"))
+    else:
+        env = environment(tmp, s3_location(endpoint, bucket))
     raw_target = endpoint if args.store == "s3" else str(store_dir)
     os.environ.update(env)
     import django
@@ -284,11 +283,8 @@ def main():
 
     call_command("migrate", verbosity=0)
     workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "WARNING", "--pool", "prefork",
-             "--concurrency", str(args.concurrency), "--hostname", f"shards{n}-{os.getpid()}@%h"],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        start_worker(env, "--pool", "prefork", "--concurrency", str(args.concurrency),
+                     "--hostname", f"shards{n}-{os.getpid()}@%h")
         for n in range(args.nodes)
     ]
     sampler = Sampler([psutil.Process(w.pid) for w in workers], psutil.Process(moto.pid))
@@ -420,10 +416,6 @@ def main():
             worker.terminate()
         for worker in workers:
             worker.wait(timeout=60)
-        empty_bucket(client, bucket)
-        moto.terminate()
-        moto.wait(timeout=30)
-        subprocess.run(["rm", "-rf", str(tmp)])
 
 
 if __name__ == "__main__":
