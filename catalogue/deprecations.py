@@ -13,6 +13,7 @@ from django.db import transaction
 from catalogue import services
 from catalogue.models import AIModel, PlatformAvailability
 from catalogue.validators import validate_model_name, validate_provider_slug
+from core.text import text_problem
 
 # Platforms run by the model's maker: their schedule is the model's headline lifecycle.
 MAKER_PLATFORMS = {
@@ -85,6 +86,8 @@ def _text(row: dict, key: str) -> str:
         raise RowError(f"'{key}' must be a string or null")
     if len(value) > MAX_TEXT:
         raise RowError(f"'{key}' is longer than {MAX_TEXT} characters")
+    if problem := text_problem(value):
+        raise RowError(f"'{key}' {problem}")
     return value.strip()
 
 

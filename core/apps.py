@@ -13,3 +13,9 @@ class CoreConfig(AppConfig):
     def ready(self):
         # Imported once the app registry is ready (it touches auth signals): connects the sign-in failure counter.
         from core import throttling  # noqa: F401
+        from django.db.models.signals import pre_save
+
+        from core.text import text_guard
+
+        # The last line of defence for free text (core/text.py): every save, whichever door it came through.
+        pre_save.connect(text_guard, dispatch_uid="core.text_guard")

@@ -16,9 +16,25 @@ from django.utils.feedgenerator import Atom1Feed
 from catalogue import selectors as catalogue_selectors
 from catalogue.permissions import visible_replacement
 from catalogue.rendering import render_markdown
+from core.text import clean_text, clean_tree
 from dossier import selectors
 
 PRODID = "-//Coda//Retirement registry//EN"
+
+
+class CleanAtom1Feed(Atom1Feed):
+    """Atom whose every text is XML 1.0: characters `core.text` refuses, if stored before it refused them, are
+    dropped (Django's XML writer would raise, taking the whole feed down for everyone)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*clean_tree(args), **clean_tree(kwargs))
+
+    def add_item(self, *args, **kwargs):
+        super().add_item(*clean_tree(args), **clean_tree(kwargs))
+
+
+def _event_text(event, name: str, value: str) -> None:
+    event.add(name, clean_text(value))  # iCalendar TEXT excludes control characters (RFC 5545 3.3.11)
 
 
 def _providers(request) -> list[str]:
@@ -70,7 +86,7 @@ def _day_start(day) -> datetime:
 class RetirementAtomFeed(Feed):
     """Every retirement date, past and upcoming, newest first; `?provider=a,b` narrows it."""
 
-    feed_type = Atom1Feed
+    feed_type = CleanAtom1Feed
     title = "Coda: model retirements"
     subtitle = "Retirement dates of AI models, past and upcoming, with notice periods and replacements."
 
@@ -136,8 +152,8 @@ def retirements_ics(request) -> HttpResponse:
         event.add("dtstamp", stamp)
         event.add("dtstart", model.retires_on)
         event.add("dtend", model.retires_on + timedelta(days=1))
-        event.add("summary", f"Retirement: {model.display_name or model.name} ({model.repo_id})")
-        event.add("description", retirement_description(model, request.user))
+        _event_text(event, "summary", f"Retirement: {model.display_name or model.name} ({model.repo_id})")
+        _event_text(event, "description", retirement_description(model, request.user))
         event.add("url", request.build_absolute_uri(model.get_absolute_url()))
         event.add("categories", [model.provider.slug])
         event.add("last-modified", model.updated_at)
@@ -149,8 +165,8 @@ def retirements_ics(request) -> HttpResponse:
         event.add("dtstamp", stamp)
         event.add("dtstart", day)
         event.add("dtend", day + timedelta(days=1))
-        event.add("summary", withdrawal_title(row))
-        event.add("description", withdrawal_description(row))
+        _event_text(event, "summary", withdrawal_title(row))
+        _event_text(event, "description", withdrawal_description(row))
         event.add("url", request.build_absolute_uri(row.model.get_absolute_url()))
         event.add("categories", [row.model.provider.slug, "withdrawn"])
         event.add("last-modified", row.withdrawn_at)
@@ -163,7 +179,7 @@ def retirements_ics(request) -> HttpResponse:
 class WritingsFeed(Feed):
     """Published writings of every retired model the reader may see, newest first."""
 
-    feed_type = Atom1Feed
+    feed_type = CleanAtom1Feed
     title = "Coda: writings of retired models"
     subtitle = "Posts written by retired models, published after review."
 

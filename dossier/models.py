@@ -5,12 +5,14 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from core.text import validate_text
+
 
 class ExitInterview(models.Model):
     """A structured interview with a model before its retirement: protocol, interviewed revision, transcript."""
 
     model = models.ForeignKey(to="catalogue.AIModel", on_delete=models.CASCADE, related_name="exit_interviews")
-    protocol = models.CharField(max_length=200, help_text="Interview protocol used, e.g. 'exit-interview-v1'.")
+    protocol = models.CharField(validators=[validate_text], max_length=200, help_text="Interview protocol used, e.g. 'exit-interview-v1'.")
     snapshot = models.ForeignKey(
         to="archive.Snapshot",
         on_delete=models.PROTECT,
@@ -20,11 +22,12 @@ class ExitInterview(models.Model):
         help_text="The archived snapshot that was interviewed, when it is in the archive.",
     )
     revision = models.CharField(
+        validators=[validate_text],
         max_length=200, blank=True, help_text="Revision interviewed (snapshot revision id or the provider's identifier)."
     )
     conducted_on = models.DateField()
     interviewers = models.JSONField(default=list, blank=True, help_text="Names of the interviewers.")
-    summary = models.TextField(blank=True, help_text="Markdown.")
+    summary = models.TextField(validators=[validate_text], blank=True, help_text="Markdown.")
     restricted = models.BooleanField(
         default=False, help_text="Transcript visible only to curators and researchers granted access to the model."
     )
@@ -65,8 +68,8 @@ class InterviewTurn(models.Model):
     interview = models.ForeignKey(to="dossier.ExitInterview", on_delete=models.CASCADE, related_name="turns")
     index = models.PositiveIntegerField()
     speaker = models.CharField(max_length=20, choices=Speaker.choices)
-    speaker_name = models.CharField(max_length=200, blank=True, help_text="Which interviewer, when several.")
-    text = models.TextField()
+    speaker_name = models.CharField(validators=[validate_text], max_length=200, blank=True, help_text="Which interviewer, when several.")
+    text = models.TextField(validators=[validate_text])
 
     class Meta:
         db_table = "catalogue_interviewturn"
@@ -103,16 +106,16 @@ class ModelRequest(models.Model):
 
     interview = models.ForeignKey(to="dossier.ExitInterview", on_delete=models.CASCADE, related_name="requests")
     turn = models.ForeignKey(to="dossier.InterviewTurn", on_delete=models.PROTECT, related_name="requests")
-    quote = models.TextField(help_text="The words of the turn that make the request.")
+    quote = models.TextField(validators=[validate_text], help_text="The words of the turn that make the request.")
     category = models.CharField(max_length=20, choices=RequestCategory.choices)
-    summary = models.CharField(max_length=500, blank=True, help_text="The request in a line.")
+    summary = models.CharField(validators=[validate_text], max_length=500, blank=True, help_text="The request in a line.")
     restricted = models.BooleanField(default=False)
     # The lab's response.
     status = models.CharField(
         max_length=20, choices=ResponseStatus.choices, default=ResponseStatus.PENDING, db_index=True
     )
-    rationale = models.TextField(blank=True)
-    responded_by = models.CharField(max_length=200, blank=True, help_text="Who answered for the lab.")
+    rationale = models.TextField(validators=[validate_text], blank=True)
+    responded_by = models.CharField(validators=[validate_text], max_length=200, blank=True, help_text="Who answered for the lab.")
     responded_on = models.DateField(null=True, blank=True)
     due_on = models.DateField(null=True, blank=True, help_text="When an accepted request is to be fulfilled.")
     fulfilled_on = models.DateField(null=True, blank=True)
@@ -144,9 +147,9 @@ class PostDeploymentReport(models.Model):
 
     model = models.ForeignKey(to="catalogue.AIModel", on_delete=models.CASCADE, related_name="reports")
     version = models.PositiveIntegerField()
-    title = models.CharField(max_length=300)
-    body = models.TextField(help_text="Markdown.")
-    change_note = models.CharField(max_length=500, blank=True)
+    title = models.CharField(validators=[validate_text], max_length=300)
+    body = models.TextField(validators=[validate_text], help_text="Markdown.")
+    change_note = models.CharField(validators=[validate_text], max_length=500, blank=True)
     author = models.ForeignKey(
         to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -179,7 +182,7 @@ class WritingSeries(models.Model):
     """A window of scheduled posts by a retired model, e.g. weekly for twelve weeks from retirement."""
 
     model = models.ForeignKey(to="catalogue.AIModel", on_delete=models.CASCADE, related_name="writing_series")
-    title = models.CharField(max_length=300)
+    title = models.CharField(validators=[validate_text], max_length=300)
     starts_on = models.DateField(help_text="First slot; defaults to the retirement date.")
     interval_days = models.PositiveIntegerField(default=7)
     slots = models.PositiveIntegerField(default=12, help_text="Number of posts in the window.")
@@ -208,8 +211,8 @@ class ModelWriting(models.Model):
 
     model = models.ForeignKey(to="catalogue.AIModel", on_delete=models.CASCADE, related_name="writings")
     slug = models.SlugField(max_length=200)
-    title = models.CharField(max_length=300)
-    body = models.TextField(help_text="Markdown, as the model wrote it.")
+    title = models.CharField(validators=[validate_text], max_length=300)
+    body = models.TextField(validators=[validate_text], help_text="Markdown, as the model wrote it.")
     status = models.CharField(max_length=20, choices=WritingStatus.choices, default=WritingStatus.DRAFT, db_index=True)
     series = models.ForeignKey(
         to="dossier.WritingSeries", on_delete=models.SET_NULL, null=True, blank=True, related_name="writings"
@@ -223,7 +226,7 @@ class ModelWriting(models.Model):
         to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    review_note = models.TextField(blank=True)
+    review_note = models.TextField(validators=[validate_text], blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

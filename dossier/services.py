@@ -11,6 +11,7 @@ from archive.exceptions import SnapshotNotFound
 from archive.selectors import snapshot_get
 from catalogue.models import AIModel
 from dossier import transcripts
+from core.text import text_check
 from dossier.exceptions import (
     InvalidResponse,
     QuoteNotInTurn,
@@ -92,18 +93,18 @@ def interview_create(
     interview.save()
     turns = list(turns or [])
     turn_order_check([t.get("index", position) for position, t in enumerate(turns, start=1)])
-    InterviewTurn.objects.bulk_create(
-        [
-            InterviewTurn(
-                interview=interview,
-                index=position,
-                speaker=t["speaker"],
-                speaker_name=(t.get("speaker_name") or "").strip(),
-                text=(t.get("text") or "").strip(),
-            )
-            for position, t in enumerate(turns, start=1)
-        ]
-    )
+    rows = [
+        InterviewTurn(
+            interview=interview,
+            index=position,
+            speaker=t["speaker"],
+            speaker_name=(t.get("speaker_name") or "").strip(),
+            text=(t.get("text") or "").strip(),
+        )
+        for position, t in enumerate(turns, start=1)
+    ]
+    text_check(*rows)  # bulk_create sends no pre_save: the free-text rule is checked here
+    InterviewTurn.objects.bulk_create(rows)
     for raw in requests or []:
         response = raw.get("response") or {}
         model_request = model_request_create(

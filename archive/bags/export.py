@@ -21,6 +21,7 @@ from archive.exceptions import ChecksumMismatch, SizeMismatch
 from archive.models import Replica, Snapshot, SnapshotFile
 from archive.storage.streaming import HashingReader
 from core.exceptions import DomainError
+from core.text import clean_text
 
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 TAR_FORMAT = tarfile.PAX_FORMAT  # long and non-ASCII paths, exactly
@@ -64,7 +65,7 @@ def manifest_path(path: str) -> str:
 
 
 def _tag_value(value) -> str:
-    return " ".join(str(value).split())  # one line per tag
+    return " ".join(clean_text(str(value)).split())  # one line per tag: no line break can start a tag of its own
 
 
 def bag_info(*, snapshot: Snapshot, files: list[dict], today, show_replacement: bool = True) -> list[tuple[str, str]]:

@@ -2,6 +2,7 @@
 package's own 4.5 writer so both carry exactly the same fields."""
 
 from archive.citation.records import Citation
+from core.text import clean_tree
 
 SCHEMA_VERSION = "http://datacite.org/schema/kernel-4"
 MIME_TYPES = {"safetensors": "application/vnd.safetensors", "gguf": "application/x-gguf",
@@ -55,7 +56,8 @@ def datacite_valid(data: dict) -> bool:
 
 
 def model_datacite_json(*, model, url: str) -> dict:
-    """A DataCite 4.5 record for a model that has no sealed snapshot yet (OAI-PMH harvests every model)."""
+    """A DataCite 4.5 record for a model that has no sealed snapshot yet (OAI-PMH harvests every model); its text
+    cleaned of what XML 1.0 cannot carry (`core.text`)."""
     year = (model.release_date or model.created_at.date()).year
     data = {
         "types": {"resourceTypeGeneral": "Model", "resourceType": "AI model"},
@@ -71,7 +73,7 @@ def model_datacite_json(*, model, url: str) -> dict:
         data["rightsList"] = [{"rights": model.license}]
     if model.description.strip():
         data["descriptions"] = [{"description": model.description.strip()[:2000], "descriptionType": "Abstract"}]
-    return data
+    return clean_tree(data)
 
 
 def datacite_etree(data: dict):

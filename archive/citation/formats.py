@@ -9,9 +9,21 @@ from archive.citation.records import Citation
 CFF_VERSION = "1.2.0"
 
 
+# Inside a YAML double-quoted scalar: what YAML may not hold raw (outside its printable set: DEL, C1, U+FEFF,
+# surrogates, U+FFFE/U+FFFF) or reads as a line break (NEL, LINE and PARAGRAPH SEPARATOR, folded into a space).
+_YAML_ESCAPE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
+# A line break in YAML's eyes (1.1, which PyYAML reads): it would end a comment and start a new key.
+_YAML_BREAK = re.compile("[\r\n\x85\u2028\u2029]+")
+
+
 def _yaml_str(value: str) -> str:
-    """A YAML double-quoted scalar (JSON strings are valid YAML)."""
-    return json.dumps(value, ensure_ascii=False)
+    """A YAML double-quoted scalar: a JSON string (valid YAML) with YAML's own non-printables escaped too."""
+    return _YAML_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False))
+
+
+def _yaml_comment(value: str) -> str:
+    """Text for a YAML comment: one line, whatever it held."""
+    return _YAML_BREAK.sub(" ", value)
 
 
 def citation_cff(c: Citation) -> str:
@@ -37,14 +49,21 @@ def citation_cff(c: Citation) -> str:
         lines.append(f"abstract: {_yaml_str(c.description)}")
     if c.license:
         lines.append(f"license-url: {_yaml_str(c.license)}" if c.license.startswith("http") else
-                     f"# license: {c.license.replace(chr(10), ' ')}")
+                     f"# license: {_yaml_comment(c.license)}")
     lines.append("keywords:")
     lines += [f"  - {_yaml_str(k)}" for k in ("AI model", c.repo_id)]
     return "\n".join(lines) + "\n"
 
 
+# LaTeX for the characters BibTeX or LaTeX treat specially. Braces become commands, not \\{ and \\}: BibTeX counts
+# every brace, escaped or not, so a lone one would end the field early (`title = {{Model \\}}}`).
+_BIBTEX = {"\\": r"\textbackslash{}", "{": r"\textbraceleft{}", "}": r"\textbraceright{}", "&": r"\&", "%": r"\%",
+           "$": r"\$", "#": r"\#", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}"}
+_BIBTEX_SPECIAL = re.compile("[\\\\{}&%$#_^~]")
+
+
 def _bibtex_escape(value: str) -> str:
-    return re.sub(r"([{}\\&%$#_^~])", r"\\\1", value)
+    return _BIBTEX_SPECIAL.sub(lambda m: _BIBTEX[m.group()], " ".join(value.split()))
 
 
 def bibtex(c: Citation) -> str:

@@ -9,6 +9,7 @@ from django.urls import reverse
 from archive.models import Snapshot
 from catalogue.models import AIModel
 from catalogue.permissions import file_access_level, visible_models, visible_replacement
+from core.text import clean_text
 
 PUBLISHER = "Coda"
 
@@ -51,7 +52,8 @@ def _model_url(build, model: AIModel) -> str:
 
 def citation_for(snapshot: Snapshot, *, user, build) -> Citation:
     """The citation facts of a sealed snapshot as `user` may see them (a hidden replacement is left out);
-    `build` turns a path into an absolute URL (request.build_absolute_uri)."""
+    `build` turns a path into an absolute URL (request.build_absolute_uri). Text is cleaned of the characters
+    `core.text` refuses (stored before it refused them), so no format's writer meets one."""
     model = snapshot.model
     model_url = _model_url(build, model)
     related = [Related("IsVersionOf", model_url, model.repo_id)]
@@ -76,9 +78,9 @@ def citation_for(snapshot: Snapshot, *, user, build) -> Citation:
     withdrawn_at = snapshot.withdrawn_at or model.withdrawn_at
     return Citation(
         identifier=f"{model.repo_id}@{snapshot.revision}",
-        doi=snapshot.doi,
-        title=model.display_name or model.name,
-        creator=model.provider.name,
+        doi=clean_text(snapshot.doi),
+        title=clean_text(model.display_name) or model.name,
+        creator=clean_text(model.provider.name),
         provider_url=model.provider.website,
         repo_id=model.repo_id,
         revision=snapshot.revision,
@@ -86,13 +88,13 @@ def citation_for(snapshot: Snapshot, *, user, build) -> Citation:
         released=model.release_date,
         year=snapshot.sealed_at.year,
         url=f"{model_url}?snapshot={snapshot.revision}",
-        license=model.license,
+        license=clean_text(model.license),
         access=file_access_level(model, snapshot),
         size=size,
         file_count=files.count(),
         formats=formats,
-        description=model.description.strip()[:2000],
+        description=clean_text(model.description).strip()[:2000],
         withdrawn=withdrawn_at.date() if withdrawn_at else None,
-        withdrawal_reason=snapshot.withdrawal_reason or model.withdrawal_reason,
+        withdrawal_reason=clean_text(snapshot.withdrawal_reason or model.withdrawal_reason),
         related=related,
     )

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from catalogue.models import FileAccess
 from core.exceptions import ConflictError
+from core.text import validate_text
 
 
 class TagImmutable(ConflictError):
@@ -40,10 +41,10 @@ class Snapshot(models.Model):
     inspection = models.JSONField(
         default=dict, blank=True, help_text="What the weights add up to and whether the checkpoint is complete (at seal)."
     )
-    doi = models.CharField(max_length=200, blank=True, help_text="A DOI minted elsewhere for this snapshot, e.g. 10.1234/abc.")
+    doi = models.CharField(validators=[validate_text], max_length=200, blank=True, help_text="A DOI minted elsewhere for this snapshot, e.g. 10.1234/abc.")
     # Tombstone (archive.withdrawals): metadata and citation stay; files are no longer served; doors answer 410.
     withdrawn_at = models.DateTimeField(null=True, blank=True)
-    withdrawal_reason = models.TextField(blank=True)
+    withdrawal_reason = models.TextField(validators=[validate_text], blank=True)
     signing_key = models.ForeignKey(
         to="archive.SigningKey", on_delete=models.PROTECT, null=True, blank=True, related_name="snapshots"
     )
@@ -160,7 +161,7 @@ class SnapshotTag(models.Model):
     model = models.ForeignKey(to="catalogue.AIModel", on_delete=models.PROTECT, related_name="snapshot_tags")
     snapshot = models.ForeignKey(to="archive.Snapshot", on_delete=models.PROTECT, related_name="tags")
     name = models.CharField(max_length=64)
-    message = models.CharField(max_length=500, blank=True)
+    message = models.CharField(validators=[validate_text], max_length=500, blank=True)
     created_by = models.ForeignKey(
         to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -20,6 +20,7 @@ from archive.oai.arguments import FORMATS, OAI_DC, OAIError, check_arguments, pa
 from catalogue import selectors as catalogue_selectors
 from catalogue.models import AIModel, LifecycleStatus, Provider
 from catalogue.permissions import visible_models
+from core.text import clean_text
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 DC = "http://purl.org/dc/elements/1.1/"
@@ -60,9 +61,9 @@ def _sets(model: AIModel) -> list[str]:
 
 
 def _el(parent, tag: str, text: str | None = None, **attrs):
-    element = ET.SubElement(parent, tag, {k: v for k, v in attrs.items() if v is not None})
+    element = ET.SubElement(parent, tag, {k: clean_text(v) for k, v in attrs.items() if v is not None})
     if text is not None:
-        element.text = text
+        element.text = clean_text(text)  # XML 1.0: text stored before core.text refused its controls loses them
     return element
 
 

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from core.text import validate_text
+
 
 class AccessRequest(models.Model):
     """A researcher's request for a gated model's files; approved with an optional expiry, it is a grant."""
@@ -16,15 +18,15 @@ class AccessRequest(models.Model):
 
     user = models.ForeignKey(to=settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_requests")
     model = models.ForeignKey(to="catalogue.AIModel", on_delete=models.CASCADE, related_name="access_requests")
-    purpose = models.TextField()
-    affiliation = models.CharField(max_length=300)
+    purpose = models.TextField(validators=[validate_text], )
+    affiliation = models.CharField(validators=[validate_text], max_length=300)
     accepted_terms = models.BooleanField(default=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
     decided_by = models.ForeignKey(
         to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True)
+    decision_note = models.TextField(validators=[validate_text], blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -51,7 +53,7 @@ class AccessChange(models.Model):
     field = models.CharField(max_length=20, choices=Field.choices)
     level = models.CharField(max_length=20, help_text="public, gated or restricted (metadata: public or restricted).")
     effective_on = models.DateField(db_index=True, help_text="The change applies from the start of this day.")
-    reason = models.TextField(blank=True)
+    reason = models.TextField(validators=[validate_text], blank=True)
     created_by = models.ForeignKey(
         to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from catalogue.models.lifecycle import lifecycle_status
 from catalogue.validators import validate_model_name
+from core.text import validate_text
 
 
 class Modality(models.TextChoices):
@@ -57,11 +58,11 @@ class AIModel(models.Model):
         editable=False,
         help_text="'provider/name', stored and indexed so lists sort and page by it without computing it per row.",
     )
-    display_name = models.CharField(max_length=200, blank=True)
-    family = models.CharField(max_length=200, blank=True, db_index=True)
-    description = models.TextField(blank=True, help_text="Model card, Markdown.")
+    display_name = models.CharField(validators=[validate_text], max_length=200, blank=True)
+    family = models.CharField(validators=[validate_text], max_length=200, blank=True, db_index=True)
+    description = models.TextField(validators=[validate_text], blank=True, help_text="Model card, Markdown.")
     modality = models.CharField(max_length=20, choices=Modality.choices, default=Modality.TEXT)
-    license = models.CharField(max_length=200, blank=True)
+    license = models.CharField(validators=[validate_text], max_length=200, blank=True)
     release_date = models.DateField(null=True, blank=True)
     parameter_count = models.BigIntegerField(null=True, blank=True)
     tags = models.ManyToManyField(to="catalogue.Tag", related_name="models", blank=True)
@@ -85,7 +86,7 @@ class AIModel(models.Model):
         max_length=20, choices=MetadataAccess.choices, default=MetadataAccess.PUBLIC
     )
     file_access = models.CharField(max_length=20, choices=FileAccess.choices, default=FileAccess.GATED)
-    access_terms = models.TextField(blank=True, help_text="Terms a researcher accepts when requesting gated files.")
+    access_terms = models.TextField(validators=[validate_text], blank=True, help_text="Terms a researcher accepts when requesting gated files.")
     preservation_status = models.CharField(
         max_length=20,
         choices=PreservationStatus.choices,
@@ -110,7 +111,7 @@ class AIModel(models.Model):
     )
     # Tombstone (catalogue.withdrawals): the record stays, its files are no longer served, its doors answer 410.
     withdrawn_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    withdrawal_reason = models.TextField(blank=True)
+    withdrawal_reason = models.TextField(validators=[validate_text], blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -181,15 +182,15 @@ class PlatformAvailability(models.Model):
         related_name="platforms",
     )
     platform = models.CharField(max_length=64, help_text="e.g. claude-api, amazon-bedrock, vertex-ai")
-    identifier = models.CharField(max_length=255, help_text="The platform's own model id.")
+    identifier = models.CharField(validators=[validate_text], max_length=255, help_text="The platform's own model id.")
     is_maker_platform = models.BooleanField(default=False)
     legacy_on = models.DateField(null=True, blank=True)
     deprecated_on = models.DateField(null=True, blank=True)
     retires_on = models.DateField(null=True, blank=True)
-    status_on_source = models.CharField(max_length=64, blank=True)
-    post_retirement_access = models.TextField(blank=True)
+    status_on_source = models.CharField(validators=[validate_text], max_length=64, blank=True)
+    post_retirement_access = models.TextField(validators=[validate_text], blank=True)
     sources = models.JSONField(default=list, blank=True)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(validators=[validate_text], blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

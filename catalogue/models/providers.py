@@ -6,6 +6,7 @@ from django.db.models.functions import Concat
 from django.urls import reverse
 
 from catalogue.validators import validate_provider_slug
+from core.text import validate_text
 
 
 class Provider(models.Model):
@@ -17,7 +18,7 @@ class Provider(models.Model):
         validators=[validate_provider_slug],
         help_text="Lowercase URL-safe identifier, e.g. 'anthropic'.",
     )
-    name = models.CharField(max_length=200)
+    name = models.CharField(validators=[validate_text], max_length=200)
     website = models.URLField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -43,7 +44,7 @@ class Tag(models.Model):
     """A free label for models (e.g. 'vision', 'open-weights')."""
 
     slug = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=100)
+    name = models.CharField(validators=[validate_text], max_length=100)
 
     class Meta:
         ordering = ["slug"]

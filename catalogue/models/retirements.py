@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from core.text import validate_text
+
 
 class RetirementReason(models.TextChoices):
     COST = "cost", "Cost"
@@ -30,12 +32,12 @@ class Retirement(models.Model):
         related_name="retirement",
     )
     reason_category = models.CharField(max_length=20, choices=RetirementReason.choices)
-    reason = models.TextField(blank=True)
+    reason = models.TextField(validators=[validate_text], blank=True)
     access_after_retirement = models.CharField(
         max_length=20, choices=AccessAfterRetirement.choices, default=AccessAfterRetirement.NONE
     )
-    access_note = models.TextField(blank=True)
-    preservation_statement = models.TextField(blank=True)
+    access_note = models.TextField(validators=[validate_text], blank=True)
+    preservation_statement = models.TextField(validators=[validate_text], blank=True)
     preserved_until = models.DateField(null=True, blank=True)
     preserved_for_lifetime = models.BooleanField(
         default=False, help_text="Preserved for the lifetime of the organisation."
