@@ -72,6 +72,7 @@ bench: install
 	$(PY) benchmarks/fs_ingest.py
 	$(PY) benchmarks/audit.py
 	$(PY) benchmarks/api_scale.py
+	$(PY) benchmarks/hidden_timing.py
 
 clean:
 	rm -rf var .pytest_cache

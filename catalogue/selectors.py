@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.exceptions import NotFoundError
-from catalogue.permissions import can_view_model
+from catalogue.permissions import visible_models
 from catalogue.models import AIModel, LifecycleStatus, PlatformAvailability, Provider, Retirement, Tag
 
 FAR_FUTURE = date(9999, 12, 31)
@@ -120,9 +120,13 @@ def model_get(
         # Read the user whatever is found: a lazy request.user (the session) read only for an existing model
         # would make a hidden model's answer differ from a missing one's (`Vary: Cookie`).
         bool(user.is_authenticated)
-    model = model_queryset().filter(provider__slug=provider, name=name).first()
-    if model is not None and check_visible and not can_view_model(user, model):
-        model = None
+    queryset = model_queryset()
+    if check_visible:
+        # Visibility decided inside the one lookup query: a hidden model costs exactly what a missing one does
+        # (no second query, no permission check that only an existing model would pay), so the time an answer
+        # takes does not tell a restricted model from a missing one.
+        queryset = visible_models(user, queryset)
+    model = queryset.filter(provider__slug=provider, name=name).first()
     if model is None:
         raise NotFoundError(f"Model '{provider}/{name}' is not in the catalogue.", code="model_not_found")
     return model
