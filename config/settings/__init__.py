@@ -14,3 +14,4 @@ from config.settings.tasks import *  # noqa: F401,F403
 from config.settings.storage import *  # noqa: F401,F403
 from config.settings.preservation import *  # noqa: F401,F403
 from config.settings.interop import *  # noqa: F401,F403
+from config.settings.sealing import *  # noqa: F401,F403
