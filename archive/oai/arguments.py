@@ -7,6 +7,8 @@ from datetime import datetime, timezone as dt_timezone
 
 from django.core import signing
 
+from core.text import text_problem
+
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 FORMATS = {
     "oai_dc": (OAI_DC, "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"),
@@ -21,8 +23,6 @@ ARGUMENTS = {  # verb -> (required, optional, exclusive)
     "GetRecord": ({"identifier", "metadataPrefix"}, set(), None),
 }
 PAGED_VERBS = ("ListIdentifiers", "ListRecords")
-# Characters XML 1.0 cannot carry at all (§2.2): C0 controls but tab, LF and CR; lone surrogates; U+FFFE, U+FFFF.
-NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 DATES = (
     (re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z"), "%Y-%m-%dT%H:%M:%SZ", "seconds"),
     (re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"), "%Y-%m-%d", "day"),
@@ -42,7 +42,9 @@ class OAIError(Exception):
 
 
 def xml_safe(value: str) -> bool:
-    return NOT_XML.search(value) is None
+    """Coda's one rule for text (core.text): nothing XML 1.0 cannot carry (NUL, other C0 controls, lone
+    surrogates, U+FFFE, U+FFFF), nor DEL and the C1 controls."""
+    return text_problem(value) is None
 
 
 def parse_date(raw: str, *, end: bool) -> tuple[datetime, str]:
@@ -66,8 +68,10 @@ def check_arguments(query) -> tuple[str, dict]:
     if len(verbs) != 1 or verbs[0] not in ARGUMENTS:
         raise OAIError("badVerb", "Missing, repeated or unknown verb.")
     verb = verbs[0]
-    if any(not xml_safe(key) or not all(xml_safe(value) for value in values) for key, values in query.lists()):
-        raise OAIError("badArgument", "An argument holds a character XML cannot carry (NUL or another control character).")
+    for key, values in query.lists():
+        for text in (key, *values):
+            if problem := text_problem(text):
+                raise OAIError("badArgument", f"An argument {problem}.")
     required, optional, exclusive = ARGUMENTS[verb]
     args = {key: query.get(key) for key in query if key != "verb"}
     if any(len(query.getlist(key)) > 1 for key in args):
