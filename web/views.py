@@ -2,6 +2,7 @@
 Who sees what is decided by catalogue.permissions only."""
 
 import json
+import re
 
 from django.utils.safestring import mark_safe
 
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -31,6 +32,7 @@ from web.health import health_charts
 from web.timeline import timeline_layout
 from core import throttling
 from core.exceptions import DomainError, NotFoundError
+from core.text import text_problem
 from catalogue.models import AccessRequest, FileAccess, LifecycleStatus, Retirement
 from catalogue.permissions import (
     access_request_refusal,
@@ -44,20 +46,46 @@ from catalogue.permissions import (
 from web.forms import AccessRequestForm, InviteForm, SignupForm, TokenForm
 
 FILES_PER_PAGE = 50
+# Query values of the filters, as the pages' own forms send them; anything else is a hand-made URL and a 400
+# (Django's Bad Request page, as the site's 404 is Django's Not Found). Pages are Django's documented fallback.
+YEAR = re.compile(r"[0-9]{1,4}\Z")  # ASCII only: str.isdigit() takes '²', which int() refuses
 
 
 def _page(request, queryset, param="page", per_page=None):
     return Paginator(queryset, per_page or settings.CODA_WEB_PAGE_SIZE).get_page(request.GET.get(param))
 
 
+def _text(request, name: str) -> str:
+    value = request.GET.get(name, "")
+    if problem := text_problem(value):  # Coda's one rule for text (core.text): no form field sends these
+        raise BadRequest(f"{name} {problem}.")
+    return value
+
+
+def _choice(request, name: str, choices) -> str:
+    value = _text(request, name)
+    if value and value not in choices:
+        raise BadRequest(f"{name} must be one of {', '.join(choices)}.")
+    return value
+
+
+def _year(request) -> int | None:
+    value = _text(request, "retirement_year")
+    if not value:
+        return None
+    if not YEAR.match(value) or not 1 <= int(value) <= 9999:
+        raise BadRequest("retirement_year must be a year from 1 to 9999.")
+    return int(value)
+
+
 def _filters(request) -> browse.ModelFilters:
-    year = request.GET.get("retirement_year", "")
+    """The home page's and the timeline's filters; BadRequest (400) for a value their forms never send."""
     return browse.ModelFilters(
-        q=request.GET.get("q", "").strip()[:200],
-        provider=request.GET.get("provider", "").strip(),
-        status=request.GET.get("status", ""),
-        retirement_year=int(year) if year.isdigit() else None,
-        preservation=request.GET.get("preservation", ""),
+        q=_text(request, "q").strip()[:200],
+        provider=_text(request, "provider").strip(),
+        status=_choice(request, "status", LifecycleStatus.values),
+        retirement_year=_year(request),
+        preservation=_choice(request, "preservation", PreservationStatus.values),
     )
 
 
