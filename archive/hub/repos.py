@@ -3,6 +3,7 @@ huggingface_hub's list_models, list_repo_refs, list_repo_commits, get_paths_info
 Thin: visibility from catalogue.permissions, reads from archive.selectors / archive.refs."""
 
 import json
+import re
 
 from django.db.models import F
 from django.http import JsonResponse
@@ -13,6 +14,9 @@ from archive.hub.views import HubError, flag, hub_view, next_link, offset_cursor
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
+LIMIT = re.compile(r"[0-9]{1,20}\Z")  # ASCII digits: int() also takes ' 5', '1_0', '٥'
+MAX_SEARCH = 200  # the site's search box keeps as much; each term is one more condition in the query
+MAX_FILTERS = 20  # each tag is one more join
 # Hub sort keys Coda can honour; every other one (downloads, likes, trendingScore) falls back to the id.
 SORTS = {
     "lastModified": F("head_sealed_at").desc(nulls_last=True),
@@ -22,23 +26,29 @@ SORTS = {
 }
 
 
+def _limit(request) -> int:
+    """The page size: ASCII digits (absent: DEFAULT_PAGE), held between 1 and MAX_PAGE as before."""
+    raw = request.GET.get("limit") or ""
+    if not raw:
+        return DEFAULT_PAGE
+    if not LIMIT.match(raw):
+        raise HubError(400, None, "limit must be an integer.")
+    return min(max(1, int(raw)), MAX_PAGE)
+
+
 @hub_view
 def model_list(request, ctx):
     """GET /hf/api/models?search=&author=&filter=&sort=&limit=&full=&expand[]=, paged with Link rel=next;
     only models the caller may see."""
-    try:
-        limit = int(request.GET.get("limit") or DEFAULT_PAGE)
-    except ValueError:
-        raise HubError(400, None, "limit must be an integer.") from None
-    size = min(max(1, limit), MAX_PAGE)
+    size = _limit(request)
     offset = offset_cursor(request)
     sort = SORTS.get(request.GET.get("sort", ""), SORTS["id"])
-    queryset = selectors.hub_models(
-        user=ctx.user,
-        search=request.GET.get("search", ""),
-        author=request.GET.get("author", ""),
-        tags=request.GET.getlist("filter"),
-    ).order_by(sort, "repo_key")
+    search, author, tags = request.GET.get("search", ""), request.GET.get("author", ""), request.GET.getlist("filter")
+    if len(search) > MAX_SEARCH or len(author) > MAX_SEARCH:
+        raise HubError(400, None, f"search and author are at most {MAX_SEARCH} characters.")
+    if len(tags) > MAX_FILTERS:
+        raise HubError(400, None, f"At most {MAX_FILTERS} filter values.")
+    queryset = selectors.hub_models(user=ctx.user, search=search, author=author, tags=tags).order_by(sort, "repo_key")
     models = list(queryset[offset : offset + size + 1])
     more = len(models) > size
     models = models[:size]

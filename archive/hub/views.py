@@ -3,6 +3,7 @@ transformers' from_pretrained call, answered from sealed snapshots. Thin: resolv
 and the user, ask catalogue.permissions, read via archive.selectors / archive.delivery."""
 
 import functools
+import re
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -134,11 +135,17 @@ def flag(request, name: str) -> bool:
     return request.GET.get(name, "").lower() in ("1", "true")
 
 
+# A cursor is the offset a Link rel=next handed out: ASCII digits, never past what an OFFSET can hold
+# (9223372036854775808 was PostgreSQL's "bigint out of range", a 500).
+CURSOR = re.compile(r"[0-9]{1,10}\Z")
+MAX_CURSOR = 2**31 - 1
+
+
 def offset_cursor(request) -> int:
-    try:
-        return max(0, int(request.GET.get("cursor", "0")))
-    except ValueError:
-        raise HubError(400, None, "cursor must be an integer.") from None
+    raw = request.GET.get("cursor", "0")
+    if not CURSOR.match(raw) or int(raw) > MAX_CURSOR:
+        raise HubError(400, None, f"cursor must be an integer from 0 to {MAX_CURSOR}, as a Link rel=next gives it.")
+    return int(raw)
 
 
 @hub_view
