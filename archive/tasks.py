@@ -11,7 +11,7 @@ from archive import preservation
 from archive.assurance import fixity, leases, leftovers, replication
 from archive.dispatch import task_register, task_send
 from archive.events import worker_agent
-from archive.exceptions import TransientStorageError
+from archive.exceptions import KeyUnavailable, TransientStorageError
 from archive.ingest import services
 from catalogue import embargoes
 from catalogue.models import AIModel
@@ -34,6 +34,8 @@ def snapshot_file_ingest(self, file_id: int) -> None:
             )
             return
         raise self.retry(exc=exc, countdown=settings.CODA_TASK_RETRY_BACKOFF * 2**attempt) from None
+    except KeyUnavailable as exc:  # sealed holdings: never a plaintext fallback; a curator's retry completes later
+        services.snapshot_file_fail(file_id=file_id, message=f"{exc.public_message} Nothing was written. ({exc})")
     except DomainError as exc:
         services.snapshot_file_fail(file_id=file_id, message=exc.message)
     except Exception as exc:

@@ -98,7 +98,8 @@ def replica_check(replica: Replica, *, agent: str, opened: Opened | None = None,
         finally:
             opened.stream.close()
         found, size = reader.hexdigest(), reader.bytes_read
-        outcome = "ok" if (found == blob.sha256 and size == blob.size) else "corrupt"
+        # A sealed copy is checked by its ciphertext's digest: the auditing worker needs no key.
+        outcome = "ok" if (found == replica.stored_sha256 and size == replica.stored_size) else "corrupt"
         break
     else:
         event_record(event_type=EventType.FIXITY, outcome=EventOutcome.WARNING, agent=agent, blob=blob,
@@ -122,8 +123,10 @@ def replica_check(replica: Replica, *, agent: str, opened: Opened | None = None,
             agent=agent,
             blob=blob,
             location=replica.location,
-            detail={"expected": blob.sha256, "found": found, "expected_size": blob.size, "found_size": size,
-                    "key": replica.key, "result": outcome},
+            detail={"expected": replica.stored_sha256, "found": found, "expected_size": replica.stored_size,
+                    "found_size": size, "key": replica.key, "result": outcome,
+                    **({"sealed": True, "audit": "ciphertext (no key)", "plaintext_sha256": blob.sha256}
+                       if replica.is_sealed else {})},
         )
     replica.refresh_from_db()
     return outcome

@@ -11,6 +11,8 @@ from django.conf import settings
 
 from archive.exceptions import StoredCopyUnavailable, TransientStorageError
 from archive.models import Blob, EventOutcome, EventType, Replica, Snapshot, SnapshotFile
+from archive.sealing.keys import identity_load
+from archive.sealing.stream import open_plaintext
 from archive.storage.locations import backend_for
 from core.events import event_record, user_agent
 from core.exceptions import NotFoundError, UnavailableError
@@ -22,7 +24,7 @@ MAX_PRESIGN_SECONDS = 60 * 60
 def readable_replica(blob: Blob) -> Replica:
     """A verified copy of the blob, the primary location's first."""
     replica = (
-        Replica.objects.select_related("location", "blob")
+        Replica.objects.select_related("location", "blob", "sealed_with")
         .filter(blob=blob, state=Replica.State.VERIFIED, location__is_active=True)
         .order_by("-location__is_primary", "location__name")
         .first()
@@ -33,9 +35,18 @@ def readable_replica(blob: Blob) -> Replica:
 
 
 def iter_blob(replica: Replica, *, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-    """The replica's bytes (or the inclusive range start..end) in CODA_CHUNK_SIZE chunks. The copy is opened
-    now, so unreachable storage raises here (TransientStorageError), before a caller has started an answer."""
-    return _chunks(backend_for(replica.location).open(replica.key, start=start, end=end))
+    """The blob's bytes (or the inclusive range start..end) from this copy, in CODA_CHUNK_SIZE chunks; a sealed
+    copy is decrypted on the way (age chunks: a range reads only the chunks that hold it). The copy is opened now,
+    so unreachable storage or key service raises here (TransientStorageError, KeyUnavailable), before a caller
+    has started an answer."""
+    backend = backend_for(replica.location)
+    if replica.is_sealed:
+        return open_plaintext(
+            lambda first, last: backend.open(replica.key, start=first, end=last),
+            identities=[identity_load(replica.sealed_with)], header_size=replica.age_header_size,
+            plaintext_size=replica.blob.size, start=start, end=end,
+        )
+    return _chunks(backend.open(replica.key, start=start, end=end))
 
 
 def _chunks(stream) -> Iterator[bytes]:
@@ -57,7 +68,10 @@ def replica_probe(replica: Replica) -> None:
 
 
 def presigned_url(replica: Replica, *, expires_in: int | None = None, filename: str | None = None) -> str | None:
-    """A presigned GET URL for S3 replicas (default 15 minutes, at most 1 hour); None for filesystem ones."""
+    """A presigned GET URL for S3 replicas (default 15 minutes, at most 1 hour); None for filesystem ones and for
+    sealed copies (never a URL to ciphertext: callers stream the plaintext instead)."""
+    if replica.is_sealed:
+        return None
     seconds = min(max(1, expires_in or DEFAULT_PRESIGN_SECONDS), MAX_PRESIGN_SECONDS)
     try:
         return backend_for(replica.location).presigned_url(replica.key, expires_in=seconds, filename=filename)
@@ -76,7 +90,10 @@ def access_record(*, user, snapshot_file: SnapshotFile, replica: Replica | None,
         snapshot_file=snapshot_file,
         blob=snapshot_file.blob,
         location=replica.location if replica else None,
-        detail={"path": snapshot_file.path, "via": via, **(detail or {})},
+        detail={"path": snapshot_file.path, "via": via, **(detail or {}),
+                # each decryption is recorded: who (the agent), which file, why (this delivery), with which key
+                **({"decrypted": {"key_id": replica.sealed_with.key_id, "why": "delivery"}}
+                   if replica is not None and replica.is_sealed else {})},
     )
 
 

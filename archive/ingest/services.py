@@ -1,6 +1,7 @@
 """Ingest: start (validate and list the source, create the snapshot, its files and a job, queue one task per file,
 or resume a failed earlier ingest) and the per-file ingest that streams a source file into storage once."""
 
+import dataclasses
 import logging
 
 from django.core.exceptions import ValidationError
@@ -10,7 +11,7 @@ from django.utils import timezone
 from archive import dispatch, inspection
 from archive.assurance import leases
 from archive.events import event_record, worker_agent
-from archive.exceptions import ConflictError
+from archive.exceptions import ConflictError, SizeMismatch
 from archive.ingest.seal import current_job, file_lease, seal_fail, snapshot_finish_if_done
 from archive.ingest.sources import OpenedSource, classify, list_source
 from archive.models import (
@@ -23,6 +24,9 @@ from archive.models import (
     SnapshotFile,
     StorageLocation,
 )
+from archive.sealing import keys as sealing_keys
+from archive.sealing.policy import sealing_required
+from archive.sealing.stream import SealingReader
 from archive.storage.base import blob_key
 from archive.storage.locations import backend_for, locations_sync, primary_location
 from archive.storage.streaming import HashingReader, ReadAhead
@@ -102,8 +106,10 @@ def _is_verified_at(location: StorageLocation):
     """For Backend.store: the key of a verified copy of a blob at `location`, or None."""
 
     def check(sha256: str) -> str | None:
+        # A sealed copy is never reused for a plaintext one by key (its object is ciphertext): _file_record keeps it.
         return (
-            Replica.objects.filter(blob__sha256=sha256, location=location, state=Replica.State.VERIFIED)
+            Replica.objects.filter(blob__sha256=sha256, location=location, state=Replica.State.VERIFIED,
+                                   sealed_with__isnull=True)
             .values_list("key", flat=True)
             .first()
         )
@@ -141,6 +147,10 @@ def _file_ingest(row: SnapshotFile, *, holder: leases.Holder, agent: str) -> Non
         )
     location = primary_location()
     backend = backend_for(location)
+    sealed = None
+    if sealing_required(snapshot.model, snapshot):
+        # Before a byte is written: no key (or no key service) means no ingest, never a plaintext fallback.
+        sealed = sealing_keys.recipients_for_sealing()
     started = timezone.now()
     SnapshotFile.objects.filter(pk=row.pk).update(
         bytes_done=0, attempts=row.attempts + 1, claimed_at=started, heartbeat_at=started
@@ -157,39 +167,86 @@ def _file_ingest(row: SnapshotFile, *, holder: leases.Holder, agent: str) -> Non
         ahead = ReadAhead(stream, backend.read_size(row.size), depth=2)
         try:
             reader = HashingReader(holder.guard(ahead), on_progress=progress, observers=[inspector])
-            result = backend.store(
-                reader, size=row.size, is_stored=_is_verified_at(location), before_commit=opened.check_unchanged,
-                on_upload=holder.upload_recorder(location),
-            )
+            if sealed is None:
+                result = backend.store(
+                    reader, size=row.size, is_stored=_is_verified_at(location), before_commit=opened.check_unchanged,
+                    on_upload=holder.upload_recorder(location),
+                )
+                seal = None
+            else:
+                result, seal = _store_sealed(reader, row=row, backend=backend, recipients=sealed[1],
+                                             before_commit=opened.check_unchanged,
+                                             on_upload=holder.upload_recorder(location))
+                seal["key"] = sealed[0]
         finally:
             ahead.close()
     now = timezone.now()
     try:
-        _file_record(row, result=result, location=location, inspector=inspector, job=job, agent=agent, now=now,
-                     holder=holder)
+        discard = _file_record(row, result=result, location=location, inspector=inspector, job=job, agent=agent,
+                               now=now, holder=holder, seal=seal)
     except leases.LeaseLost:
         if not result.deduplicated and result.key != blob_key(result.sha256):
             backend.delete(result.key)  # an upload key only this attempt used: nothing will refer to it
         raise
+    for key, replaced in discard:
+        backend.delete(key)
+        if replaced is not None:
+            event_record(event_type=EventType.DELETION, outcome=EventOutcome.SUCCESS, agent=agent, blob=replaced,
+                         location=location, detail={"key": key, "reason": "plaintext copy replaced by its sealed "
+                                                    "copy (encryption at rest)"})
     snapshot_finish_if_done(snapshot_id=snapshot.pk)
 
 
+def _store_sealed(reader: HashingReader, *, row, backend, recipients, before_commit, on_upload):
+    """Store the age ciphertext of `reader`'s bytes in the same single pass: `reader` hashes the plaintext (the
+    blob's identity, the manifest's digest), a second HashingReader the ciphertext (the stored copy's proof)."""
+    sealer = SealingReader(reader, recipients, plaintext_size=row.size)
+    result = backend.store(HashingReader(sealer), size=sealer.size, is_stored=lambda sha256: None,
+                           before_commit=before_commit, on_upload=on_upload)
+    if reader.bytes_read != row.size:
+        raise SizeMismatch(f"Read {reader.bytes_read} bytes of {row.path}, expected {row.size}.")
+    seal = {"ciphertext_sha256": result.sha256, "ciphertext_size": result.size, "header_size": sealer.header_size,
+            "recipients": len(recipients)}
+    return dataclasses.replace(result, sha256=reader.hexdigest(), size=reader.bytes_read), seal
+
+
 @transaction.atomic
-def _file_record(row, *, result, location, inspector, job, agent, now, holder) -> None:
-    """Blob, replica, file state and the two events, in one transaction, only while this worker holds the file."""
+def _file_record(row, *, result, location, inspector, job, agent, now, holder, seal=None) -> list[tuple]:
+    """Blob, replica, file state and the two events, in one transaction, only while this worker holds the file.
+    Returns the keys of objects to delete once committed: the one just written when a verified sealed copy of the
+    same bytes is already here, or a plaintext copy the new sealed one replaces (a blob any snapshot needs sealed
+    is stored sealed)."""
     snapshot = row.snapshot
     holder.confirm()
     blob, _ = Blob.objects.get_or_create(sha256=result.sha256, defaults={"size": result.size})
-    Replica.objects.update_or_create(
-        blob=blob,
-        location=location,
-        defaults={
-            "key": result.key,
-            "state": Replica.State.VERIFIED,
-            "last_verified_at": now,
-            "verification": result.verification,
-        },
-    )
+    existing = Replica.objects.select_for_update().filter(blob=blob, location=location).first()
+    discard = []  # (key, the blob whose replaced copy it held, or None for an object no replica named)
+    verified = existing is not None and existing.state == Replica.State.VERIFIED and existing.key != result.key
+    if verified and (existing.is_sealed or seal is None):
+        discard.append((result.key, None))  # the copy already here serves (a sealed one serves plaintext readers too)
+        result = dataclasses.replace(result, key=existing.key, deduplicated=True, verification="already verified")
+        seal = None
+    else:
+        if verified:  # a plaintext copy, now replaced by its sealed one
+            discard.append((existing.key, blob))
+        sealed_fields = {
+            "sealed_with": seal["key"] if seal else None,
+            "ciphertext_sha256": seal["ciphertext_sha256"] if seal else "",
+            "ciphertext_size": seal["ciphertext_size"] if seal else None,
+            "age_header_size": seal["header_size"] if seal else None,
+        }
+        Replica.objects.update_or_create(
+            blob=blob,
+            location=location,
+            defaults={
+                "key": result.key,
+                "state": Replica.State.VERIFIED,
+                "last_verified_at": now,
+                "verification": result.verification + (" (of the ciphertext)" if seal else ""),
+                **sealed_fields,
+            },
+        )
+
     row.blob = blob
     row.state = SnapshotFile.State.STORED
     row.bytes_done = result.size
@@ -217,9 +274,13 @@ def _file_record(row, *, result, location, inspector, job, agent, now, holder) -
             if result.deduplicated
             else "stored",
             "verification": result.verification,
+            **({"sealed": {"format": "age-encryption.org/v1", "key_id": seal["key"].key_id,
+                           "recipients": seal["recipients"], "ciphertext_sha256": seal["ciphertext_sha256"],
+                           "ciphertext_size": seal["ciphertext_size"]}} if seal else {}),
         },
         **common,
     )
+    return discard
 
 
 def snapshot_file_fail(*, file_id: int, message: str, agent: str | None = None) -> None:

@@ -85,6 +85,15 @@ class Replica(models.Model):
     state = models.CharField(max_length=20, choices=State.choices, default=State.STORED)
     last_verified_at = models.DateTimeField(null=True, blank=True)
     verification = models.CharField(max_length=200, blank=True, help_text="How the last verification was proven.")
+    # Sealed copies (age v1): the object holds ciphertext; the blob's SHA-256 stays the plaintext's, and the
+    # audit checks these (no key needed).
+    sealed_with = models.ForeignKey(
+        to="archive.SealingKey", on_delete=models.PROTECT, null=True, blank=True, related_name="replicas",
+        help_text="The archive key this copy is sealed to (empty: plaintext).",
+    )
+    ciphertext_sha256 = models.CharField(max_length=64, blank=True)
+    ciphertext_size = models.BigIntegerField(null=True, blank=True)
+    age_header_size = models.PositiveIntegerField(null=True, blank=True, help_text="Bytes before the payload nonce.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -99,3 +108,16 @@ class Replica(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("admin:archive_replica_change", args=[self.pk])
+
+    @property
+    def is_sealed(self) -> bool:
+        return self.sealed_with_id is not None
+
+    @property
+    def stored_sha256(self) -> str:
+        """The SHA-256 of the object's bytes as stored: the ciphertext's for a sealed copy."""
+        return self.ciphertext_sha256 if self.is_sealed else self.blob.sha256
+
+    @property
+    def stored_size(self) -> int:
+        return self.ciphertext_size if self.is_sealed else self.blob.size
