@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from archive import preservation
-from archive.assurance import fixity, leases, leftovers, replication
+from archive.assurance import deep_audit, fixity, leases, leftovers, replication
 from archive.dispatch import task_register, task_send
 from archive.events import worker_agent
 from archive.exceptions import KeyUnavailable, TransientStorageError
@@ -49,6 +49,13 @@ def snapshot_file_ingest(self, file_id: int) -> None:
 def snapshot_replicate(snapshot_id: int) -> dict:
     """Copy a sealed snapshot's blobs until each has the minimum number of verified copies."""
     return replication.snapshot_replicate(snapshot_id=snapshot_id, agent=worker_agent())
+
+
+@task_register
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def deep_audit_due() -> dict:
+    """The scheduled deep audit of sealed copies: decrypt a batch and check the plaintext SHA-256."""
+    return deep_audit.deep_audit_due(agent=worker_agent())
 
 
 @task_register

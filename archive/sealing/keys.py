@@ -97,7 +97,10 @@ def sealing_key_init() -> tuple[SealingKey, bool]:
 
 
 def identity_load(row: SealingKey) -> Identity:
-    """The secret identity of `row`, unwrapped; KeyUnavailable when the KMS or the file cannot give it."""
+    """The secret identity of `row`, unwrapped; KeyUnavailable when the KMS or the file cannot give it, or when
+    this process is one that holds no key (CODA_KEY_ACCESS=false: the auditing worker)."""
+    if not settings.CODA_KEY_ACCESS:
+        raise KeyUnavailable("This process holds no decryption key (CODA_KEY_ACCESS=false).")
     if row.wrapping == SealingKey.Wrapping.KMS:
         answer = _kms_call("decrypt", CiphertextBlob=base64.b64decode(row.wrapped_identity), KeyId=row.kms_key_id,
                            EncryptionContext={"purpose": KMS_CONTEXT, "key_id": row.key_id})

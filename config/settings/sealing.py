@@ -6,7 +6,7 @@ the process here, not at the first ingest."""
 from django.core.exceptions import ImproperlyConfigured
 
 from archive.sealing.age import AgeError, Recipient
-from config.env import env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str
 from config.settings.base import VAR_DIR
 
 # restricted: files whose effective access is restricted; gated: gated and restricted; all; none.
@@ -33,3 +33,11 @@ CODA_KMS_ENDPOINT_URL = env_str("CODA_KMS_ENDPOINT_URL", "")
 CODA_KMS_REGION = env_str("CODA_KMS_REGION", "us-east-1")
 # Where local identities are kept when no KMS is configured (mode 0600; never inside a storage or staging root).
 CODA_SEALING_KEY_DIR = env_str("CODA_SEALING_KEY_DIR", str(VAR_DIR / "keys"))
+
+# Deep audits of sealed copies: decrypt and check the plaintext's SHA-256, each copy at least this often (the
+# scheduled audit checks the ciphertext far more often, without a key).
+CODA_DEEP_AUDIT_INTERVAL_DAYS = env_int("CODA_DEEP_AUDIT_INTERVAL_DAYS", 365)
+CODA_DEEP_AUDIT_BATCH = env_int("CODA_DEEP_AUDIT_BATCH", 20)
+# false: this process holds no decryption key and refuses to unwrap one (run the auditing worker so: its fixity
+# audits and copies never need the key; deliveries and deep audits belong to workers that have it).
+CODA_KEY_ACCESS = env_bool("CODA_KEY_ACCESS", True)

@@ -60,6 +60,8 @@ def _beat(name: str, task: str, default_cron: str) -> dict:
 # Every entry is overridable (a crontab) or can be disabled ('disable') from the environment.
 CELERY_BEAT_SCHEDULE: dict = {
     **_beat("fixity-audit", "archive.tasks.fixity_audit_due", "0 * * * *"),
+    # Sealed copies: decrypt a batch and check the plaintext SHA-256 (archive/assurance/deep_audit.py).
+    **_beat("deep-audit", "archive.tasks.deep_audit_due", "45 4 * * *"),
     **_beat("preservation-enforce", "archive.tasks.preservation_enforce", "*/30 * * * *"),
     **_beat("leftovers-sweep", "archive.tasks.leftovers_sweep", "15 3 * * *"),
     # Seconds: requeue work whose worker stopped sending heartbeats (archive/assurance/leases.py).

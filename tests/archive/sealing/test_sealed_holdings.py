@@ -147,3 +147,40 @@ def test_key_service_down_fails_the_ingest_before_a_byte_is_written(transactiona
     retried = preserve(model, staging_dir / "l", sync_tasks)
     assert retried.state == Snapshot.State.SEALED and retried.pk == job.snapshot_id
     assert Replica.objects.get(location__name="s3main").is_sealed
+
+
+def test_deep_audit_decrypts_checks_the_plaintext_and_heals(sealed, two_locations):  # noqa: F811
+    from archive.assurance.deep_audit import deep_audit_due, replicas_deep_due
+
+    model, snapshot, files = sealed
+    assert replicas_deep_due().count() == 4  # two files, two sealed copies each
+    report = deep_audit_due(agent="worker:test")
+    assert report["checked"] == 4 and report["ok"] == 4 and not replicas_deep_due().exists()
+    event = PreservationEvent.objects.filter(event_type=EventType.FIXITY, detail__audit="deep (decrypted)").first()
+    assert event.outcome == "success" and event.detail["decrypted"]["why"] == "deep audit"
+    # A flipped byte: age's chunk authentication refuses it; the copy is repaired from the other location.
+    digest = hashlib.sha256(files["model.safetensors"]).hexdigest()
+    replica = Replica.objects.get(blob__sha256=digest, location__name="s3main")
+    good = _object(two_locations, replica)
+    evil = bytearray(good)
+    evil[-100] ^= 0x80
+    two_locations.put_object(Bucket=two_locations.bucket, Key="archive/" + replica.key, Body=bytes(evil))
+    Replica.objects.filter(pk=replica.pk).update(deep_verified_at=None)
+    report = deep_audit_due(agent="worker:test")
+    assert report == {"checked": 1, "ok": 0, "corrupt": 1, "missing": 0, "unavailable": 0, "repaired": 1}
+    assert _object(two_locations, replica) == good
+    failure = PreservationEvent.objects.get(event_type=EventType.FIXITY, outcome="failure", blob__sha256=digest)
+    assert "corrupt or was altered" in failure.detail["error"]
+
+
+def test_a_worker_without_key_access_audits_but_never_decrypts(sealed, settings):
+    settings.CODA_KEY_ACCESS = False
+    model, snapshot, files = sealed
+    call_command("audit", model.repo_id)
+    assert not PreservationEvent.objects.filter(event_type=EventType.FIXITY, outcome="failure").exists()
+    assert Replica.objects.filter(state=Replica.State.VERIFIED).count() == 4
+    url = f"/api/v1/models/{model.repo_id}/snapshots/{snapshot.revision}/files/model.safetensors"
+    response = api_client(CuratorFactory()).get(url)
+    assert response.status_code == 503 and response.json()["code"] == "key_unavailable"
+    with pytest.raises(Exception, match="CODA_KEY_ACCESS"):
+        keys.identity_load(Replica.objects.filter(sealed_with__isnull=False).first().sealed_with)
