@@ -41,6 +41,28 @@ def tombstone(model: AIModel, snapshot: Snapshot | None = None) -> dict | None:
     return None
 
 
+def withdrawal_notice(model: AIModel, snapshot: Snapshot | None = None) -> str | None:
+    """The one sentence every door answers a withdrawn snapshot's files and exports with (410 `withdrawn`, for every
+    role, curators too: a withdrawal is not an access level), naming what was withdrawn (the snapshot, or the model
+    when the model itself was), when and why; None when nothing is withdrawn. Follows `tombstone()`."""
+    gone = tombstone(model, snapshot)
+    if gone is None:
+        return None
+    if gone["scope"] == "snapshot":
+        notice = _withdrawn(f"Snapshot {model.repo_id}@{snapshot.revision or snapshot.pk}", snapshot)
+    else:
+        notice = _withdrawn(f"The model {model.repo_id}", model)
+    notice += " Its files and exports are no longer served; its record and citation stay."
+    if gone["scope"] == "snapshot" and model.withdrawn_at is not None:  # both: the model's withdrawal is said too
+        notice += " " + _withdrawn(f"The model {model.repo_id}", model)
+    return notice
+
+
+def _withdrawn(what: str, subject) -> str:
+    reason = subject.withdrawal_reason.strip()
+    return f"{what} was withdrawn on {subject.withdrawn_at:%Y-%m-%d}: {reason}{'' if reason[-1:] in '.!?' else '.'}"
+
+
 def _bytes_delete(snapshots: list[Snapshot], *, agent: str) -> int:
     """Mark these (withdrawn) snapshots' bytes deleted and delete every stored copy of the blobs only they use;
     blobs another snapshot keeps (content addressing) stay. One `deletion` event per copy. Returns the copies deleted."""

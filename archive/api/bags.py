@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from archive import selectors
 from archive.bags import export as bags
 from archive.delivery import downloads as delivery
-from archive.api.views import ModelScopedMixin
+from archive.api.views import ModelScopedMixin, withdrawn_response
 from catalogue.permissions import can_read_files, file_access_denial, visible_replacement
 
 
@@ -35,6 +35,8 @@ class BagView(ModelScopedMixin, APIView):
     def get(self, request, provider, name, revision):
         model = self.get_model()
         snapshot = selectors.snapshot_get(model=model, ref=revision)
+        if gone := withdrawn_response(model, snapshot):
+            return gone
         if not can_read_files(request.user, model, snapshot):
             raise PermissionDenied(file_access_denial(request.user, model, snapshot))
         plan = bags.bag_plan(snapshot, show_replacement=visible_replacement(request.user, model) is not None)

@@ -1,6 +1,7 @@
 """A sealed snapshot's standard descriptions (model.sig, RO-Crate, CycloneDX) and the archive's public signing keys.
 A description follows its snapshot's file rule, with the same helpers as a file download: a hidden model is a 404,
-files one may not read make its descriptions a 403 with the way to request access."""
+files one may not read make its descriptions a 403 with the way to request access, and a withdrawn snapshot (or
+model) makes them a 410 `withdrawn` for everyone, like its files."""
 
 from django.http import HttpResponse
 from django.urls import reverse
@@ -12,7 +13,7 @@ from rest_framework.views import APIView
 
 from archive import selectors
 from archive.api.serializers import SigningKeySerializer
-from archive.api.views import ModelScopedMixin
+from archive.api.views import ModelScopedMixin, withdrawn_response
 from archive.descriptions import cyclonedx, rocrate
 from archive.descriptions.facts import SnapshotFacts, snapshot_facts
 from archive.models import SigningKey, Snapshot
@@ -41,6 +42,8 @@ class SnapshotDescriptionView(ModelScopedMixin, APIView):
     def get(self, request, provider, name, revision):
         model = self.get_model()
         snapshot = selectors.snapshot_get(model=model, ref=revision)
+        if gone := withdrawn_response(model, snapshot):
+            return gone
         if not can_read_files(request.user, model, snapshot):
             raise PermissionDenied(file_access_denial(request.user, model, snapshot))
         if snapshot.state != Snapshot.State.SEALED:

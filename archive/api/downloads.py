@@ -20,8 +20,7 @@ from rest_framework.views import APIView
 from archive import selectors
 from archive.delivery import downloads as delivery
 from archive.delivery.ranges import range_parse
-from archive.api.views import ModelScopedMixin
-from archive.withdrawals import tombstone
+from archive.api.views import ModelScopedMixin, withdrawn_response
 from core.errors import error_body
 from catalogue.permissions import can_read_files, file_access_denial
 
@@ -45,15 +44,14 @@ class SnapshotFileDownloadView(ModelScopedMixin, APIView):
             206: OpenApiResponse(description="A byte range"),
             302: OpenApiResponse(description="Redirect to a presigned URL (S3 storage)"),
             403: OpenApiResponse(description="No access: the message says how to request it"),
+            410: OpenApiResponse(description="Withdrawn (the snapshot or its model), for every role"),
         },
     )
     def get(self, request, provider, name, revision, path):
         model = self.get_model()
         snapshot = selectors.snapshot_get(model=model, ref=revision)
-        gone = tombstone(model, snapshot)
-        if gone:
-            body = error_body(status_code=410, code="withdrawn", detail=file_access_denial(request.user, model, snapshot))
-            return Response({**body, "tombstone": gone}, status=410)
+        if gone := withdrawn_response(model, snapshot):
+            return gone
         if not can_read_files(request.user, model, snapshot):
             detail = file_access_denial(request.user, model, snapshot)
             return Response(error_body(status_code=403, code="access_denied", detail=detail), status=403)

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from archive import dispatch, selectors
 from archive.citation.formats import FORMATS, format_for_accept, render
-from archive.withdrawals import tombstone
+from archive.withdrawals import tombstone, withdrawal_notice
 from archive.citation.records import citation_for
 from archive.ingest import jobs, manifests, services
 from archive.preservation import model_preservation_report
@@ -39,6 +39,17 @@ def citation_response(request, snapshot: Snapshot, fmt: str) -> HttpResponse:
     response = HttpResponse(body, content_type=content_type)
     response["Vary"] = "Accept"
     return response
+
+
+def withdrawn_response(model: AIModel, snapshot: Snapshot | None = None, /, **extra) -> Response | None:
+    """410 Gone `withdrawn` when the model or the snapshot is withdrawn (None otherwise): the one answer of every door
+    to a snapshot's files and exports, for every role (curators too), checked after visibility (a hidden model stays
+    a 404) and before the file rule (never a 403 that hides the withdrawal). The citation is the kept record."""
+    gone = tombstone(model, snapshot)
+    if gone is None:
+        return None
+    body = error_body(status_code=410, code="withdrawn", detail=withdrawal_notice(model, snapshot))
+    return Response({**body, "tombstone": gone, **extra}, status=410)
 
 
 class CitationNegotiationMixin:
@@ -92,13 +103,10 @@ class SnapshotDetailView(CitationNegotiationMixin, ModelScopedMixin, APIView):
         if cite_format:  # content negotiation: a citation media type asks for the citation (DataCite, BibTeX …)
             return citation_response(request, snapshot, cite_format)
         data = SnapshotDetailSerializer(snapshot, context={"request": request}).data
-        gone = tombstone(snapshot.model, snapshot)
-        if gone:  # 410 Gone with the reason, the date, the kept record and where its citation stays
-            body = error_body(status_code=410, code="withdrawn", detail=f"{snapshot} has been withdrawn: {gone['reason']}")
-            cite = request.build_absolute_uri(request.path) + "cite/"
-            return Response({**body, "tombstone": gone, "snapshot": data,
-                             "citation": {fmt: cite + fmt for fmt in FORMATS}}, status=410)
-        return Response(data)
+        cite = request.build_absolute_uri(request.path) + "cite/"
+        # 410 Gone with the reason, the date, the kept record and where its citation stays
+        gone = withdrawn_response(snapshot.model, snapshot, snapshot=data, citation={fmt: cite + fmt for fmt in FORMATS})
+        return gone or Response(data)
 
     @extend_schema(request=SnapshotAccessSerializer, responses=SnapshotDetailSerializer)
     def patch(self, request, provider, name, revision):
@@ -119,6 +127,8 @@ class ManifestView(ModelScopedMixin, APIView):
     @extend_schema(responses=OpenApiResponse(description="Manifest JSON"))
     def get(self, request, provider, name, revision):
         snapshot = selectors.snapshot_get(model=self.get_model(), ref=revision)
+        if gone := withdrawn_response(snapshot.model, snapshot):
+            return gone
         files = selectors.manifest_files(snapshot)  # first: an unsealed snapshot (no sealed_at) has no manifest
         document = manifests.manifest_document(
             repo_id=snapshot.model.repo_id,
@@ -136,6 +146,8 @@ class ManifestSha256View(ModelScopedMixin, APIView):
     @extend_schema(responses=OpenApiResponse(description="text/plain: '<sha256>  <path>' lines"))
     def get(self, request, provider, name, revision):
         snapshot = selectors.snapshot_get(model=self.get_model(), ref=revision)
+        if gone := withdrawn_response(snapshot.model, snapshot):
+            return gone
         files = selectors.manifest_files(snapshot)
         text = manifests.sha256sum_text((f["path"], f["size"], f["sha256"]) for f in files)
         return HttpResponse(text, content_type="text/plain; charset=utf-8")

@@ -19,6 +19,7 @@ from archive.delivery.ranges import hub_range
 from archive.exceptions import StoredCopyUnavailable
 from archive.hub import protocol, protocol_repos
 from archive.models import Snapshot, StorageLocation
+from archive.withdrawals import withdrawal_notice
 from catalogue import selectors as catalogue_selectors
 from core.authentication import BearerTokenAuthentication
 from core.exceptions import DomainError, NotFoundError, UnavailableError
@@ -62,9 +63,8 @@ class HubContext:
             model = catalogue_selectors.model_get(provider=provider, name=name, user=self.user, check_visible=True)
         except NotFoundError:
             raise HubError(404, "RepoNotFound", f"Repository {provider}/{name} not found.") from None
-        if model.withdrawn_at is not None:
-            raise HubError(410, "RepoWithdrawn", f"Repository {model.repo_id} was withdrawn on "
-                           f"{model.withdrawn_at:%Y-%m-%d}: {model.withdrawal_reason}")
+        if model.withdrawn_at is not None:  # the API's words (archive.withdrawals), the Hub's error code
+            raise HubError(410, "RepoWithdrawn", withdrawal_notice(model))
         replacement = self.replacement = visible_replacement(self.user, model)
         successor = None
         if replacement is not None:
@@ -92,8 +92,7 @@ class HubContext:
             detail = "has no preserved snapshot yet" if revision == "main" else f"has no revision {revision}"
             raise HubError(404, "RevisionNotFound", f"{model.repo_id} {detail}.") from None
         if snapshot.withdrawn_at is not None:
-            raise HubError(410, "RevisionWithdrawn", f"{model.repo_id}@{snapshot.revision} was withdrawn on "
-                           f"{snapshot.withdrawn_at:%Y-%m-%d}: {snapshot.withdrawal_reason}")
+            raise HubError(410, "RevisionWithdrawn", withdrawal_notice(model, snapshot))
         self.headers["X-Repo-Commit"] = snapshot.revision
         return snapshot
 
