@@ -56,14 +56,23 @@ def snapshot_role(snapshot: Snapshot) -> str:
 
 def snapshot_history(snapshot: Snapshot) -> list[Snapshot]:
     """The snapshot and the sealed snapshots of the same role sealed before it, newest first: its branch's
-    history as far as it goes (snapshots of another role belong to another branch)."""
+    history as far as it goes (snapshots of another role belong to another branch). A revision is listed once:
+    identical content preserved again (from another source) is one commit, shown as its newest snapshot, the one
+    its revision id resolves to everywhere else (selectors.snapshot_get, branch heads); `snapshot` itself first."""
     queryset = selectors.snapshot_queryset().filter(model_id=snapshot.model_id, sealed_at__lte=snapshot.sealed_at)
     role = snapshot_role(snapshot)
     if role in ("model", "dossier"):
         queryset = selectors.sealed_with_role(queryset, "main" if role == "model" else "dossier")
     else:
         queryset = queryset.filter(pk=snapshot.pk)
-    return list(queryset.select_related("created_by").prefetch_related("jobs__requested_by").order_by("-sealed_at", "-pk"))
+    rows = list(queryset.select_related("created_by").prefetch_related("jobs__requested_by").order_by("-sealed_at", "-pk"))
+    rows.sort(key=lambda row: row.pk != snapshot.pk)  # stable: itself first, the others newest first
+    history, seen = [], set()
+    for row in rows:
+        if row.revision not in seen:
+            seen.add(row.revision)
+            history.append(row)
+    return history
 
 
 def snapshot_tag_check(*, snapshot: Snapshot, name: str) -> None:
