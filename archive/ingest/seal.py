@@ -1,5 +1,6 @@
-"""Closing an ingest: seal the snapshot when every file is stored and verified (revision id, manifest written next
-to the blobs, inspection, preservation status, replication queued), or fail the job naming the failed files."""
+"""Closing an ingest: seal the snapshot when every file is stored and verified and its stored copy is still there
+(revision id, manifest written next to the blobs, inspection, preservation status, replication queued), or fail
+the job naming the failed files."""
 
 import logging
 
@@ -74,11 +75,16 @@ def snapshot_finish_if_done(*, snapshot_id: int) -> Snapshot:
 
 
 def _seal(snapshot: Snapshot, *, job: IngestJob | None, now) -> Snapshot:
-    """Revision id, manifest at the primary location, inspection, event; then status refresh and replication."""
+    """Check that each file's stored copy is still there, then revision id, manifest at the primary location,
+    inspection, event; then status refresh and replication."""
     files = list(snapshot.files.select_related("blob").order_by("path"))
-    unverified = [f.path for f in files if not _has_verified_replica(f.blob_id)]
+    relied = _relied_replicas(files)
+    unverified = [f.path for f in files if f.blob_id not in relied]
     if unverified:
         raise SnapshotSealed(f"Cannot seal: no verified copy of {', '.join(unverified[:5])}.")
+    gone = _copies_gone(files, relied)
+    if gone:
+        return _seal_refuse(snapshot, job=job, gone=gone)
     triples = [(f.path, f.blob.size, f.blob.sha256) for f in files]
     snapshot.revision = manifests.revision_id(triples)
     snapshot.state = Snapshot.State.SEALED
@@ -109,5 +115,65 @@ def _seal(snapshot: Snapshot, *, job: IngestJob | None, now) -> Snapshot:
     return snapshot
 
 
-def _has_verified_replica(blob_id: int | None) -> bool:
-    return blob_id is not None and Replica.objects.filter(blob_id=blob_id, state=Replica.State.VERIFIED).exists()
+def _relied_replicas(files: list[SnapshotFile]) -> dict[int, Replica]:
+    """The verified copy the seal relies on for each file's blob: the one at the primary location (where ingest
+    stored it), else the oldest other verified copy (a blob stored before, deduplicated). One query."""
+    blob_ids = {f.blob_id for f in files if f.blob_id is not None}
+    verified = (Replica.objects.filter(blob_id__in=blob_ids, state=Replica.State.VERIFIED)
+                .select_related("blob", "location").order_by("-location__is_primary", "pk"))
+    relied: dict[int, Replica] = {}
+    for replica in verified:
+        relied.setdefault(replica.blob_id, replica)
+    return relied
+
+
+def _copies_gone(files: list[SnapshotFile], relied: dict[int, Replica]) -> list[tuple[SnapshotFile, Replica]]:
+    """(file, copy) for each copy whose object is no longer there. A copy was proven when it was stored, but storage
+    can lose it before the seal (an S3 server losing objects): one existence check per stored object (HEAD on S3,
+    stat on a filesystem), never a re-read. An unreachable location raises TransientStorageError (the task
+    retries, then fails the seal), like the manifest write."""
+    backends, present, gone = {}, {}, []
+    for row in files:
+        replica = relied[row.blob_id]
+        if replica.pk not in present:  # two paths with the same bytes: one stored object, one check
+            backend = backends.setdefault(replica.location_id, backend_for(replica.location))
+            present[replica.pk] = backend.size_of(replica.key) is not None
+        if not present[replica.pk]:
+            gone.append((row, replica))
+    return gone
+
+
+def _seal_refuse(snapshot: Snapshot, *, job: IngestJob | None, gone: list[tuple[SnapshotFile, Replica]]) -> Snapshot:
+    """Nothing sealed: each lost copy is marked missing with a failed `fixity check` event, its files failed (a
+    retry stores them again; the others are not read again), the job failed with one `ingestion` event naming
+    the files."""
+    agent = worker_agent()
+    for replica in {replica.pk: replica for _, replica in gone}.values():
+        Replica.objects.filter(pk=replica.pk).update(state=Replica.State.MISSING)
+        event_record(
+            event_type=EventType.FIXITY, outcome=EventOutcome.FAILURE, agent=agent, blob=replica.blob,
+            location=replica.location,
+            detail={"expected": replica.blob.sha256, "found": None, "key": replica.key, "result": "missing",
+                    "checked": "existence, before the seal"},
+        )
+    described = []
+    for row, replica in gone:
+        error = f"the stored copy {replica.key} at {replica.location.name} is missing at seal"
+        SnapshotFile.objects.filter(pk=row.pk).update(state=SnapshotFile.State.FAILED, error=error, bytes_done=0)
+        described.append(f"{row.path}: {error}")
+    message = (f"seal failed: {len(gone)} file(s) lost from storage since they were stored: " + "; ".join(described[:5])
+               + ". Retry the ingest to store them again.")
+    snapshot.state = Snapshot.State.FAILED
+    snapshot.save(update_fields=["state"])
+    if job is not None:
+        IngestJob.objects.filter(pk=job.pk).update(state=IngestJob.State.FAILED, finished_at=timezone.now(), error=message)
+    event_record(
+        event_type=EventType.INGESTION, outcome=EventOutcome.FAILURE, agent=agent, model=snapshot.model,
+        snapshot=snapshot, job=job,
+        detail={"sealed": False, "error": message,
+                "missing": [{"path": row.path, "key": replica.key, "location": replica.location.name}
+                            for row, replica in gone[:100]]},
+    )
+    logger.error("seal of snapshot %s refused: %s", snapshot.pk, message)
+    preservation.model_preservation_refresh(snapshot.model)
+    return snapshot
