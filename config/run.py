@@ -7,7 +7,8 @@ the worker's own children included). When one child exits on its own, the others
 child also gets SIGTERM if the supervisor dies without cleaning up (PR_SET_PDEATHSIG, Linux).
 
 Usage: python config/run.py [--host 127.0.0.1] [--port 8000] [--web-workers 2] [--worker-concurrency 2]
-Runtime files (beat schedule, pid files) go under CODA_VAR_DIR (default var/).
+Runtime files (beat schedule, pid files, gunicorn's control socket) go under CODA_VAR_DIR (default var/), never
+under the user's home, so instances with var/ directories of their own share none of them.
 """
 
 import argparse
@@ -34,6 +35,11 @@ def _die_with_parent() -> None:
         pass  # not Linux: the supervisor's own handlers still stop the children
 
 
+def control_socket(run_dir: Path, port: int) -> Path:
+    """This instance's gunicorn control socket: `gunicornc -s <path>` talks to this instance and no other."""
+    return run_dir / f"gunicorn-{port}.ctl"
+
+
 def commands(args, var_dir: Path) -> dict[str, list[str]]:
     python = sys.executable
     run_dir = var_dir / "run"
@@ -46,6 +52,10 @@ def commands(args, var_dir: Path) -> dict[str, list[str]]:
             "--timeout", "120",
             "--graceful-timeout", "5",
             "--pid", str(run_dir / "gunicorn.pid"),
+            # gunicorn's control socket (gunicornc) would default to ~/.gunicorn/gunicorn.ctl (or $XDG_RUNTIME_DIR),
+            # shared by every instance the user runs: a second one replaces it, and stopping that one deletes it
+            # while the first keeps serving. Each instance's own, under its var/run, named after its port.
+            "--control-socket", str(control_socket(run_dir, args.port)),
             "--access-logfile", "-",
         ],
         "worker": [

@@ -10,9 +10,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
+from argparse import Namespace
 from pathlib import Path
 
 import psutil
@@ -57,13 +59,16 @@ def var_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("make-run-var")
 
 
-def _start(var_dir: Path):
+def _start(var_dir: Path, *, home: Path | None = None, sample: bool = True):
     if not shutil.which("make"):
         pytest.skip("make is not installed")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_", "DJANGO_", "CODA_"))}
     env.update(CODA_VAR_DIR=str(var_dir), CODA_STAGING_ROOTS=str(var_dir / "staging"), PYTHONUNBUFFERED="1")
-    sample_uv = os.environ.get("UV") or shutil.which("uv") or "true"  # "true": no sample, Coda still runs
+    if home is not None:  # where gunicorn would put its control socket by default
+        env["HOME"] = str(home)
+        env.pop("XDG_RUNTIME_DIR", None)
+    sample_uv = (os.environ.get("UV") or shutil.which("uv") or "true") if sample else "true"  # "true": no sample
     make = subprocess.Popen(
         ["make", "--no-print-directory", "run", "UV=true", f"SAMPLE_UV={sample_uv}", f"PORT={port}"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
@@ -87,8 +92,8 @@ def _serving(make, port, output) -> list[psutil.Process]:
             assert time.monotonic() < deadline, b"".join(output).decode(errors="replace")[-3000:]
             time.sleep(0.3)
     assert status == 200 and b"<html" in body.lower()
-    status, css = _get(base + "/static/catalogue/coda.css")
-    assert status == 200 and css == (ROOT / "catalogue/static/catalogue/coda.css").read_bytes()
+    status, css = _get(base + "/static/web/coda.css")
+    assert status == 200 and css == (ROOT / "web/static/web/coda.css").read_bytes()
 
     def tree():
         return psutil.Process(make.pid).children(recursive=True)
@@ -162,3 +167,55 @@ def test_sigint_to_the_process_group_stops_everything(var_dir):
         _assert_stopped(processes, port, output)
     finally:
         _cleanup(make, processes)
+
+
+def test_each_instance_gets_its_own_control_socket_under_its_var_run(tmp_path):
+    """gunicorn's control socket defaults to ~/.gunicorn/gunicorn.ctl, one for every instance the user runs; the
+    command run.py starts names one under the instance's own var/run instead."""
+    from config import run
+
+    first, second = (run.commands(Namespace(host="127.0.0.1", port=port, web_workers=2, worker_concurrency=2),
+                                  tmp_path / name) for name, port in (("a", 8000), ("b", 8001)))
+    sockets = []
+    for var, web in ((tmp_path / "a", first["web"]), (tmp_path / "b", second["web"])):
+        assert "--no-control-socket" not in web
+        path = Path(web[web.index("--control-socket") + 1])
+        assert path.parent == var / "run" and path.parent.is_dir()  # created, as gunicorn expects
+        sockets.append(path)
+    assert sockets[0] != sockets[1]
+
+
+def test_two_instances_do_not_share_a_control_socket(tmp_path_factory):
+    """Two `make run`s by one user at once: each gunicorn's control socket is its own, under its own var/run,
+    nothing is created under ~/.gunicorn, and stopping the second leaves the first's socket (and the first) serving."""
+    home = tmp_path_factory.mktemp("home")
+    runs = []  # (make, port, output, var_dir, processes)
+    try:
+        for name in ("first", "second"):
+            var = tmp_path_factory.mktemp(f"make-run-{name}")
+            make, port, output = _start(var, home=home, sample=False)
+            runs.append((make, port, output, var, []))
+        for make, port, output, _var, processes in runs:
+            processes.extend(_serving(make, port, output))
+        sockets = [var / "run" / f"gunicorn-{port}.ctl" for _make, port, _output, var, _ in runs]
+        for path in sockets:
+            assert path.is_socket(), sorted(p.name for p in path.parent.iterdir())
+            ctl = subprocess.run([str(Path(sys.executable).with_name("gunicornc")), "-s", str(path), "-c",
+                                  "show workers", "-j"], capture_output=True, text=True, timeout=30)
+            assert ctl.returncode == 0, ctl.stderr  # a live control interface, not a stale file
+        assert not (home / ".gunicorn").exists()
+
+        make, port, output, _var, processes = runs[1]
+        make.send_signal(signal.SIGTERM)
+        _assert_stopped(processes, port, output)
+        assert not sockets[1].exists()  # gunicorn removes its own socket when it stops ...
+        assert sockets[0].is_socket()  # ... and only its own
+        first_port = runs[0][1]
+        assert _get(f"http://127.0.0.1:{first_port}/")[0] == 200
+        make, port, output, _var, processes = runs[0]
+        make.send_signal(signal.SIGTERM)
+        _assert_stopped(processes, port, output)
+        assert not sockets[0].exists()
+    finally:
+        for make, _port, _output, _var, processes in runs:
+            _cleanup(make, processes)
