@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from archive.dispatch import task_send
 from archive.events import event_record
 from archive.models import EventOutcome, EventType, Snapshot
 from catalogue.permissions import is_curator
@@ -28,4 +29,6 @@ def snapshot_access_set(*, snapshot: Snapshot, file_access: str, changed_by) -> 
         )
         current.file_access = file_access
         current.save(update_fields=["file_access"])
+        # A more restrictive level may now require its files sealed: re-seal at once (the beat would, later).
+        transaction.on_commit(lambda: task_send("archive.tasks.reseal_pending"))
     return current

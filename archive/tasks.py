@@ -9,6 +9,7 @@ from django.conf import settings
 
 from archive import preservation
 from archive.assurance import deep_audit, fixity, leases, leftovers, replication
+from archive.sealing import reseal
 from archive.dispatch import task_register, task_send
 from archive.events import worker_agent
 from archive.exceptions import KeyUnavailable, TransientStorageError
@@ -49,6 +50,13 @@ def snapshot_file_ingest(self, file_id: int) -> None:
 def snapshot_replicate(snapshot_id: int) -> dict:
     """Copy a sealed snapshot's blobs until each has the minimum number of verified copies."""
     return replication.snapshot_replicate(snapshot_id=snapshot_id, agent=worker_agent())
+
+
+@task_register
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def reseal_pending() -> dict:
+    """Seal the plaintext copies that access changes (or CODA_ENCRYPT_AT_REST) now require sealed."""
+    return reseal.reseal_pending(agent=worker_agent())
 
 
 @task_register

@@ -17,6 +17,7 @@ class EventType(models.TextChoices):
     DELETION = "deletion", "deletion"
     ACCESS = "access", "access"
     DEACCESSION = "deaccession", "deaccession"  # a withdrawal (tombstone) or its reversal
+    ENCRYPTION = "encryption", "encryption"  # a stored plaintext copy re-sealed (archive/sealing/reseal.py)
 
 
 class EventOutcome(models.TextChoices):

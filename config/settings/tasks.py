@@ -62,6 +62,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     **_beat("fixity-audit", "archive.tasks.fixity_audit_due", "0 * * * *"),
     # Sealed copies: decrypt a batch and check the plaintext SHA-256 (archive/assurance/deep_audit.py).
     **_beat("deep-audit", "archive.tasks.deep_audit_due", "45 4 * * *"),
+    # Seal plaintext copies that an access change now requires sealed (archive/sealing/reseal.py).
+    **_beat("reseal", "archive.tasks.reseal_pending", "*/30 * * * *"),
     **_beat("preservation-enforce", "archive.tasks.preservation_enforce", "*/30 * * * *"),
     **_beat("leftovers-sweep", "archive.tasks.leftovers_sweep", "15 3 * * *"),
     # Seconds: requeue work whose worker stopped sending heartbeats (archive/assurance/leases.py).

@@ -184,3 +184,40 @@ def test_a_worker_without_key_access_audits_but_never_decrypts(sealed, settings)
     assert response.status_code == 503 and response.json()["code"] == "key_unavailable"
     with pytest.raises(Exception, match="CODA_KEY_ACCESS"):
         keys.identity_load(Replica.objects.filter(sealed_with__isnull=False).first().sealed_with)
+
+
+@pytest.mark.skipif(AGE is None, reason="Debian's age tool is missing (.ci/run installs it)")
+def test_a_more_restrictive_access_reseals_every_plaintext_copy(transactional_db, sealing, two_locations,  # noqa: F811
+                                                                  sync_tasks, staging_dir, tmp_path):
+    from archive.sealing.reseal import reseal_pending
+    from archive.snapshots import snapshot_access_set
+
+    keys.sealing_key_init()
+    model = AIModelFactory(provider=ProviderFactory(slug="lab"), name="was-open", file_access="public")
+    data = PATTERN + random_bytes(2 * MIB, seed=5)
+    make_tree(staging_dir / "p", {"w.bin": data})
+    snapshot = preserve(model, staging_dir / "p", sync_tasks)
+    plain = {r.location.name: r.key for r in Replica.objects.all()}
+    assert len(plain) == 2 and not Replica.objects.filter(sealed_with__isnull=False).exists()
+    assert reseal_pending(agent="worker:test") == {"pending": 0, "resealed": 0, "failed": 0}
+
+    snapshot_access_set(snapshot=snapshot, file_access="restricted", changed_by=CuratorFactory())
+    assert reseal_pending(agent="worker:test") == {"pending": 2, "resealed": 2, "failed": 0}
+    s3 = Replica.objects.get(location__name="s3main")
+    assert s3.is_sealed and s3.key != plain["s3main"]
+    raw = _object(two_locations, s3)
+    assert PATTERN[:40] not in raw and hashlib.sha256(raw).hexdigest() == s3.ciphertext_sha256
+    listed = {o["Key"] for o in two_locations.list_objects_v2(Bucket=two_locations.bucket)["Contents"]}
+    assert "archive/" + plain["s3main"] not in listed  # the plaintext object is gone
+    (tmp_path / "c.txt").write_text(f"{sealing}\n")
+    (tmp_path / "o.age").write_bytes(raw)
+    opened = subprocess.run([AGE, "-d", "-i", tmp_path / "c.txt", tmp_path / "o.age"], capture_output=True, timeout=60)
+    assert opened.stdout == data
+    kinds = sorted((e.event_type, e.outcome) for e in PreservationEvent.objects.filter(
+        event_type__in=[EventType.ENCRYPTION, EventType.DELETION]))
+    assert kinds == [(EventType.DELETION, "success")] * 2 + [(EventType.ENCRYPTION, "success")] * 2
+    call_command("audit", model.repo_id)
+    assert Replica.objects.filter(state=Replica.State.VERIFIED, sealed_with__isnull=False).count() == 2
+    response = api_client(CuratorFactory(username="c2")).get(
+        f"/api/v1/models/{model.repo_id}/snapshots/{snapshot.revision}/files/w.bin")
+    assert response.status_code == 200 and b"".join(response.streaming_content) == data
