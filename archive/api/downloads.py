@@ -9,6 +9,7 @@ before a redirect, the stream opened before a 200): when it cannot be, 503 with 
 
 import posixpath
 
+from django.conf import settings
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -60,7 +61,8 @@ class SnapshotFileDownloadView(ModelScopedMixin, APIView):
         filename = posixpath.basename(row.path)
         expires = parse_expires(request.query_params.get("expires"))
         with delivery.failures_recorded(user=request.user, snapshot=snapshot, snapshot_file=row, replica=replica, via="presigned_url"):
-            url = delivery.presigned_url(replica, expires_in=expires, filename=filename)
+            # CODA_DOWNLOAD_S3_REDIRECT=false: stream S3 copies too (the URL would name endpoint, bucket and key).
+            url = delivery.presigned_url(replica, expires_in=expires, filename=filename) if settings.CODA_DOWNLOAD_S3_REDIRECT else None
             if url:
                 delivery.replica_probe(replica)  # never a redirect to storage that cannot answer
         if url:

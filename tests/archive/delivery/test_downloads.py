@@ -181,3 +181,16 @@ def test_s3_no_presigned_url_without_access(preserved_s3):
         assert response.status_code == 403, role
         assert "Location" not in response and "X-Amz" not in response.content.decode()
     assert not access_events().exists()
+
+
+def test_s3_downloads_stream_when_redirects_are_off(preserved_s3, settings, s3_location):
+    """CODA_DOWNLOAD_S3_REDIRECT=false: the bytes come through Coda and nothing names the storage."""
+    settings.CODA_DOWNLOAD_S3_REDIRECT = False
+    model, snapshot = preserved_s3
+    client = client_for(role_users(model)["granted"])
+    response = client.get(file_url(snapshot, "weights/model.safetensors"))
+    assert response.status_code == 200 and "Location" not in response
+    body = b"".join(response.streaming_content)
+    assert body == DATA and s3_location.bucket.encode() not in body
+    assert s3_location.bucket not in str(response.headers)
+    assert access_events().get().detail["via"] == "stream"
