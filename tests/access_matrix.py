@@ -186,6 +186,7 @@ ROUTES = {
     "api:ingest-job-detail": Rule("model", params={"pk": "job"}),
     "api:snapshot-cite": MODEL,
     "api:signing-key-list": OPEN,
+    "api:encryption-key-list": CURATOR_READ,
     "api:snapshot-signature": FILES,
     "api:model-withdraw": CURATOR_WRITE,
     "api:snapshot-withdraw": CURATOR_WRITE,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from archive.api import bags, citations, descriptions, downloads, refs, views, withdrawals
+from archive.api import bags, citations, descriptions, downloads, keys, refs, views, withdrawals
 
 SNAPSHOTS = "models/<str:provider>/<str:name>/snapshots/"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("ingest-jobs/<id:pk>/cancel/", views.IngestJobCancelView.as_view(), name="ingest-job-cancel"),
     path("ingest-jobs/<id:pk>/", views.IngestJobView.as_view(), name="ingest-job-detail"),
     path("signing-keys/", descriptions.SigningKeyListView.as_view(), name="signing-key-list"),
+    path("encryption-keys/", keys.EncryptionKeyListView.as_view(), name="encryption-key-list"),
     path(SNAPSHOTS + "<str:revision>/model.sig", descriptions.SnapshotSignatureView.as_view(), name="snapshot-signature"),
     path(SNAPSHOTS + "<str:revision>/ro-crate-metadata.json", descriptions.SnapshotROCrateView.as_view(), name="snapshot-rocrate"),
     path(SNAPSHOTS + "<str:revision>/bom.cdx.json", descriptions.SnapshotBomView.as_view(), name="snapshot-bom"),

@@ -130,3 +130,20 @@ def test_bad_settings_stop_the_process_at_start_up(variable, value):
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode != 0 and variable in result.stderr and "ImproperlyConfigured" in result.stderr
+
+
+def test_encryption_keys_api_lists_public_recipients_for_curators(key_dir, settings):
+    from tests.factories import CuratorFactory, UserFactory, api_client
+
+    custodian = age.Identity.generate()
+    settings.CODA_ESCROW_RECIPIENTS = [str(custodian.recipient)]
+    old = keys.sealing_key_create()
+    new = keys.sealing_key_create()
+    assert api_client().get("/api/v1/encryption-keys/").status_code == 401
+    assert api_client(UserFactory()).get("/api/v1/encryption-keys/").status_code == 403
+    body = api_client(CuratorFactory()).get("/api/v1/encryption-keys/").json()
+    assert [k["key_id"] for k in body["keys"]] == [new.key_id, old.key_id]
+    assert body["keys"][0]["retired_at"] is None and body["keys"][1]["retired_at"] is not None
+    assert body["escrow_recipients"] == [{"key_id": keys.key_id_for(custodian.recipient),
+                                         "recipient": str(custodian.recipient)}]
+    assert "AGE-SECRET" not in str(body) and "wrapped_identity" not in str(body)
