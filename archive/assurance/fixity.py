@@ -20,7 +20,8 @@ from archive.inspection import snapshot_completeness
 from archive.exceptions import TransientStorageError
 from archive.models import EventOutcome, EventType, Replica, Snapshot, StorageLocation
 from archive.preservation import blobs_released, models_refresh_for_blobs
-from archive.assurance.replication import NoGoodCopy, blob_copy
+from archive.assurance.replication import NoGoodCopy, blob_copy, ocfl_entries, sealed_copies_of
+from archive.sealing import description
 from archive.events import event_record
 from archive.storage import ocfl
 from archive.storage.locations import backend_for
@@ -220,10 +221,15 @@ def ocfl_objects_audit(*, agent: str, snapshots: QuerySet[Snapshot] | None = Non
                 continue  # not mirrored yet: replication writes it
             problem = backend.inventory_check(identifier)
             if problem is None:
-                recorded = {(f.path, f.blob.sha256) for f in snapshot.files.select_related("blob")}
+                files = list(snapshot.files.select_related("blob"))
+                recorded = {(e["path"], e["sha256"]) for e in ocfl_entries(files, sealed_copies_of(files))}
                 inventory = backend.inventory_read(identifier)
                 state = inventory["versions"][inventory["head"]]["state"]
-                if {(p, d) for d, paths in state.items() for p in paths} != recorded:
+                named = {(p, d) for d, paths in state.items() for p in paths}
+                # Sealed files come with their description (its digest is checked as a content file's would be).
+                named = {(p, d) for p, d in named if p != description.NAME or not any(
+                    path.endswith(description.SUFFIX) for path, _ in recorded)}
+                if named != recorded:
                     problem = f"inventory of {identifier} does not name the snapshot's files and digests"
             if problem is None:
                 continue

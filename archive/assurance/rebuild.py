@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
-from archive.models import Blob, EventOutcome, EventType, Replica, Snapshot, SnapshotFile, StorageLocation
+from archive.models import Blob, EventOutcome, EventType, Replica, SealingKey, Snapshot, SnapshotFile, StorageLocation
 from archive.events import event_record
 from archive.ingest import manifests
 from archive.ingest.sources import classify
+from archive.sealing import description
 from archive.storage import ocfl
 from archive.storage.base import blob_key
 from archive.storage.locations import backend_for
@@ -65,6 +66,23 @@ def _ocfl_document(root: str, inventory: dict, backend) -> dict:
         files.append({"path": path, "sha256": digest, "size": backend.size_of(f"{root}/{content}")})
     if any(f["size"] is None for f in files):
         raise ValueError(f"content missing from OCFL object {inventory['id']}")
+    described = next((f for f in files if f["path"] == description.NAME), None)
+    if described is not None and any(f["path"].endswith(description.SUFFIX) for f in files):
+        # Sealed files: the snapshot's files are the plaintexts encryption.json describes, held as <path>.age.
+        document = description.encryption_parse(backend.read_small(keys[described["sha256"]]))
+        by_sealed_path = {f["path"]: f for f in files}
+        for entry in document["files"]:
+            held = by_sealed_path.pop(entry["sealed_path"])
+            if held["sha256"] != entry["ciphertext_sha256"] or held["size"] != entry["ciphertext_size"]:
+                raise ValueError(f"{entry['sealed_path']} is not the ciphertext encryption.json describes")
+            keys[entry["sha256"]] = keys[held["sha256"]]
+            by_sealed_path[entry["path"]] = {
+                "path": entry["path"], "sha256": entry["sha256"], "size": entry["size"],
+                "sealed": {k: entry[k] for k in ("ciphertext_sha256", "ciphertext_size", "header_size",
+                                                 "archive_key_id")},
+            }
+        by_sealed_path.pop(description.NAME)
+        files = list(by_sealed_path.values())
     created = inventory["versions"][inventory["head"]]["created"]
     if manifests.revision_id((f["path"], f["size"], f["sha256"]) for f in files) != revision:
         raise ValueError(f"OCFL object {inventory['id']} does not hold the files of revision {revision}")
@@ -113,14 +131,26 @@ def _restore(document: dict, *, location, backend, report: RebuildReport, agent:
         )
         report.files += 1
         candidates = [document.get("object_keys", {}).get(blob.sha256), blob_key(blob.sha256)]
-        key = next((k for k in candidates if k and backend.size_of(k) == blob.size), None)
-        if key is not None:
+        sealed = entry.get("sealed")
+        stored_size = sealed["ciphertext_size"] if sealed else blob.size
+        key = next((k for k in candidates if k and backend.size_of(k) == stored_size), None)
+        seal_fields, unknown_key = {}, False
+        if key is None:
+            report.missing_objects.append(next(k for k in candidates if k))
+        elif sealed:
+            archive_key = SealingKey.objects.filter(key_id=sealed["archive_key_id"]).first()
+            if archive_key is None:  # the key rows went with the database: the custodians' identities open it
+                report.errors.append(f"{entry['path']}: sealed to archive key {sealed['archive_key_id']}, not in "
+                                     "this database (open it with a custodian's identity; see encryption.json)")
+                unknown_key = True
+            else:
+                seal_fields = {"sealed_with": archive_key, "ciphertext_sha256": sealed["ciphertext_sha256"],
+                               "ciphertext_size": sealed["ciphertext_size"], "age_header_size": sealed["header_size"]}
+        if key is not None and not unknown_key:
             _, created = Replica.objects.get_or_create(
-                blob=blob, location=location, defaults={"key": key, "state": Replica.State.STORED}
+                blob=blob, location=location, defaults={"key": key, "state": Replica.State.STORED, **seal_fields}
             )
             report.replicas += int(created)
-        else:
-            report.missing_objects.append(next(k for k in candidates if k))
     event_record(event_type=EventType.INGESTION, outcome=EventOutcome.SUCCESS, agent=agent, model=model,
                  snapshot=snapshot, location=location,
                  detail={"rebuilt_from": location.name, "revision": revision, "files": len(document["files"])})

@@ -16,6 +16,7 @@ from archive.exceptions import ChecksumMismatch, SizeMismatch, TransientStorageE
 from archive.models import Blob, EventOutcome, EventType, Replica, Snapshot, StorageLocation
 from archive.preservation import min_copies, model_preservation_refresh
 from catalogue.models import Retirement
+from archive.sealing import description
 from archive.storage import ocfl
 from archive.storage.base import blob_key, manifest_key
 from archive.storage.locations import backend_for
@@ -38,17 +39,18 @@ class NoGoodCopy(Exception):
     """No verified replica exists to copy from."""
 
 
-def _source_replicas(blob: Blob, *, exclude: StorageLocation):
-    return (
-        Replica.objects.select_related("location")
+def _source_replicas(blob: Blob, *, exclude: StorageLocation, sealed: bool | None = None):
+    replicas = (
+        Replica.objects.select_related("location", "sealed_with")
         .filter(blob=blob, state=Replica.State.VERIFIED, location__is_active=True)
         .exclude(location=exclude)
         .order_by("-location__is_primary", "location__name")
     )
+    return replicas if sealed is None else replicas.filter(sealed_with__isnull=not sealed)
 
 
 def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: str,
-              holder: leases.Holder | None = None, key: str | None = None) -> Replica:
+              holder: leases.Holder | None = None, key: str | None = None, sealed: bool | None = None) -> Replica:
     """Stream the blob from a verified replica into `target`; the bytes are hashed as they pass and the copy
     becomes visible only if they hash to the blob's SHA-256. A source that turns out bad is marked corrupt
     and the next verified one is tried; with none left, NoGoodCopy (never a copy from a bad replica). A source
@@ -58,7 +60,7 @@ def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: st
     `key` places the copy (a content path in an OCFL object); else a repair rewrites the copy where it was. Into an
     OCFL mirror the bytes also pass an MD5 (its inventory's fixity block), recorded on the blob."""
     unreachable = None
-    for source in _source_replicas(blob, exclude=target):
+    for source in _source_replicas(blob, exclude=target, sealed=sealed):  # sealed=True: ciphertext copies only
         try:
             stream = backend_for(source.location).open(source.key)
         except TransientStorageError as exc:
@@ -112,6 +114,7 @@ def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: st
                     "verification": result.verification,
                     "sealed_with": source.sealed_with, "ciphertext_sha256": source.ciphertext_sha256,
                     "ciphertext_size": source.ciphertext_size, "age_header_size": source.age_header_size,
+                    "sealed_recipients": source.sealed_recipients,
                 },
             )
             event_record(
@@ -203,32 +206,67 @@ def _replicate(snapshot: Snapshot, *, agent: str, holder: leases.Holder) -> dict
     return {"copied": copied, "failed": failed}
 
 
+def sealed_copies_of(files: list) -> dict:
+    """blob id -> a verified sealed copy, for the files of a snapshot whose content is kept sealed."""
+    replicas = Replica.objects.filter(blob__in=[f.blob_id for f in files], sealed_with__isnull=False,
+                                      state=Replica.State.VERIFIED).select_related("sealed_with")
+    return {r.blob_id: r for r in replicas}
+
+
+def ocfl_entries(files: list, sealed: dict) -> list[dict]:
+    """The OCFL logical files of a snapshot: a sealed file as `<path>.age` with its ciphertext's digest (the bytes
+    the object holds), the others as they are; encryption.json is added by the writer."""
+    return [
+        {"path": description.sealed_path(f.path), "sha256": sealed[f.blob_id].ciphertext_sha256, "md5": None}
+        if f.blob_id in sealed else {"path": f.path, "sha256": f.blob.sha256, "md5": f.blob.md5 or None}
+        for f in files
+    ]
+
+
 def _mirror_ocfl(snapshot: Snapshot, files: list, *, location: StorageLocation, agent: str,
                  holder: leases.Holder) -> int:
     """Write the snapshot's OCFL object at an OCFL location: each distinct file's bytes copied (hashed on the way)
-    to its content path, then the inventory. An object whose inventory exists is complete and left alone."""
+    to its content path, then the inventory. Sealed files stay sealed (ciphertext as `<path>.age`, copied from a
+    sealed copy only, no key needed) and `encryption.json` says how to open them without Coda. An object whose
+    inventory exists is complete and left alone."""
     backend = backend_for(location)
     identifier = ocfl.object_id(snapshot.model.repo_id, snapshot.revision)
     if backend.object_exists(identifier):
         return 0
-    sealed = Replica.objects.filter(blob__in=[f.blob_id for f in files], sealed_with__isnull=False).exists()
-    if sealed:  # the mirror of sealed files (kept sealed, with encryption.json) is not built yet: say so, copy nothing
-        raise NoGoodCopy("sealed files are not mirrored to OCFL yet (their encryption.json description is not built)")
+    sealed = sealed_copies_of(files)
+    if sealed and any(f.path == description.NAME for f in files):
+        raise NoGoodCopy(f"a file named {description.NAME} would collide with the description of the sealed files")
     copied, placed = 0, set()
     for row in sorted(files, key=lambda f: f.path.encode("utf-8")):
         if row.blob_id in placed:
             continue
         placed.add(row.blob_id)
-        key = ocfl.content_key(identifier, row.path)
-        if row.blob.md5 and backend.size_of(key) == row.blob.size:
+        copy = sealed.get(row.blob_id)
+        key = ocfl.content_key(identifier, description.sealed_path(row.path) if copy else row.path)
+        if copy is None and row.blob.md5 and backend.size_of(key) == row.blob.size:
             continue  # written (and read back) by an earlier run that stopped before the inventory
+        if copy is not None and Replica.objects.filter(blob=row.blob, location=location, key=key,
+                                                       state=Replica.State.VERIFIED).exists():
+            continue
         blob_copy(blob=row.blob, target=location, event_type=EventType.REPLICATION, agent=agent, holder=holder,
-                  key=key)
+                  key=key, sealed=True if copy else None)
         copied += 1
-    md5s = dict(Blob.objects.filter(pk__in=placed).values_list("pk", "md5"))
+    blobs = {b.pk: b for b in Blob.objects.filter(pk__in=placed)}
+    for f in files:
+        f.blob = blobs[f.blob_id]  # the MD5s the copies just recorded
+    entries = ocfl_entries(files, sealed)
+    if sealed:
+        data = description.encryption_json([
+            {"path": f.path, "sha256": f.blob.sha256, "size": f.blob.size,
+             "ciphertext_sha256": sealed[f.blob_id].ciphertext_sha256,
+             "ciphertext_size": sealed[f.blob_id].ciphertext_size, "header_size": sealed[f.blob_id].age_header_size,
+             "archive_key_id": sealed[f.blob_id].sealed_with.key_id, "recipients": sealed[f.blob_id].sealed_recipients}
+            for f in files if f.blob_id in sealed
+        ])
+        backend.put_bytes(ocfl.content_key(identifier, description.NAME), data)
+        entries.append({"path": description.NAME, "sha256": hashlib.sha256(data).hexdigest(), "md5": None})
     inventory = ocfl.inventory_build(
-        identifier=identifier,
-        files=[{"path": f.path, "sha256": f.blob.sha256, "md5": md5s.get(f.blob_id)} for f in files],
+        identifier=identifier, files=entries,
         created=manifests._iso_datetime(snapshot.sealed_at), message=_ocfl_message(snapshot),
         user=_ocfl_user(snapshot),
     )
@@ -238,7 +276,7 @@ def _mirror_ocfl(snapshot: Snapshot, files: list, *, location: StorageLocation, 
         event_record(event_type=EventType.REPLICATION, outcome=EventOutcome.SUCCESS, agent=agent, snapshot=snapshot,
                      model=snapshot.model, location=location,
                      detail={"ocfl_object": identifier, "object_root": ocfl.object_root(identifier),
-                             "files": len(files)})
+                             "files": len(files), **({"sealed_files": len(sealed)} if sealed else {})})
     return copied
 
 

@@ -206,7 +206,7 @@ def _store_sealed(reader: HashingReader, *, row, backend, recipients, before_com
     if reader.bytes_read != row.size:
         raise SizeMismatch(f"Read {reader.bytes_read} bytes of {row.path}, expected {row.size}.")
     seal = {"ciphertext_sha256": result.sha256, "ciphertext_size": result.size, "header_size": sealer.header_size,
-            "recipients": len(recipients)}
+            "recipients": len(recipients), "recipient_list": [str(r) for r in recipients]}
     return dataclasses.replace(result, sha256=reader.hexdigest(), size=reader.bytes_read), seal
 
 
@@ -234,6 +234,7 @@ def _file_record(row, *, result, location, inspector, job, agent, now, holder, s
             "ciphertext_sha256": seal["ciphertext_sha256"] if seal else "",
             "ciphertext_size": seal["ciphertext_size"] if seal else None,
             "age_header_size": seal["header_size"] if seal else None,
+            "sealed_recipients": seal["recipient_list"] if seal else [],
         }
         Replica.objects.update_or_create(
             blob=blob,

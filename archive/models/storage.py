@@ -94,6 +94,7 @@ class Replica(models.Model):
     ciphertext_sha256 = models.CharField(max_length=64, blank=True)
     ciphertext_size = models.BigIntegerField(null=True, blank=True)
     age_header_size = models.PositiveIntegerField(null=True, blank=True, help_text="Bytes before the payload nonce.")
+    sealed_recipients = models.JSONField(default=list, blank=True, help_text="Every age recipient the copy opens for.")
     deep_verified_at = models.DateTimeField(
         null=True, blank=True, help_text="Last deep audit of a sealed copy (decrypted, plaintext SHA-256 checked).")
     created_at = models.DateTimeField(auto_now_add=True)

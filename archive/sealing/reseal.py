@@ -58,7 +58,8 @@ def replica_reseal(replica: Replica, *, agent: str, key_row, recipients) -> bool
     with transaction.atomic():
         Replica.objects.filter(pk=replica.pk).update(
             key=result.key, sealed_with=key_row, ciphertext_sha256=result.sha256, ciphertext_size=result.size,
-            age_header_size=sealer.header_size, last_verified_at=timezone.now(),
+            age_header_size=sealer.header_size, sealed_recipients=[str(r) for r in recipients],
+            last_verified_at=timezone.now(),
             verification=f"{result.verification} (of the ciphertext)",
         )
         event_record(event_type=EventType.ENCRYPTION, outcome=EventOutcome.SUCCESS, agent=agent, blob=blob,
