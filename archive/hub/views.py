@@ -213,7 +213,8 @@ def resolve(request, ctx, provider, name, revision, path):
     headers = protocol.file_headers(revision=snapshot.revision, sha256=blob.sha256, size=blob.size)
     is_get = request.method == "GET"  # HEAD of a streamed file is metadata only: no access event
 
-    if replica.location.kind == StorageLocation.Kind.S3 and settings.CODA_HF_S3_REDIRECT:
+    # Sealed copies always stream (decrypted on the fly): never a URL to ciphertext.
+    if replica.location.kind == StorageLocation.Kind.S3 and settings.CODA_HF_S3_REDIRECT and not replica.is_sealed:
         try:
             with delivery.failures_recorded(user=ctx.user, snapshot=snapshot, snapshot_file=row, replica=replica,
                                             via="hf-redirect"):

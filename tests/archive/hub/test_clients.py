@@ -15,7 +15,7 @@ from knox.models import AuthToken
 from archive.models import EventType, PreservationEvent
 from catalogue.models import AccessRequest
 from tests.archive.synthetic_model import build_and_preserve, sha256
-from tests.factories import AIModelFactory, UserFactory
+from tests.factories import AIModelFactory, CuratorFactory, UserFactory
 
 SCRIPT = Path(__file__).with_name("hf_client.py")
 ROOT = Path(__file__).resolve().parents[3]
@@ -213,3 +213,27 @@ def test_s3_redirects(hf, s3_location, transactional_db, staging_dir, monkeypatc
     assert ok(download)["files"] == {p: sha256(d) for p, d in files.items()}
     assert ok(config)["coda_marker"] == "synthetic"
     assert PreservationEvent.objects.filter(event_type=EventType.ACCESS, detail__via="hf-redirect").exists()
+
+
+def test_sealed_model_downloads_byte_identical(hf, s3_location, transactional_db, staging_dir, monkeypatch, settings,
+                                                tmp_path):
+    """Sealed holdings (issue 27): stored as age ciphertext on S3, the real clients still get the exact bytes,
+    decrypted on the fly (never a redirect to ciphertext), through snapshot_download and a ranged read."""
+    from archive.models import Replica
+    from archive.sealing import keys
+
+    settings.CODA_HF_S3_REDIRECT = True
+    settings.CODA_ENCRYPT_AT_REST = "gated"
+    settings.CODA_SEALING_KEY_DIR = str(tmp_path / "keys")
+    keys.sealing_key_init()
+    model = AIModelFactory(name="sealed-gpt", file_access="gated")
+    snapshot, files = build_and_preserve(model=model, staging_dir=staging_dir, monkeypatch=monkeypatch)
+    assert Replica.objects.filter(blob__snapshot_files__snapshot=snapshot).exclude(sealed_with=None).exists()
+    token = token_for(CuratorFactory(username="sealed-reader"))
+    meta, download = hf(
+        {"op": "file_metadata", "repo": model.repo_id, "filename": "model.safetensors", "token": token},
+        {"op": "snapshot_download", "repo": model.repo_id, "token": token},
+    )
+    assert ok(meta)["etag"] == sha256(files["model.safetensors"]) and not ok(meta)["location"].startswith(
+        s3_location.meta.endpoint_url)
+    assert ok(download)["files"] == {p: sha256(d) for p, d in files.items()}

@@ -221,3 +221,17 @@ def test_a_more_restrictive_access_reseals_every_plaintext_copy(transactional_db
     response = api_client(CuratorFactory(username="c2")).get(
         f"/api/v1/models/{model.repo_id}/snapshots/{snapshot.revision}/files/w.bin")
     assert response.status_code == 200 and b"".join(response.streaming_content) == data
+
+
+def test_hub_resolve_streams_sealed_files_decrypted(sealed, settings):
+    settings.CODA_HF_S3_REDIRECT = True  # plaintext S3 copies would redirect; sealed ones never do
+    model, snapshot, files = sealed
+    data = files["model.safetensors"]
+    client = api_client(CuratorFactory())
+    url = f"/hf/{model.repo_id}/resolve/{snapshot.revision}/model.safetensors"
+    response = client.get(url)
+    assert response.status_code == 200 and "Location" not in response
+    assert b"".join(response.streaming_content) == data
+    assert response["X-Linked-Etag"].strip('"') == hashlib.sha256(data).hexdigest()
+    ranged = client.get(url, HTTP_RANGE="bytes=65530-131080")
+    assert ranged.status_code == 206 and b"".join(ranged.streaming_content) == data[65530:131081]
