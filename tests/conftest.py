@@ -69,6 +69,7 @@ def _isolated_var(settings, tmp_path):
         {"name": "local", "kind": "filesystem", "root": str(tmp_path / "storage"), "primary": True}
     ]
     settings.CODA_SIGNING_KEY_FILE = str(tmp_path / "signing" / "archive-key.pem")  # none unless a test makes one
+    settings.CODA_SEALING_KEY_DIR = str(tmp_path / "keys")  # sealing identities made by a test stay in it
     return staging
 
 

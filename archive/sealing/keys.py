@@ -124,10 +124,11 @@ def escrow_recipients() -> list[Recipient]:
 
 
 def recipients_for_sealing() -> tuple[SealingKey, list[Recipient]]:
-    """The current key and every recipient a new sealed object is encrypted to (it, then the custodians'). The
-    key is unwrapped once as proof it can be opened again: no object is sealed to a key the archive cannot use."""
+    """The current key (made on first need) and every recipient a new sealed object is encrypted to (it, then the
+    custodians'). The key is unwrapped once as proof it can be opened again: no object is sealed to a key the
+    archive cannot use."""
     row = sealing_key_current()
-    if row is None:
-        raise KeyUnavailable("The archive has no sealing key yet (manage.py sealing_key_init).")
+    if row is None:  # the first sealed file: make the key (KMS-wrapped, or the local file) rather than refuse
+        row = sealing_key_create()
     identity_load(row)
     return row, [Recipient.parse(row.recipient), *escrow_recipients()]
