@@ -8,9 +8,14 @@ BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 
 
 class CodaCursorPagination(CursorPagination):
-    """Cursor pagination: stable under inserts, constant cost at any depth. Views name their ordering."""
+    """Cursor pagination: stable under inserts, constant cost at any depth. Views name their ordering.
+    An empty `cursor=` is the first page, as an absent one is (a script that starts from `cursor=$NEXT` with NEXT
+    still empty gets the first page, not an error)."""
 
     page_size_query_param = "page_size"
+    cursor_query_description = (
+        "Opaque: the value in a response's `next` or `previous` link. Absent or empty: the first page."
+    )
     max_page_size = 500
     ordering = ("-pk",)
 
@@ -34,6 +39,8 @@ class CodaCursorPagination(CursorPagination):
     def decode_cursor(self, request):
         # DRF answers a cursor it cannot decode with 404; it is a bad parameter, not a missing page.
         encoded = request.query_params.get(self.cursor_query_param)
+        if encoded == "":
+            return None  # the first page
         if encoded is not None and not BASE64.fullmatch(encoded):
             raise self._invalid_cursor()  # b64decode would drop the stray characters and accept the rest
         try:
@@ -49,7 +56,7 @@ class CodaCursorPagination(CursorPagination):
             return super().paginate_queryset(queryset, request, view)
         except (ValueError, TypeError, DjangoValidationError):
             # A decodable cursor whose position does not fit the ordering field (a forged cursor).
-            if request.query_params.get(self.cursor_query_param) is None:
+            if not request.query_params.get(self.cursor_query_param):
                 raise
             raise self._invalid_cursor() from None
 

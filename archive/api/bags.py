@@ -12,6 +12,7 @@ from archive.bags import export as bags
 from archive.delivery import downloads as delivery
 from archive.api.views import ModelScopedMixin, withdrawn_response
 from catalogue.permissions import can_read_files, file_access_denial, visible_replacement
+from core.schema import error_answer, withdrawn_answer
 
 
 class JsonErrorsNegotiation(BaseContentNegotiation):
@@ -31,7 +32,13 @@ class BagView(ModelScopedMixin, APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JsonErrorsNegotiation
 
-    @extend_schema(responses={(200, "application/x-tar"): OpenApiResponse(description="BagIt 1.0 bag as a tar")})
+    @extend_schema(
+        responses={
+            (200, "application/x-tar"): OpenApiResponse(description="BagIt 1.0 bag as a tar"),
+            403: error_answer("403", "No access to the files: the message says how to request it"),
+            410: withdrawn_answer(),
+        }
+    )
     def get(self, request, provider, name, revision):
         model = self.get_model()
         snapshot = selectors.snapshot_get(model=model, ref=revision)

@@ -18,6 +18,7 @@ from archive.descriptions import cyclonedx, rocrate
 from archive.descriptions.facts import SnapshotFacts, snapshot_facts
 from archive.models import SigningKey, Snapshot
 from catalogue.permissions import can_read_files, file_access_denial
+from core.schema import error_answer, withdrawn_answer
 
 
 class SigningKeyListView(generics.ListAPIView):
@@ -28,6 +29,10 @@ class SigningKeyListView(generics.ListAPIView):
     queryset = SigningKey.objects.order_by("created_at", "id")
     pagination_class = None
     filter_backends = []
+
+
+# The answers every description shares besides its document: the file rule's 403 and a withdrawal's 410.
+REFUSALS = {403: error_answer("403", "No access to the files: the message says how to request it"), 410: withdrawn_answer()}
 
 
 class SnapshotDescriptionView(ModelScopedMixin, APIView):
@@ -56,7 +61,7 @@ class SnapshotDescriptionView(ModelScopedMixin, APIView):
 class SnapshotSignatureView(SnapshotDescriptionView):
     """The OpenSSF model-signing signature (Sigstore bundle) of the snapshot's files: `model_signing verify key`."""
 
-    @extend_schema(responses={(200, "application/json"): OpenApiResponse(description="Sigstore bundle (model.sig)")})
+    @extend_schema(responses={(200, "application/json"): OpenApiResponse(description="Sigstore bundle (model.sig)"), **REFUSALS})
     def get(self, request, provider, name, revision):
         return super().get(request, provider, name, revision)
 
@@ -77,7 +82,7 @@ class SnapshotROCrateView(SnapshotDescriptionView):
 
     content_type = "application/ld+json"
 
-    @extend_schema(responses={(200, "application/ld+json"): OpenApiResponse(description="ro-crate-metadata.json")})
+    @extend_schema(responses={(200, "application/ld+json"): OpenApiResponse(description="ro-crate-metadata.json"), **REFUSALS})
     def get(self, request, provider, name, revision):
         return super().get(request, provider, name, revision)
 
@@ -90,7 +95,7 @@ class SnapshotBomView(SnapshotDescriptionView):
 
     content_type = cyclonedx.MEDIA_TYPE
 
-    @extend_schema(responses={(200, cyclonedx.MEDIA_TYPE): OpenApiResponse(description="CycloneDX 1.6 JSON (bom.cdx.json)")})
+    @extend_schema(responses={(200, cyclonedx.MEDIA_TYPE): OpenApiResponse(description="CycloneDX 1.6 JSON (bom.cdx.json)"), **REFUSALS})
     def get(self, request, provider, name, revision):
         return super().get(request, provider, name, revision)
 

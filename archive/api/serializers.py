@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.input import InputSerializer
+from core.schema import WithdrawnSerializer
 from catalogue.models import FileAccess
 from catalogue.permissions import can_see_internals, file_access_level
 
@@ -56,6 +57,9 @@ class SnapshotFileSerializer(serializers.ModelSerializer):
 class SnapshotSerializer(serializers.ModelSerializer):
     id = serializers.IntegerField(read_only=True)
     model = serializers.CharField(source="model.repo_id", read_only=True)
+    # null for readers who may not see server-side paths and storage keys (to_representation)
+    source = serializers.CharField(read_only=True, allow_null=True, help_text="Where the files were read from; null unless curator.")
+    manifest_key = serializers.CharField(read_only=True, allow_null=True, help_text="Storage key of the manifest; null unless curator.")
     file_count = serializers.IntegerField(read_only=True)
     total_size = serializers.IntegerField(read_only=True)
     url = serializers.SerializerMethodField()
@@ -105,6 +109,17 @@ class SnapshotDetailSerializer(SnapshotSerializer):
 
     def get_files(self, obj) -> list[dict]:
         return SnapshotFileSerializer(selectors.snapshot_files(obj), many=True, context=self.context).data
+
+
+class WithdrawnSnapshotSerializer(WithdrawnSerializer):
+    """410 Gone of a withdrawn snapshot's detail (or of a snapshot of a withdrawn model): the tombstone, the kept
+    record and where its citation stays."""
+
+    snapshot = SnapshotDetailSerializer(help_text="The snapshot's record, as its detail shows it.")
+    citation = serializers.DictField(child=serializers.URLField(), help_text="Citation format → its URL (it stays).")
+
+    class Meta:
+        ref_name = "WithdrawnSnapshot"
 
 
 class IngestRequestSerializer(InputSerializer):

@@ -23,6 +23,7 @@ from archive.api.serializers import (
     SnapshotAccessSerializer,
     SnapshotDetailSerializer,
     SnapshotSerializer,
+    WithdrawnSnapshotSerializer,
 )
 from archive.models import EventOutcome, EventType, PreservationEvent, Snapshot
 from catalogue.models import AIModel
@@ -30,6 +31,8 @@ from catalogue.permissions import CuratorOnly, visible_models
 from catalogue import selectors as catalogue_selectors
 from core.errors import error_body
 from core.exceptions import NotFoundError
+from core.input import UtcIsoDateTimeFilter
+from core.schema import withdrawn_answer
 
 
 def citation_response(request, snapshot: Snapshot, fmt: str) -> HttpResponse:
@@ -96,7 +99,7 @@ class SnapshotListView(ModelScopedMixin, generics.ListAPIView):
 class SnapshotDetailView(CitationNegotiationMixin, ModelScopedMixin, APIView):
     """One snapshot by revision id, 'main', or (unsealed) numeric id, with its files."""
 
-    @extend_schema(responses=SnapshotDetailSerializer)
+    @extend_schema(responses={200: SnapshotDetailSerializer, 410: withdrawn_answer(WithdrawnSnapshotSerializer)})
     def get(self, request, provider, name, revision):
         snapshot = selectors.snapshot_get(model=self.get_model(), ref=revision)
         cite_format = format_for_accept(request.headers.get("Accept", ""))
@@ -124,7 +127,7 @@ class SnapshotDetailView(CitationNegotiationMixin, ModelScopedMixin, APIView):
 class ManifestView(ModelScopedMixin, APIView):
     """The sealed snapshot's manifest as JSON."""
 
-    @extend_schema(responses=OpenApiResponse(description="Manifest JSON"))
+    @extend_schema(responses={200: OpenApiResponse(description="Manifest JSON"), 410: withdrawn_answer()})
     def get(self, request, provider, name, revision):
         snapshot = selectors.snapshot_get(model=self.get_model(), ref=revision)
         if gone := withdrawn_response(snapshot.model, snapshot):
@@ -143,7 +146,9 @@ class ManifestView(ModelScopedMixin, APIView):
 class ManifestSha256View(ModelScopedMixin, APIView):
     """The sealed snapshot's files as `sha256sum -c` input."""
 
-    @extend_schema(responses=OpenApiResponse(description="text/plain: '<sha256>  <path>' lines"))
+    @extend_schema(
+        responses={200: OpenApiResponse(description="text/plain: '<sha256>  <path>' lines"), 410: withdrawn_answer()}
+    )
     def get(self, request, provider, name, revision):
         snapshot = selectors.snapshot_get(model=self.get_model(), ref=revision)
         if gone := withdrawn_response(snapshot.model, snapshot):
@@ -211,7 +216,7 @@ class EventFilterSet(django_filters.FilterSet):
     model = django_filters.CharFilter(method="filter_model", help_text="provider/name")
     type = django_filters.ChoiceFilter(field_name="event_type", choices=EventType.choices)
     outcome = django_filters.ChoiceFilter(choices=EventOutcome.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    since = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     location = django_filters.CharFilter(field_name="location__name")
     sha256 = django_filters.CharFilter(field_name="blob__sha256")
 

@@ -9,6 +9,7 @@ from rest_framework.filters import OrderingFilter
 from catalogue.models import AIModel, LifecycleStatus, PreservationStatus, Provider, Retirement
 from catalogue.permissions import visible_model_ids
 from catalogue.selectors import search_models, status_q
+from core.input import StrictBooleanFilter
 
 
 class RowIdChoiceField(django_filters.fields.ModelMultipleChoiceField):
@@ -41,7 +42,7 @@ class ModelFilterSet(django_filters.FilterSet):
     )
     retiring_after = django_filters.DateFilter(field_name="retires_on", lookup_expr="gte")
     retiring_before = django_filters.DateFilter(field_name="retires_on", lookup_expr="lte")
-    has_replacement = django_filters.BooleanFilter(
+    has_replacement = StrictBooleanFilter(
         method="filter_has_replacement", help_text="Has a replacement the reader may see."
     )
     tag = django_filters.CharFilter(field_name="tags__slug", distinct=True)

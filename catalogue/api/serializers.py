@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from catalogue.api.fields import ModelRefField, ReplacementField
 from core.input import InputSerializer
+from core.schema import WithdrawnSerializer
 from catalogue.models import (
     AccessAfterRetirement,
     AIModel,
@@ -231,6 +232,15 @@ class ModelSerializer(serializers.ModelSerializer):
             "updated_at": _datetime(obj.updated_at),
             "tombstone": self.get_tombstone(obj),
         }
+
+
+class WithdrawnModelSerializer(WithdrawnSerializer):
+    """410 Gone of a withdrawn model's detail: the tombstone and the kept record."""
+
+    model = ModelSerializer(help_text="The model's record, as its detail shows it.")
+
+    class Meta:
+        ref_name = "WithdrawnModel"
 
 
 class ModelInputSerializer(InputSerializer):

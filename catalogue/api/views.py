@@ -19,9 +19,11 @@ from catalogue.api.serializers import (
     RetirementInputSerializer,
     RetirementSerializer,
     RetirementUpdateSerializer,
+    WithdrawnModelSerializer,
 )
 from catalogue.models import Provider
 from core.errors import error_body
+from core.schema import withdrawn_answer
 from catalogue.permissions import visible_model_ids, visible_models, with_visible_replacement
 from django_filters.rest_framework import DjangoFilterBackend
 
@@ -100,6 +102,7 @@ class ModelViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         self.check_object_permissions(self.request, model)
         return model
 
+    @extend_schema(responses={200: ModelSerializer, 410: withdrawn_answer(WithdrawnModelSerializer)})
     def retrieve(self, request, *args, **kwargs):
         model = self.get_object()  # once: each look-up is three queries
         response = Response(self.get_serializer(model).data)

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from archive.api.serializers import IngestJobSerializer
 from catalogue import selectors as catalogue_selectors
+from core.input import QUERY_BOOL_HELP, query_bool
 from core.parsers import DepthLimitedJSONParser
 from core.exceptions import NotFoundError
 from catalogue.permissions import can_view_transcript, transcript_denial
@@ -227,19 +228,20 @@ class CommitmentsView(generics.ListAPIView):
     def get_model(self):
         return None
 
-    @extend_schema(parameters=[OpenApiParameter("overdue", bool), OpenApiParameter("provider", str)])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("overdue", bool, description=f"Only overdue ones, or only the others: {QUERY_BOOL_HELP}"),
+            OpenApiParameter("provider", str),
+        ]
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         queryset = selectors.commitments(self.request.user, model=self.get_model())
-        overdue = self.request.query_params.get("overdue")
-        if overdue in ("true", "1"):
-            queryset = queryset.filter(overdue=True)
-        elif overdue in ("false", "0"):
-            queryset = queryset.filter(overdue=False)
-        elif overdue is not None:
-            raise exceptions.ValidationError({"overdue": ["Use true or false."]})
+        overdue = query_bool(self.request.query_params.get("overdue"), name="overdue")
+        if overdue is not None:
+            queryset = queryset.filter(overdue=overdue)
         providers = selectors.parse_providers(self.request.query_params.get("provider"))
         if providers:
             queryset = queryset.filter(interview__model__provider__slug__in=providers)
