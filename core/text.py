@@ -82,3 +82,18 @@ def text_guard(sender, instance, raw=False, **kwargs) -> None:
     """pre_save hook: no row is written with refused text in a field that carries `validate_text`."""
     if not raw:  # fixtures (loaddata) are written verbatim
         text_check(instance)
+
+
+def clean_rows(apps, app_label: str, fields: dict[str, list[str]]) -> int:
+    """For data migrations: drop refused characters from `fields` ({model name: [field, ...]}) of every row of
+    `app_label` that holds some; rows without any are not touched. Returns the number of rows changed."""
+    cleaned = 0
+    for model_name, names in fields.items():
+        model = apps.get_model(app_label, model_name)
+        for row in model.objects.only("pk", *names).iterator():
+            changes = {f: clean_text(getattr(row, f)) for f in names
+                       if getattr(row, f) and clean_text(getattr(row, f)) != getattr(row, f)}
+            if changes:
+                model.objects.filter(pk=row.pk).update(**changes)
+                cleaned += 1
+    return cleaned

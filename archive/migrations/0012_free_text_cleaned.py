@@ -3,7 +3,7 @@ carries the validator loses the characters it refuses (issue 26). Rows without s
 
 from django.db import migrations
 
-from core.text import clean_text
+from core.text import clean_rows
 
 FIELDS = {
     "snapshot": ["doi", "withdrawal_reason"],
@@ -12,18 +12,7 @@ FIELDS = {
 
 
 def clean(apps, schema_editor):
-    cleaned = 0
-    for model_name, fields in FIELDS.items():
-        model = apps.get_model("archive", model_name)
-        for row in model.objects.only("pk", *fields).iterator():
-            changes = {
-                f: clean_text(getattr(row, f))
-                for f in fields
-                if getattr(row, f) and clean_text(getattr(row, f)) != getattr(row, f)
-            }
-            if changes:
-                model.objects.filter(pk=row.pk).update(**changes)
-                cleaned += 1
+    cleaned = clean_rows(apps, "archive", FIELDS)
     if cleaned:
         print(f"  archive: cleaned control characters from {cleaned} rows")
 

@@ -137,3 +137,22 @@ def test_interview_import_refuses_and_writes_nothing(tmp_path):
     with pytest.raises(CommandError, match="U\\+000C"):
         call_command("import_interview", "anthropic/claude-3-opus-20240229", str(bad))
     assert not ExitInterview.objects.exists()
+
+
+def test_the_data_migrations_clean_what_was_stored_before():
+    """The function catalogue 0011, dossier 0003 and archive 0012 run, over rows written without validation."""
+    import importlib
+
+    from django.apps import apps
+
+    from core.text import clean_rows
+
+    bad = AIModelFactory(provider=ProviderFactory(slug="acme", name="Acme"), name="m1", description="ok")
+    good = AIModelFactory(provider=ProviderFactory(slug="acme"), name="m2", description="line\ttab\r\n\u2028kept")
+    AIModel.objects.filter(pk=bad.pk).update(description="a\x01b\x7fc", display_name="D\x0bN")
+    fields = importlib.import_module("catalogue.migrations.0011_free_text_cleaned").FIELDS
+    assert clean_rows(apps, "catalogue", fields) == 1
+    bad.refresh_from_db()
+    assert (bad.description, bad.display_name) == ("abc", "DN")
+    assert AIModel.objects.get(pk=good.pk).description == "line\ttab\r\n\u2028kept"
+    assert clean_rows(apps, "catalogue", fields) == 0
