@@ -74,6 +74,7 @@ bench: install
 	$(PY) benchmarks/audit.py
 	$(PY) benchmarks/api_scale.py
 	$(PY) benchmarks/hidden_timing.py
+	$(PY) benchmarks/sealed.py
 
 clean:
 	rm -rf var .pytest_cache
