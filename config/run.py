@@ -6,7 +6,7 @@ child; whatever is still alive after STOP_GRACE seconds is killed with its whole
 the worker's own children included). When one child exits on its own, the others are stopped too. A
 child also gets SIGTERM if the supervisor dies without cleaning up (PR_SET_PDEATHSIG, Linux).
 
-Usage: python config/run.py [--host 127.0.0.1] [--port 8000] [--web-workers 2] [--worker-concurrency 2]
+Usage: python config/run.py [--host 127.0.0.1] [--port 8000] [--web-workers 2] [--web-threads 8] [--worker-concurrency 2]
 Runtime files (beat schedule, pid files, gunicorn's control socket) go under CODA_VAR_DIR (default var/), never
 under the user's home, so instances with var/ directories of their own share none of them.
 """
@@ -49,6 +49,10 @@ def commands(args, var_dir: Path) -> dict[str, list[str]]:
             python, "-m", "gunicorn", "config.wsgi:application",
             "--bind", f"{args.host}:{args.port}",
             "--workers", str(args.web_workers),
+            # Threads: a long streamed download (a sealed file decrypted on the fly, a bag) occupies one thread, not a
+            # worker, so the site keeps answering; and the timeout then watches the worker, not one response (a sync
+            # worker busy on one answer for 120 s is killed mid-download).
+            "--worker-class", "gthread", "--threads", str(args.web_threads),
             "--timeout", "120",
             "--graceful-timeout", "5",
             "--pid", str(run_dir / "gunicorn.pid"),
@@ -120,6 +124,7 @@ def main(argv=None) -> int:
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--web-threads", type=int, default=8)
     parser.add_argument("--worker-concurrency", type=int, default=2)
     args = parser.parse_args(argv)
 

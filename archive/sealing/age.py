@@ -270,19 +270,32 @@ class Encryptor:
         self.header_size = len(self._pending) - NONCE
 
     def update(self, data: bytes) -> bytes:
-        self._buffer += data
-        out = self._pending
+        out = [bytes(self._pending)] if self._pending else []
         self._pending = bytearray()
-        while len(self._buffer) > CHUNK:  # strictly more: the chunk held back may be the last one
-            out += self._aead.encrypt(_nonce(self._counter, False), bytes(self._buffer[:CHUNK]), None)
-            del self._buffer[:CHUNK]
-            self._counter += 1
-        return bytes(out)
+        view = memoryview(data)
+        if self._buffer:  # complete the chunk held back first
+            take = min(len(view), CHUNK - len(self._buffer))
+            self._buffer += view[:take]
+            view = view[take:]
+            if not view:  # a full chunk may be the last one: hold it until more data or finish()
+                return b"".join(out)
+            out.append(self._seal(self._buffer, last=False))
+            self._buffer = bytearray()
+        while len(view) > CHUNK:  # strictly more: the chunk held back may be the last one
+            out.append(self._seal(view[:CHUNK], last=False))
+            view = view[CHUNK:]
+        self._buffer += view
+        return b"".join(out)
+
+    def _seal(self, chunk, *, last: bool) -> bytes:
+        sealed = self._aead.encrypt(_nonce(self._counter, last), bytes(chunk), None)
+        self._counter += 1
+        return sealed
 
     def finish(self) -> bytes:
-        out = self._pending + self._aead.encrypt(_nonce(self._counter, True), bytes(self._buffer), None)
+        out = bytes(self._pending) + self._seal(self._buffer, last=True)
         self._pending, self._buffer = bytearray(), bytearray()
-        return bytes(out)
+        return out
 
 
 def ciphertext_size(plaintext_size: int, header_size: int) -> int:

@@ -174,8 +174,11 @@ def test_each_instance_gets_its_own_control_socket_under_its_var_run(tmp_path):
     command run.py starts names one under the instance's own var/run instead."""
     from config import run
 
-    first, second = (run.commands(Namespace(host="127.0.0.1", port=port, web_workers=2, worker_concurrency=2),
-                                  tmp_path / name) for name, port in (("a", 8000), ("b", 8001)))
+    first, second = (run.commands(Namespace(host="127.0.0.1", port=port, web_workers=2, web_threads=8,
+                                            worker_concurrency=2), tmp_path / name)
+                     for name, port in (("a", 8000), ("b", 8001)))
+    # Threaded workers: a long streamed download holds a thread, and the timeout watches the worker, not the answer.
+    assert first["web"][first["web"].index("--worker-class") + 1] == "gthread"
     sockets = []
     for var, web in ((tmp_path / "a", first["web"]), (tmp_path / "b", second["web"])):
         assert "--no-control-socket" not in web
