@@ -48,6 +48,9 @@ def catalogue_rebuild(*, location: StorageLocation, agent: str) -> RebuildReport
         try:
             with backend.open(key) as stream:
                 document = json.loads(stream.read(64 * 1024 * 1024))
+            for entry in document["files"]:  # sealed copies: the ciphertext's facts, by plaintext digest
+                if entry["sha256"] in document.get("sealed", {}):
+                    entry["sealed"] = document["sealed"][entry["sha256"]]
             _restore(document, location=location, backend=backend, report=report, agent=agent)
         except (ValueError, KeyError, TypeError) as exc:
             report.errors.append(f"{key}: {exc}")

@@ -108,7 +108,17 @@ def manifest_document_for(snapshot: Snapshot, files=None, location: StorageLocat
         ],
         retirement=summary,
         object_keys=_object_keys_at(location, files) if location is not None else None,
-    )
+    ) | ({"sealed": sealed} if location is not None and (sealed := _sealed_at(location, files)) else {})
+
+
+def _sealed_at(location: StorageLocation, files) -> dict[str, dict]:
+    """For the copy at `location`: each sealed object's ciphertext digest and size, age header size and archive key
+    (by the blob's plaintext SHA-256), so the catalogue can be rebuilt from this location alone."""
+    rows = Replica.objects.filter(location=location, blob_id__in={f.blob_id for f in files},
+                                  sealed_with__isnull=False).select_related("blob", "sealed_with")
+    return {r.blob.sha256: {"ciphertext_sha256": r.ciphertext_sha256, "ciphertext_size": r.ciphertext_size,
+                            "header_size": r.age_header_size, "archive_key_id": r.sealed_with.key_id}
+            for r in sorted(rows, key=lambda r: r.blob.sha256)}
 
 
 def _object_keys_at(location: StorageLocation, files) -> dict[str, str]:

@@ -57,12 +57,16 @@ def open_plaintext(open_object, *, identities: list[age.Identity], header_size: 
     finally:
         head.close()
     if plaintext_size == 0:
-        return iter(())
+        return _nothing()  # a generator, closable like every other answer here
     first, last = start // age.CHUNK, end // age.CHUNK
     base = header_size + age.NONCE
     stop = base + min((last + 1) * (age.CHUNK + age.TAG), plaintext_size + (last + 1) * age.TAG) - 1
     stream = open_object(base + first * (age.CHUNK + age.TAG), stop)
     return _plaintext_chunks(stream, opened, base + first * (age.CHUNK + age.TAG), plaintext_size, start, end)
+
+
+def _nothing() -> Iterator[bytes]:
+    yield from ()
 
 
 GROUP = 16  # age chunks read and decrypted together: about 1 MiB per storage read and per piece handed on

@@ -235,3 +235,25 @@ def test_hub_resolve_streams_sealed_files_decrypted(sealed, settings):
     assert response["X-Linked-Etag"].strip('"') == hashlib.sha256(data).hexdigest()
     ranged = client.get(url, HTTP_RANGE="bytes=65530-131080")
     assert ranged.status_code == 206 and b"".join(ranged.streaming_content) == data[65530:131081]
+
+
+@pytest.mark.parametrize("location", ["s3main", "vault"])
+def test_rebuild_from_one_location_restores_sealed_copies(sealed, location):
+    from archive.models import Blob, SnapshotFile
+    from catalogue.models import AIModel
+
+    model, snapshot, files = sealed
+    revision = snapshot.revision
+    PreservationEvent.objects.all()._raw_delete(PreservationEvent.objects.db)
+    for manager in (Replica.objects, SnapshotFile.objects, Blob.objects):
+        manager.all().delete()
+    Snapshot.objects.all().delete()
+    AIModel.objects.all().delete()
+    call_command("rebuild_catalogue", "--from-location", location)
+    rebuilt = Snapshot.objects.get()
+    assert rebuilt.revision == revision and {f.path for f in rebuilt.files.all()} == set(files)
+    replicas = list(Replica.objects.all())
+    assert len(replicas) == 2 and all(r.is_sealed for r in replicas)
+    call_command("audit", rebuilt.model.repo_id)
+    assert Replica.objects.filter(state=Replica.State.VERIFIED).count() == 2
+    assert not PreservationEvent.objects.filter(event_type=EventType.FIXITY, outcome="failure").exists()
