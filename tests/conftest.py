@@ -59,8 +59,14 @@ def pytest_report_header(config):
     ]
 
 
+@pytest.fixture(scope="session")
+def _sealing_key_dir(tmp_path_factory) -> Path:
+    """One key directory for the session: rows a module-scoped fixture made (and their key files) outlive a test."""
+    return tmp_path_factory.mktemp("sealing-keys")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_var(settings, tmp_path):
+def _isolated_var(settings, tmp_path, _sealing_key_dir):
     """Staging and storage roots live in the test's temporary directory."""
     staging = tmp_path / "staging"
     staging.mkdir()
@@ -69,7 +75,7 @@ def _isolated_var(settings, tmp_path):
         {"name": "local", "kind": "filesystem", "root": str(tmp_path / "storage"), "primary": True}
     ]
     settings.CODA_SIGNING_KEY_FILE = str(tmp_path / "signing" / "archive-key.pem")  # none unless a test makes one
-    settings.CODA_SEALING_KEY_DIR = str(tmp_path / "keys")  # sealing identities made by a test stay in it
+    settings.CODA_SEALING_KEY_DIR = str(_sealing_key_dir)  # outside every storage and staging root
     return staging
 
 
