@@ -114,7 +114,7 @@ def files_for(kind) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def matrix(django_db_setup, django_db_blocker, tmp_path_factory):
+def matrix(django_db_setup, django_db_blocker, tmp_path_factory, _sealing_key_dir):
     root = tmp_path_factory.mktemp("route-matrix")
     staging = root / "staging"
     staging.mkdir()
@@ -122,8 +122,11 @@ def matrix(django_db_setup, django_db_blocker, tmp_path_factory):
     today = timezone.localdate()
     with (
         django_db_blocker.unblock(),
+        # The session's sealing key directory, as in every test: a module fixture runs before the autouse
+        # `_isolated_var`, and with sealing on its archive key would otherwise go to the default var/keys.
         override_settings(CODA_STAGING_ROOTS=[staging.resolve()], CODA_STORAGE_LOCATIONS=storage,
-                          CODA_SIGNING_KEY_FILE=str(root / "signing-key.pem")),
+                          CODA_SIGNING_KEY_FILE=str(root / "signing-key.pem"),
+                          CODA_SEALING_KEY_DIR=str(_sealing_key_dir)),
         pytest.MonkeyPatch.context() as monkeypatch,
     ):
         signing.key_generate(root / "signing-key.pem")  # sealed snapshots are signed: model.sig is served
