@@ -54,7 +54,10 @@ def preserve(model, source, queued) -> Snapshot:
 
 @pytest.fixture
 def preserved(transactional_db, two_locations, sync_tasks, staging_dir):
-    model = AIModelFactory(provider=ProviderFactory(slug="anthropic"), name="claude-3-opus-20240229")
+    # Public files: these tests read, overwrite and delete stored plaintext objects directly, whatever
+    # CODA_ENCRYPT_AT_REST says; the same checks on sealed copies are in tests/archive/sealing.
+    model = AIModelFactory(provider=ProviderFactory(slug="anthropic"), name="claude-3-opus-20240229",
+                           file_access="public")
     files = {"config.json": b'{"a": 1}', "weights/model.safetensors": random_bytes(7 * MIB, seed=9)}
     make_tree(staging_dir / "opus", files)
     snapshot = preserve(model, staging_dir / "opus", sync_tasks)
