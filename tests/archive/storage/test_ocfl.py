@@ -16,8 +16,10 @@ from ocfl.layout_0003_hash_and_id_n_tuple import _id_to_path
 
 from archive.assurance import fixity
 from archive.assurance.replication import snapshot_replicate
+from archive.delivery.downloads import iter_blob
 from archive.ingest import services
 from archive.models import Blob, PreservationEvent, Replica, Snapshot, SnapshotFile
+from archive.sealing import description, policy
 from archive.storage import ocfl
 from archive.tasks import snapshot_file_ingest
 from archive.tasks import snapshot_replicate as snapshot_replicate_task
@@ -84,11 +86,10 @@ def test_mirror_is_a_valid_ocfl_root_with_fixity_message_and_user(mirrored, mirr
     assert ocfl.object_root(identifier) == _id_to_path(identifier, "sha256", 3, 3)
     inventory = json.loads((mirror / ocfl.object_root(identifier) / "inventory.json").read_text())
     assert inventory["id"] == identifier and inventory["digestAlgorithm"] == "sha256"
-    state = inventory["versions"]["v1"]["state"]
-    assert {p: d for d, paths in state.items() for p in paths} == {p: hashlib.sha256(b).hexdigest() for p, b in FILES.items()}
-    assert len(inventory["manifest"]) == 3  # the duplicate is stored once
-    md5s = {d for d in inventory["fixity"]["md5"]}
-    assert md5s == {hashlib.md5(b).hexdigest() for b in FILES.values()}
+    object_root = mirror / ocfl.object_root(identifier)
+    assert_inventory_holds(inventory, mirrored, FILES, lambda path: (object_root / path).read_bytes())
+    # The duplicate is stored once (and encryption.json is one more content file when the files are sealed).
+    assert len(inventory["manifest"]) == 3 + is_sealed(mirrored)
     version = inventory["versions"]["v1"]
     assert mirrored.revision in version["message"] and "superseded by a newer model" in version["message"]
     assert version["user"] == {"name": "ada", "address": "mailto:ada@example.org"}
@@ -103,19 +104,21 @@ def test_mirror_is_a_valid_ocfl_root_with_fixity_message_and_user(mirrored, mirr
 
 def test_flipped_byte_is_invalid_for_ocfl_validate_and_corrupt_for_coda_audit_then_repaired(mirrored, mirror):
     identifier = f"coda:anthropic/claude-2.1@{mirrored.revision}"
-    target = mirror / ocfl.content_key(identifier, "model.safetensors")
+    stored_path = content_path(mirrored, "model.safetensors")  # `model.safetensors.age` when sealed
+    target = mirror / ocfl.content_key(identifier, stored_path)
     data = bytearray(target.read_bytes())
     data[1234] ^= 0x01
     target.write_bytes(bytes(data))
     valid, out = ocfl_validate(mirror)
     assert not valid and "INVALID" in out, out
     replica = Replica.objects.get(location__name="ocfl", blob__sha256=hashlib.sha256(FILES["model.safetensors"]).hexdigest())
-    assert replica.key == ocfl.content_key(identifier, "model.safetensors")
+    assert replica.key == ocfl.content_key(identifier, stored_path)
     report = fixity.audit_replicas(Replica.objects.filter(location__name="ocfl"), agent="test")
     assert report.corrupt == 1 and report.repaired == 1
     assert PreservationEvent.objects.filter(event_type="fixity check", outcome="failure", location__name="ocfl").exists()
     valid, out = ocfl_validate(mirror)  # the repair rewrote the content file in place
     assert valid, out
+    assert b"".join(iter_blob(Replica.objects.get(pk=replica.pk))) == FILES["model.safetensors"]
 
 
 def test_edited_inventory_is_invalid_for_ocfl_validate_and_flagged_by_coda_audit(mirrored, mirror):
@@ -144,6 +147,45 @@ def test_embedded_default_mirrors_to_an_ocfl_root_under_var():
 
 
 # --- shared with the S3-prefix mirror's tests (test_ocfl_s3.py) ---------------------------------------------------
+
+
+def is_sealed(snapshot) -> bool:
+    """Whether the snapshot's files are stored sealed (CODA_ENCRYPT_AT_REST and its effective file access)."""
+    return policy.sealing_required(snapshot.model, snapshot)
+
+
+def content_path(snapshot, path: str) -> str:
+    """The logical path in the OCFL object of the snapshot's file `path`: `<path>.age` when its files are sealed."""
+    return description.sealed_path(path) if is_sealed(snapshot) else path
+
+
+def assert_inventory_holds(inventory: dict, snapshot, files: dict, read) -> None:
+    """The inventory's v1 state names every file (as `<path>.age` when sealed, with encryption.json), each with the
+    digest of the bytes the object holds (`read(content path)`: the bytes at a manifest path, under the object root):
+    the plaintext's, or for a sealed file a ciphertext that is the stored copy's and opens to the plaintext; MD5
+    fixity for plaintext files."""
+    state = {p: d for d, paths in inventory["versions"]["v1"]["state"].items() for p in paths}
+
+    def content(logical: str) -> bytes:
+        return read(inventory["manifest"][state[logical]][0])
+
+    plaintext = {p: hashlib.sha256(b).hexdigest() for p, b in files.items()}
+    if not is_sealed(snapshot):
+        assert state == plaintext
+        assert set(inventory["fixity"]["md5"]) == {hashlib.md5(b).hexdigest() for b in files.values()}
+        return
+    assert set(state) == {description.sealed_path(p) for p in files} | {description.NAME}
+    for path, data in files.items():
+        stored = content(description.sealed_path(path))
+        assert state[description.sealed_path(path)] == hashlib.sha256(stored).hexdigest() != plaintext[path]
+        copy = Replica.objects.get(location__name="ocfl", blob__sha256=plaintext[path])
+        assert copy.is_sealed and copy.stored_sha256 == state[description.sealed_path(path)]
+        assert copy.stored_size == len(stored) and b"".join(iter_blob(copy)) == data
+    sealed_files = description.encryption_parse(content(description.NAME))["files"]
+    assert state[description.NAME] == hashlib.sha256(content(description.NAME)).hexdigest()
+    assert {f["path"]: (f["sealed_path"], f["sha256"], f["ciphertext_sha256"]) for f in sealed_files} == {
+        p: (description.sealed_path(p), plaintext[p], state[description.sealed_path(p)]) for p in files}
+    assert not inventory.get("fixity", {}).get("md5")  # no plaintext file in the object
 
 
 def assert_audit_flags_object(identifier: str, snapshot) -> None:
