@@ -4,6 +4,7 @@ import hashlib
 
 import pytest
 
+from archive.delivery.downloads import iter_blob
 from archive.ingest import services
 from archive.models import IngestJob, Replica, Snapshot, SnapshotFile
 from tests.archive.helpers import independent_revision, random_bytes
@@ -38,8 +39,10 @@ def test_ingest_from_s3_source(transactional_db, source_bucket, s3_location, mon
     assert job.state == IngestJob.State.SUCCEEDED, job.error
     assert Snapshot.objects.get().revision == independent_revision(files)
     digest = hashlib.sha256(files["weights/model.safetensors"]).hexdigest()
-    key = "archive/" + Replica.objects.get(blob__sha256=digest).key
-    assert s3_location.get_object(Bucket=s3_location.bucket, Key=key)["Body"].read() == files["weights/model.safetensors"]
+    replica = Replica.objects.get(blob__sha256=digest)
+    stored = s3_location.get_object(Bucket=s3_location.bucket, Key="archive/" + replica.key)["Body"].read()
+    assert hashlib.sha256(stored).hexdigest() == replica.stored_sha256 and len(stored) == replica.stored_size
+    assert b"".join(iter_blob(replica)) == files["weights/model.safetensors"]
 
 
 def test_empty_s3_prefix_is_refused(transactional_db, source_bucket):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from archive.delivery.downloads import iter_blob
 from archive.ingest import jobs, seal, services
 from archive.models import EventOutcome, EventType, IngestJob, PreservationEvent, Replica, Snapshot, StorageLocation
 from archive.storage.s3 import S3Backend
@@ -119,8 +120,10 @@ def test_an_object_lost_on_s3_before_the_seal_refuses_it_with_one_head_per_file(
     assert not [o["Key"] for o in listed if "/manifests/" in f"/{o['Key']}"]
 
     snapshot = _retry_seals(job, inline)
+    replica.refresh_from_db()  # a sealed copy stored again is new ciphertext (a new file key), so a new object key
     head = s3_location.head_object(Bucket=s3_location.bucket, Key=f"archive/{replica.key}")
-    assert head["ContentLength"] == len(FILES[LOST])  # stored again
+    assert head["ContentLength"] == replica.stored_size  # stored again
+    assert b"".join(iter_blob(replica)) == FILES[LOST]
     assert s3_location.head_object(Bucket=s3_location.bucket, Key=f"archive/{snapshot.manifest_key}")
 
 
