@@ -249,11 +249,14 @@ def test_replication_killed_mid_copy_resumes_by_itself(transactional_db, recover
 
     copy = Replica.objects.get(location=target)
     assert copy.state == Replica.State.VERIFIED and Replica.objects.count() == 2
-    assert stored_sha256(s3_location, copy_bucket, "archive/" + copy.key) == blob.sha256
+    # The copy holds exactly the source's stored bytes (a sealed copy's ciphertext; else the blob's plaintext).
+    source_digest = Replica.objects.exclude(location=target).get().stored_sha256
+    assert copy.stored_sha256 == source_digest == (copy.ciphertext_sha256 if copy.is_sealed else blob.sha256)
+    assert stored_sha256(s3_location, copy_bucket, "archive/" + copy.key) == source_digest
     assert open_uploads(s3_location, copy_bucket) == []
     assert lease(name).attempts == 2
     copies = PreservationEvent.objects.filter(event_type=EventType.REPLICATION, outcome="success", location=target)
-    assert copies.count() == 1 and copies.get().detail["sha256"] == blob.sha256
+    assert copies.count() == 1 and copies.get().detail["sha256"] == source_digest
     assert resumed_events(EventType.REPLICATION).filter(snapshot=snapshot).count() == 1
     assert PreservationEvent.objects.filter(event_type=EventType.DELETION, detail__work=name).count() == 1
 
@@ -295,7 +298,7 @@ def test_audit_killed_mid_read_resumes_without_reading_a_copy_twice(transactiona
     assert lease(name).attempts == 2
     # One check per copy for the run: the copy verified before the kill is not read again on resume.
     assert checks.filter(blob=small.blob).count() == 1 and checks.filter(blob=big.blob).count() == 1
-    assert checks.get(blob=big.blob).detail["found"] == big.blob.sha256
+    assert checks.get(blob=big.blob).detail["found"] == big.stored_sha256  # the ciphertext's when sealed
     big.refresh_from_db()
     assert big.state == Replica.State.VERIFIED and big.verification == "fixity check sha256"
     assert resumed_events(EventType.FIXITY).filter(model=model).count() == 1
