@@ -158,7 +158,15 @@ def _expires(location: str) -> int:
     raise AssertionError(f"no expiry in {location}")
 
 
-def test_s3_download_redirects_to_presigned_url(preserved_s3):
+@pytest.fixture
+def plaintext_at_rest(settings):
+    """Files stored in plaintext (CODA_ENCRYPT_AT_REST=none), asked for before `preserved_s3` ingests: presigned
+    redirects are given for plaintext copies only (a sealed copy is streamed, decrypted)."""
+    settings.CODA_ENCRYPT_AT_REST = "none"
+
+
+def test_s3_download_redirects_to_presigned_url(plaintext_at_rest, preserved_s3):
+    """Tests plaintext copies (see plaintext_at_rest): an entitled user of the gated model is redirected."""
     model, snapshot = preserved_s3
     users = role_users(model)
     client = client_for(users["granted"])
