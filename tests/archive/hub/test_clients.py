@@ -195,8 +195,10 @@ def test_gated_model(hf, transactional_db, staging_dir, monkeypatch):
 
 
 def test_s3_redirects(hf, s3_location, transactional_db, staging_dir, monkeypatch, settings):
-    """S3 copies: the clients read metadata from the 302 and fetch presigned URLs from the S3 server."""
+    """S3 copies: the clients read metadata from the 302 and fetch presigned URLs from the S3 server. Plaintext
+    copies (a sealed copy is never redirected: test_sealed_model_downloads_byte_identical)."""
     settings.CODA_HF_S3_REDIRECT = True
+    settings.CODA_ENCRYPT_AT_REST = "none"  # tests plaintext copies of a gated model: those are redirected
     model = AIModelFactory(name="s3-gpt", file_access="gated")
     snapshot, files = build_and_preserve(model=model, staging_dir=staging_dir, monkeypatch=monkeypatch)
     researcher = UserFactory(username="s3reader")
