@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from archive.delivery.downloads import iter_blob
 from archive.ingest import services
 from archive.models import Blob, EventType, IngestJob, PreservationEvent, Replica, Snapshot, SnapshotFile
 from archive.tasks import snapshot_file_ingest
@@ -67,19 +68,28 @@ def test_nested_directory_with_multipart_file_is_sealed_in_s3(
     assert snapshot.state == Snapshot.State.SEALED
     assert snapshot.revision == independent_revision(files)
 
-    # Every blob is in the bucket, byte-identical, at the key its replica records: small ones under their
-    # SHA-256; the multipart one where it was uploaded ("direct") or copied to its SHA-256 ("sha256").
+    # Every blob is in the bucket, byte-identical (a sealed copy: its ciphertext, which opens to the file), at the
+    # key its replica records: small ones under the SHA-256 of their stored bytes; the multipart one where it was
+    # uploaded ("direct") or copied to that SHA-256 ("sha256").
     # Nothing else: no temporary objects, no surplus copies, no incomplete uploads.
     objects = s3_objects(s3_location)
     big_path = "weights/model-00001-of-00001.safetensors"
+    expected_object_keys = {}  # the blobs whose key is not their plaintext digest's
     for path, data in files.items():
         digest = hashlib.sha256(data).hexdigest()
-        key = Replica.objects.get(blob__sha256=digest).key
-        assert objects["archive/" + key] == data
+        replica = Replica.objects.get(blob__sha256=digest)
+        key, stored = replica.key, objects["archive/" + replica.key]
+        assert hashlib.sha256(stored).hexdigest() == replica.stored_sha256 and len(stored) == replica.stored_size
+        assert b"".join(iter_blob(replica)) == data
+        if not replica.is_sealed:
+            assert stored == data
         if layout == "direct" and path == big_path:
             assert key.startswith("blobs/uploads/")
         else:
-            assert key == f"blobs/sha256/{digest[:2]}/{digest[2:4]}/{digest}"
+            stored_digest = replica.stored_sha256
+            assert key == f"blobs/sha256/{stored_digest[:2]}/{stored_digest[2:4]}/{stored_digest}"
+        if key != f"blobs/sha256/{digest[:2]}/{digest[2:4]}/{digest}":
+            expected_object_keys[digest] = key
     assert {k for k in objects if "/blobs/" in k} == {"archive/" + r.key for r in Replica.objects.all()}
     assert not [k for k in objects if "/tmp/" in k]
     assert not s3_location.list_multipart_uploads(Bucket=s3_location.bucket).get("Uploads")
@@ -88,10 +98,17 @@ def test_nested_directory_with_multipart_file_is_sealed_in_s3(
     assert {f["path"]: f["sha256"] for f in stored_manifest["files"]} == {
         p: hashlib.sha256(d).hexdigest() for p, d in files.items()
     }
-    # ... including where its objects are when a key is not the digest's.
+    # ... including where its objects are when a key is not the digest's: the multipart upload's ("direct") and
+    # each sealed copy's (stored under its ciphertext's digest).
     big_digest = hashlib.sha256(files[big_path]).hexdigest()
     if layout == "direct":
-        assert stored_manifest["object_keys"] == {big_digest: Replica.objects.get(blob__sha256=big_digest).key}
+        assert expected_object_keys[big_digest] == Replica.objects.get(blob__sha256=big_digest).key
+    assert set(expected_object_keys) == (
+        {r.blob.sha256 for r in Replica.objects.select_related("blob") if r.is_sealed}
+        | ({big_digest} if layout == "direct" else set())
+    )
+    if expected_object_keys:
+        assert stored_manifest["object_keys"] == expected_object_keys
     else:
         assert "object_keys" not in stored_manifest
 
@@ -172,10 +189,19 @@ def test_filesystem_location(celery_worker, staging_dir, opus, settings, tmp_pat
     assert wait_job(job.pk).state == IngestJob.State.SUCCEEDED
     root = tmp_path / "storage"
     for data in files.values():
-        digest = hashlib.sha256(data).hexdigest()
-        assert (root / "blobs" / "sha256" / digest[:2] / digest[2:4] / digest).read_bytes() == data
+        replica = Replica.objects.get(blob__sha256=hashlib.sha256(data).hexdigest())
+        # Under the digest of the bytes stored: the file's own, or a sealed copy's ciphertext (which opens to it).
+        digest = replica.stored_sha256
+        assert replica.key == f"blobs/sha256/{digest[:2]}/{digest[2:4]}/{digest}"
+        stored = (root / "blobs" / "sha256" / digest[:2] / digest[2:4] / digest).read_bytes()
+        assert hashlib.sha256(stored).hexdigest() == digest and len(stored) == replica.stored_size
+        assert b"".join(iter_blob(replica)) == data
+        if not replica.is_sealed:
+            assert stored == data
     assert not list((root / "blobs").glob(".tmp-*"))
-    assert Replica.objects.filter(verification=VERIFICATION).count() == 4
+    replicas = list(Replica.objects.all())  # a sealed copy's read-back proves its ciphertext
+    assert len(replicas) == 4
+    assert all(r.verification == VERIFICATION + (" (of the ciphertext)" if r.is_sealed else "") for r in replicas)
     snapshot = Snapshot.objects.get()
     assert (root / "manifests" / "anthropic" / "claude-3-opus-20240229" / f"{snapshot.revision}.json").exists()
 
