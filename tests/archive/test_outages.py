@@ -15,6 +15,7 @@ import pytest
 from botocore.config import Config
 
 from archive.assurance import fixity, replication
+from archive.delivery.downloads import iter_blob
 from archive.ingest import jobs, services
 from archive.storage.locations import locations_sync
 from archive.models import Blob, EventOutcome, EventType, IngestJob, PreservationEvent, Replica, StorageLocation
@@ -120,6 +121,14 @@ def stored_sha256(outage: Outage, replica: Replica) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def assert_holds(outage: Outage, replica: Replica, data: bytes) -> None:
+    """The object on the server is the one the replica records (a sealed copy's: its ciphertext), and it opens
+    to `data`."""
+    assert replica.blob.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored_sha256(outage, replica) == replica.stored_sha256
+    assert b"".join(iter_blob(replica)) == data
+
+
 def assert_nothing_stored() -> None:
     assert not Replica.objects.exists() and not Blob.objects.exists()
     assert not PreservationEvent.objects.filter(outcome=EventOutcome.SUCCESS).exists()
@@ -141,7 +150,7 @@ def ingest_fails_then_retry_completes(outage, job, data):
     assert again.state == IngestJob.State.SUCCEEDED, again.error
     replica = Replica.objects.get()
     assert replica.state == Replica.State.VERIFIED
-    assert stored_sha256(outage, replica) == hashlib.sha256(data).hexdigest()
+    assert_holds(outage, replica, data)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -192,7 +201,7 @@ def test_storage_out_at_verify(mode, outage, celery_worker, staging_dir):
     again = wait_job(jobs.ingest_job_retry(job=failed).pk, timeout=60)
     assert again.state == IngestJob.State.SUCCEEDED, again.error
     replica = Replica.objects.get(state=Replica.State.VERIFIED)
-    assert stored_sha256(outage, replica) == hashlib.sha256(data).hexdigest()
+    assert_holds(outage, replica, data)
 
 
 # --- replication and audit ----------------------------------------------------------------------------------------
@@ -220,8 +229,9 @@ def test_storage_out_during_replication(mode, outage, settings, transactional_db
     assert replication.snapshot_replicate(snapshot_id=snapshot.pk, agent="worker:test")["failed"] == 0
     copies = Replica.objects.filter(location__name="s3", state=Replica.State.VERIFIED)
     assert copies.count() == 2
+    by_digest = {hashlib.sha256(data).hexdigest(): data for data in files.values()}
     for replica in copies.select_related("blob"):
-        assert stored_sha256(outage, replica) == replica.blob.sha256
+        assert_holds(outage, replica, by_digest[replica.blob.sha256])
 
 
 @pytest.mark.parametrize("mode", MODES)
