@@ -9,10 +9,8 @@ from archive.sealing.age import AgeError, Recipient
 from config.env import env_bool, env_int, env_list, env_str
 from config.settings.base import VAR_DIR
 
-# restricted: files whose effective access is restricted; gated: gated and restricted; all; none.
-# The default stays "none" until every door handles sealed copies (the OCFL mirror does not yet): turned on, the
-# ingest, audits, replication, repair and deliveries of sealed files work (tests/archive/sealing).
-CODA_ENCRYPT_AT_REST = env_str("CODA_ENCRYPT_AT_REST", "none")
+# restricted: files whose effective access is restricted; gated (the default): gated and restricted; all; none.
+CODA_ENCRYPT_AT_REST = env_str("CODA_ENCRYPT_AT_REST", "gated")
 if CODA_ENCRYPT_AT_REST not in ("restricted", "gated", "all", "none"):
     raise ImproperlyConfigured(
         f"CODA_ENCRYPT_AT_REST must be restricted, gated, all or none, not {CODA_ENCRYPT_AT_REST!r}.")
