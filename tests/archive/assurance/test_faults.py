@@ -15,6 +15,7 @@ from django.db import connection
 
 from archive.assurance import leftovers
 from archive.ingest import services
+from archive.delivery.downloads import iter_blob
 from archive.models import Blob, EventType, IngestJob, PreservationEvent, Replica, Snapshot, SnapshotFile
 from tests.archive.helpers import make_tree, random_bytes, wait_job
 from tests.conftest import BROKER_URL, wait_for
@@ -95,6 +96,7 @@ def worker_env(process_broker, settings, s3_location, staging_dir):
         CODA_VAR_DIR=str(process_broker["var"]),
         CODA_STAGING_ROOTS=str(staging_dir),
         CODA_STORAGE_LOCATIONS=json.dumps(settings.CODA_STORAGE_LOCATIONS),
+        CODA_SEALING_KEY_DIR=settings.CODA_SEALING_KEY_DIR,  # the archive's key, shared with this process
         CODA_PART_SIZE=str(5 * MIB),
         CODA_UPLOAD_CONCURRENCY="1",
         CODA_TASK_RETRY_BACKOFF="1",
@@ -147,12 +149,18 @@ def test_worker_killed_mid_multipart_upload_then_job_completes(transactional_db,
     assert finished.state == IngestJob.State.SUCCEEDED, finished.error
     assert not uploads(s3_location)
     digest = hashlib.sha256(data).hexdigest()
-    key = "archive/" + Replica.objects.get(blob__sha256=digest).key
-    body = s3_location.get_object(Bucket=s3_location.bucket, Key=key)["Body"]
+    replica = Replica.objects.get(blob__sha256=digest)
+    body = s3_location.get_object(Bucket=s3_location.bucket, Key="archive/" + replica.key)["Body"]
     check = hashlib.sha256()
     for chunk in iter(lambda: body.read(MIB), b""):
         check.update(chunk)
-    assert check.hexdigest() == digest
+    # The object is the copy's stored bytes (age ciphertext for a sealed copy), and it reads back as the file.
+    assert check.hexdigest() == replica.stored_sha256
+    assert replica.is_sealed or replica.stored_sha256 == digest
+    plain = hashlib.sha256()
+    for chunk in iter_blob(replica):
+        plain.update(chunk)
+    assert plain.hexdigest() == digest
     assert Blob.objects.count() == 2 and Replica.objects.count() == 2 and SnapshotFile.objects.count() == 2
     ingestions = PreservationEvent.objects.filter(event_type=EventType.INGESTION, snapshot_file=big)
     assert [(e.outcome, e.detail["deduplicated"]) for e in ingestions] == [("success", False)]
