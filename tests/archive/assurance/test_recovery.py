@@ -21,6 +21,7 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 
 from archive.ingest import services
+from archive.delivery.downloads import iter_blob
 from archive.models import (
     Blob,
     EventOutcome,
@@ -102,6 +103,7 @@ def recovery_env(process_broker, settings, s3_server):  # noqa: F811
             DATABASE_URL=database_url(),
             CELERY_BROKER_URL=process_broker["url"],
             CODA_VAR_DIR=str(process_broker["var"]),
+            CODA_SEALING_KEY_DIR=settings.CODA_SEALING_KEY_DIR,  # the archive's key, shared with this process
             CODA_STORAGE_LOCATIONS=json.dumps(settings.CODA_STORAGE_LOCATIONS),
             CODA_PART_SIZE=str(5 * MIB),
             CODA_UPLOAD_CONCURRENCY="2",
@@ -188,7 +190,13 @@ def test_ingest_killed_mid_upload_resumes_by_itself(transactional_db, recovery_e
     assert (blob.sha256, blob.size) == (expected, size)
     replica = Replica.objects.get()
     assert replica.state == Replica.State.VERIFIED
-    assert stored_sha256(s3_location, s3_location.bucket, "archive/" + replica.key) == expected
+    # The object is the copy's stored bytes (age ciphertext when sealed), and it reads back as the file.
+    assert stored_sha256(s3_location, s3_location.bucket, "archive/" + replica.key) == replica.stored_sha256
+    assert replica.is_sealed or replica.stored_sha256 == expected
+    plain = hashlib.sha256()
+    for chunk in iter_blob(replica):
+        plain.update(chunk)
+    assert plain.hexdigest() == expected
     assert SnapshotFile.objects.count() == 1 and Lease.objects.filter(name=name).count() == 1
     assert open_uploads(s3_location, s3_location.bucket) == []
     done = lease(name)
