@@ -18,6 +18,11 @@ class EventType(models.TextChoices):
     ACCESS = "access", "access"
     DEACCESSION = "deaccession", "deaccession"  # a withdrawal (tombstone) or its reversal
     ENCRYPTION = "encryption", "encryption"  # a stored plaintext copy re-sealed (archive/sealing/reseal.py)
+    # A retention date set or extended, a legal hold, a proposal for a dangerous change and its approval,
+    # refusal or expiry (PREMIS "policy assignment").
+    POLICY = "policy assignment", "policy assignment"
+    SIGNATURE = "digital signature generation", "digital signature generation"  # a snapshot or log checkpoint signed
+    VALIDATION = "validation", "validation"  # a verification of a signature, log or storage state
 
 
 class EventOutcome(models.TextChoices):
