@@ -20,7 +20,7 @@ from archive.inspection import snapshot_completeness
 from archive.exceptions import TransientStorageError
 from archive.models import EventOutcome, EventType, Replica, Snapshot, StorageLocation
 from archive.preservation import blobs_released, models_refresh_for_blobs
-from archive.assurance.replication import NoGoodCopy, blob_copy, ocfl_entries, sealed_copies_of
+from archive.assurance.replication import NoGoodCopy, blob_copy, ocfl_entries
 from archive.sealing import description
 from archive.events import event_record
 from archive.storage import ocfl
@@ -222,7 +222,7 @@ def ocfl_objects_audit(*, agent: str, snapshots: QuerySet[Snapshot] | None = Non
             problem = backend.inventory_check(identifier)
             if problem is None:
                 files = list(snapshot.files.select_related("blob"))
-                recorded = {(e["path"], e["sha256"]) for e in ocfl_entries(files, sealed_copies_of(files))}
+                recorded = {(e["path"], e["sha256"]) for e in ocfl_entries(files, description.sealed_copies_of(files))}
                 inventory = backend.inventory_read(identifier)
                 state = inventory["versions"][inventory["head"]]["state"]
                 named = {(p, d) for d, paths in state.items() for p in paths}

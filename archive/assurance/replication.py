@@ -206,13 +206,6 @@ def _replicate(snapshot: Snapshot, *, agent: str, holder: leases.Holder) -> dict
     return {"copied": copied, "failed": failed}
 
 
-def sealed_copies_of(files: list) -> dict:
-    """blob id -> a verified sealed copy, for the files of a snapshot whose content is kept sealed."""
-    replicas = Replica.objects.filter(blob__in=[f.blob_id for f in files], sealed_with__isnull=False,
-                                      state=Replica.State.VERIFIED).select_related("sealed_with")
-    return {r.blob_id: r for r in replicas}
-
-
 def ocfl_entries(files: list, sealed: dict) -> list[dict]:
     """The OCFL logical files of a snapshot: a sealed file as `<path>.age` with its ciphertext's digest (the bytes
     the object holds), the others as they are; encryption.json is added by the writer."""
@@ -233,7 +226,7 @@ def _mirror_ocfl(snapshot: Snapshot, files: list, *, location: StorageLocation, 
     identifier = ocfl.object_id(snapshot.model.repo_id, snapshot.revision)
     if backend.object_exists(identifier):
         return 0
-    sealed = sealed_copies_of(files)
+    sealed = description.sealed_copies_of(files)
     if sealed and any(f.path == description.NAME for f in files):
         raise NoGoodCopy(f"a file named {description.NAME} would collide with the description of the sealed files")
     copied, placed = 0, set()
@@ -257,11 +250,7 @@ def _mirror_ocfl(snapshot: Snapshot, files: list, *, location: StorageLocation, 
     entries = ocfl_entries(files, sealed)
     if sealed:
         data = description.encryption_json([
-            {"path": f.path, "sha256": f.blob.sha256, "size": f.blob.size,
-             "ciphertext_sha256": sealed[f.blob_id].ciphertext_sha256,
-             "ciphertext_size": sealed[f.blob_id].ciphertext_size, "header_size": sealed[f.blob_id].age_header_size,
-             "archive_key_id": sealed[f.blob_id].sealed_with.key_id, "recipients": sealed[f.blob_id].sealed_recipients}
-            for f in files if f.blob_id in sealed
+            description.file_entry(path=f.path, blob=f.blob, replica=sealed[f.blob_id]) for f in files if f.blob_id in sealed
         ])
         backend.put_bytes(ocfl.content_key(identifier, description.NAME), data)
         entries.append({"path": description.NAME, "sha256": hashlib.sha256(data).hexdigest(), "md5": None})

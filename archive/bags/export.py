@@ -19,6 +19,7 @@ from archive.descriptions import rocrate, signing
 from archive.descriptions.facts import snapshot_facts
 from archive.exceptions import ChecksumMismatch, SizeMismatch
 from archive.models import Replica, Snapshot, SnapshotFile
+from archive.sealing import description as sealing
 from archive.storage.streaming import HashingReader
 from core.exceptions import DomainError
 from core.text import clean_text
@@ -42,6 +43,7 @@ class BagMember:
     tar_name: str
     size: int
     sha256: str
+    sealed: bool = False  # the stored ciphertext, as `data/<path>.age` (a bag for other archives)
 
 
 @dataclass
@@ -123,16 +125,31 @@ def _tarinfo(name: str, size: int, mtime: int) -> tarfile.TarInfo:
     return info
 
 
-def bag_plan(snapshot: Snapshot, *, today=None, show_replacement: bool = True) -> BagPlan:
+def bag_plan(snapshot: Snapshot, *, today=None, show_replacement: bool = True, keep_sealed: bool = False) -> BagPlan:
     """Tag files (bagit.txt, bag-info.txt, the manifests, ro-crate-metadata.json, model.sig when signed), payload
     members with a verified stored copy each, and the exact tar size. An HTTP door passes
-    `show_replacement` from catalogue.permissions.visible_replacement for its reader."""
+    `show_replacement` from catalogue.permissions.visible_replacement for its reader.
+
+    `keep_sealed` (a bag for another archive, `manage.py export_bag`): a file whose content Coda keeps sealed goes
+    into the bag as its stored age ciphertext, `data/<path>.age`, read from a sealed copy without any key, and the
+    tag file `encryption.json` says how to open it (the manifests list the bytes the bag holds; model.sig and the
+    RO-Crate describe the files once decrypted). Otherwise every file is delivered as plaintext."""
     files = selectors.manifest_files(snapshot)  # sealed only; the archive's recorded digests
     model = snapshot.model
     name = f"{model.provider.slug}_{model.name}_{snapshot.revision}"
-    manifest = "".join(f"{f['sha256']}  {manifest_path(f['path'])}\n" for f in files).encode()
+    rows = {row.path: row for row in snapshot.files.select_related("blob", "snapshot__model")}
+    sealed = sealing.sealed_copies_of(list(rows.values())) if keep_sealed else {}
+    payload = [
+        {"path": sealing.sealed_path(f["path"]), "size": copy.ciphertext_size, "sha256": copy.ciphertext_sha256}
+        if (copy := sealed.get(rows[f["path"]].blob_id)) else f
+        for f in files
+    ]
+    if len({p["path"] for p in payload}) != len(payload):
+        raise BagInvalid("A sealed file's name with .age added is the name of another file of the snapshot: "
+                         "export it with its files decrypted.")
+    manifest = "".join(f"{p['sha256']}  {manifest_path(p['path'])}\n" for p in payload).encode()
     info = "".join(f"{label}: {value}\n" for label, value in bag_info(
-        snapshot=snapshot, files=files, today=today or timezone.localdate(), show_replacement=show_replacement
+        snapshot=snapshot, files=payload, today=today or timezone.localdate(), show_replacement=show_replacement
     )).encode()
     tags = [("bagit.txt", BAGIT_TXT), ("bag-info.txt", info), ("manifest-sha256.txt", manifest)]
     # Descriptions as tag files at the bag's root: the RO-Crate (its root is the bag, its files under data/) and
@@ -140,14 +157,20 @@ def bag_plan(snapshot: Snapshot, *, today=None, show_replacement: bool = True) -
     tags.append((rocrate.METADATA_NAME, rocrate.crate_json(snapshot_facts(snapshot), prefix="data/")))
     if snapshot.signature:
         tags.append((signing.SIGNATURE_NAME, snapshot.signature.encode("utf-8")))
+    if sealed:
+        tags.append((sealing.NAME, sealing.encryption_json([
+            sealing.file_entry(path=f["path"], blob=rows[f["path"]].blob, replica=sealed[rows[f["path"]].blob_id])
+            for f in files if rows[f["path"]].blob_id in sealed
+        ])))
     tagmanifest = "".join(f"{_sha256(data)}  {path}\n" for path, data in tags).encode()
     tags.append(("tagmanifest-sha256.txt", tagmanifest))
 
-    rows = {row.path: row for row in snapshot.files.select_related("blob", "snapshot__model")}
     members = []
-    for f in files:
+    for f, p in zip(files, payload):
         row = rows[f["path"]]
-        members.append(BagMember(row, delivery.readable_replica(row.blob), f"{name}/data/{f['path']}", f["size"], f["sha256"]))
+        copy = sealed.get(row.blob_id)
+        replica = copy if copy is not None else delivery.readable_replica(row.blob)
+        members.append(BagMember(row, replica, f"{name}/data/{p['path']}", p["size"], p["sha256"], sealed=copy is not None))
     plan = BagPlan(name=name, snapshot=snapshot, tag_files=tags, members=members, mtime=int(snapshot.sealed_at.timestamp()))
     plan.tar_size = _tar_size(plan)
     return plan
@@ -212,7 +235,8 @@ def bag_write(plan: BagPlan, fileobj, *, on_file_done: Callable[[BagMember], Non
         for path, data in plan.tag_files:
             tar.addfile(_tarinfo(f"{plan.name}/{path}", len(data), plan.mtime), io.BytesIO(data))
         for member in plan.members:
-            source = _ChunkReader(delivery.iter_blob(member.replica))
+            chunks = delivery.iter_stored(member.replica) if member.sealed else delivery.iter_blob(member.replica)
+            source = _ChunkReader(chunks)
             reader = HashingReader(source)
             try:
                 tar.addfile(_tarinfo(member.tar_name, member.size, plan.mtime), reader)

@@ -49,6 +49,12 @@ def iter_blob(replica: Replica, *, start: int = 0, end: int | None = None) -> It
     return _chunks(backend.open(replica.key, start=start, end=end))
 
 
+def iter_stored(replica: Replica) -> Iterator[bytes]:
+    """The copy's bytes exactly as stored (a sealed copy's age ciphertext), for exports that keep sealed files
+    sealed: no key is needed or used."""
+    return _chunks(backend_for(replica.location).open(replica.key))
+
+
 def _chunks(stream) -> Iterator[bytes]:
     try:
         while True:
@@ -79,8 +85,11 @@ def presigned_url(replica: Replica, *, expires_in: int | None = None, filename: 
         raise TransientStorageError(f"Cannot presign a URL: {exc}") from exc
 
 
-def access_record(*, user, snapshot_file: SnapshotFile, replica: Replica | None, via: str, detail: dict | None = None):
-    """Append an `access` event for one delivery of a file's bytes."""
+def access_record(*, user, snapshot_file: SnapshotFile, replica: Replica | None, via: str, detail: dict | None = None,
+                  decrypted: bool | None = None):
+    """Append an `access` event for one delivery of a file's bytes (`decrypted`: whether a sealed copy was opened
+    for it; by default, whenever the copy is sealed)."""
+    decrypted = (replica is not None and replica.is_sealed) if decrypted is None else decrypted
     return event_record(
         event_type=EventType.ACCESS,
         outcome=EventOutcome.SUCCESS,
@@ -93,7 +102,7 @@ def access_record(*, user, snapshot_file: SnapshotFile, replica: Replica | None,
         detail={"path": snapshot_file.path, "via": via, **(detail or {}),
                 # each decryption is recorded: who (the agent), which file, why (this delivery), with which key
                 **({"decrypted": {"key_id": replica.sealed_with.key_id, "why": "delivery"}}
-                   if replica is not None and replica.is_sealed else {})},
+                   if decrypted else {})},
     )
 
 

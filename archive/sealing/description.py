@@ -1,9 +1,10 @@
 """encryption.json: how to open a set of sealed files without Coda, written beside them where they leave the
-archive's database (the OCFL mirror's objects; later, bags for other archives). A data format that outlives the
+archive's database (the OCFL mirror's objects, bags for other archives). A data format that outlives the
 software: its own module, plain JSON, every field explained by its name and `how_to_decrypt`."""
 
 import json
 
+from archive.models import Replica
 from archive.sealing.age import Recipient
 from archive.sealing.keys import key_id_for
 
@@ -14,6 +15,21 @@ FORMAT = "age-encryption.org/v1"
 
 def sealed_path(path: str) -> str:
     return path + SUFFIX
+
+
+def sealed_copies_of(files: list) -> dict:
+    """blob id -> a verified sealed copy, for the files (SnapshotFile rows) whose content is kept sealed."""
+    replicas = Replica.objects.filter(blob__in=[f.blob_id for f in files], sealed_with__isnull=False,
+                                      state=Replica.State.VERIFIED).select_related("sealed_with", "location", "blob")
+    return {r.blob_id: r for r in replicas}
+
+
+def file_entry(*, path: str, blob, replica) -> dict:
+    """What encryption_json needs of one sealed file: its plaintext identity and the sealed copy's facts."""
+    return {"path": path, "sha256": blob.sha256, "size": blob.size,
+            "ciphertext_sha256": replica.ciphertext_sha256, "ciphertext_size": replica.ciphertext_size,
+            "header_size": replica.age_header_size, "archive_key_id": replica.sealed_with.key_id,
+            "recipients": replica.sealed_recipients}
 
 
 def encryption_json(files: list[dict]) -> bytes:

@@ -1,5 +1,6 @@
 """`manage.py export_bag MODEL REVISION OUT`: a sealed snapshot as a BagIt 1.0 tar (OUT: a file, a
-directory to put <bag name>.tar in, or - for standard output)."""
+directory to put <bag name>.tar in, or - for standard output). A bag for another archive: files Coda keeps sealed
+stay sealed (`data/<path>.age` + `encryption.json`, no key used) unless `--decrypt` asks for plaintext."""
 
 import os
 import sys
@@ -22,17 +23,22 @@ class Command(BaseCommand):
         parser.add_argument("revision", help="40-hex revision id or 'main'")
         parser.add_argument("out", help="output .tar file, an existing directory, or - for stdout")
         parser.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+        parser.add_argument("--decrypt", action="store_true",
+                            help="write sealed files as plaintext (opens them with the archive's key; each "
+                                 "decryption is recorded) instead of keeping them sealed")
 
-    def handle(self, *args, model, revision, out, force, **options):
+    def handle(self, *args, model, revision, out, force, decrypt, **options):
         try:
             ai_model = catalogue_selectors.model_get(repo_id=model)
-            plan = bags.bag_plan(selectors.snapshot_get(model=ai_model, ref=revision))
+            plan = bags.bag_plan(selectors.snapshot_get(model=ai_model, ref=revision), keep_sealed=not decrypt)
         except DomainError as exc:
             raise CommandError(exc.message) from None
 
         def record(member: bags.BagMember) -> None:
             delivery.access_record(
-                user=None, snapshot_file=member.row, replica=member.replica, via="bag", detail={"door": "export_bag"}
+                user=None, snapshot_file=member.row, replica=member.replica, via="bag",
+                detail={"door": "export_bag", **({"sealed": True} if member.sealed else {})},
+                decrypted=member.replica.is_sealed and not member.sealed,
             )
 
         if out == "-":
