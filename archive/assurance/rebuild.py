@@ -11,7 +11,7 @@ from archive.models import Blob, EventOutcome, EventType, Replica, SealingKey, S
 from archive.events import event_record
 from archive.ingest import manifests
 from archive.ingest.sources import classify
-from archive.sealing import description
+from archive.sealing import description, keys
 from archive.storage import ocfl
 from archive.storage.base import blob_key
 from archive.storage.locations import backend_for
@@ -27,6 +27,7 @@ class RebuildReport:
     replicas: int = 0
     missing_objects: list = field(default_factory=list)
     errors: list = field(default_factory=list)
+    keys_restored: list = field(default_factory=list)  # archive sealing keys recreated from keys/sealing/
 
 
 def catalogue_rebuild(*, location: StorageLocation, agent: str) -> RebuildReport:
@@ -42,6 +43,10 @@ def catalogue_rebuild(*, location: StorageLocation, agent: str) -> RebuildReport
             except (ValueError, KeyError, TypeError) as exc:
                 report.errors.append(f"{root}: {exc}")
         return report
+    try:  # the archive keys first: the sealed copies below are recorded as sealed to them
+        report.keys_restored = keys.key_records_restore(backend)
+    except ValueError as exc:
+        report.errors.append(str(exc))
     for key in backend.list_keys("manifests/"):
         if not key.endswith(".json"):
             continue

@@ -196,7 +196,7 @@ def _replicate(snapshot: Snapshot, *, agent: str, holder: leases.Holder) -> dict
         if location.pk in holders and location.pk not in down and location.kind != StorageLocation.Kind.OCFL:
             document = manifests.manifest_document_for(snapshot, files=files, location=location)
             try:
-                backend_for(location).put_bytes(key, manifests.manifest_bytes(document))
+                manifests.manifest_put(backend_for(location), key, document)
             except TransientStorageError as exc:
                 event_record(event_type=EventType.REPLICATION, outcome=EventOutcome.FAILURE, agent=agent,
                              snapshot=snapshot, model=snapshot.model, location=location,

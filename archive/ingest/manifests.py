@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable
 
 from archive.models import Replica, Snapshot, StorageLocation
+from archive.sealing.keys import key_records_put
 from archive.storage.base import blob_key
 from catalogue.models import Retirement
 
@@ -126,3 +127,10 @@ def _object_keys_at(location: StorageLocation, files) -> dict[str, str]:
         "blob__sha256", "key"
     )
     return {sha256: key for sha256, key in keys if key != blob_key(sha256)}
+
+
+def manifest_put(backend, key: str, document: dict) -> None:
+    """Write a snapshot's manifest at a location, after the public records of the archive keys its sealed copies
+    there are sealed to (so the location alone can rebuild the catalogue, keys included)."""
+    key_records_put(backend, {entry["archive_key_id"] for entry in document.get("sealed", {}).values()})
+    backend.put_bytes(key, manifest_bytes(document))

@@ -92,7 +92,7 @@ def _seal(snapshot: Snapshot, *, job: IngestJob | None, now) -> Snapshot:
     key = manifest_key(repo_id=snapshot.model.repo_id, revision=snapshot.revision)
     location = primary_location()
     document = manifests.manifest_document_for(snapshot, files=files, location=location)
-    backend_for(location).put_bytes(key, manifests.manifest_bytes(document))
+    manifests.manifest_put(backend_for(location), key, document)
     snapshot.manifest_key = key
     snapshot.save(update_fields=["revision", "state", "sealed_at", "manifest_key"])
     signing.snapshot_sign(snapshot, files)

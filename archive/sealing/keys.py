@@ -5,6 +5,7 @@ encrypted to the custodians' recipients (CODA_ESCROW_RECIPIENTS), so the holding
 
 import base64
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -132,3 +133,63 @@ def recipients_for_sealing() -> tuple[SealingKey, list[Recipient]]:
         row = sealing_key_create()
     identity_load(row)
     return row, [Recipient.parse(row.recipient), *escrow_recipients()]
+
+
+# --- key records beside the data ----------------------------------------------------------------------------
+# Each storage location that holds objects sealed to an archive key also holds that key's public record:
+# `keys/sealing/<key_id>.json` (recipient, how it is wrapped and, for a KMS-wrapped key, the KMS ciphertext,
+# which only the KMS key opens). With the database lost, `rebuild_catalogue` restores the key rows from these, so
+# the archive's own key (through the KMS, or the local key file) opens its objects again.
+
+KEY_RECORD_PREFIX = "keys/sealing/"
+KEY_RECORD_FORMAT = "coda-sealing-key/v1"
+
+
+def key_record_key(key_id: str) -> str:
+    return f"{KEY_RECORD_PREFIX}{key_id}.json"
+
+
+def key_record(row: SealingKey) -> bytes:
+    document = {
+        "format": KEY_RECORD_FORMAT, "key_id": row.key_id, "recipient": row.recipient, "wrapping": row.wrapping,
+        "kms_key_id": row.kms_key_id, "wrapped_identity": row.wrapped_identity,
+        "created_at": row.created_at.isoformat(),
+        "note": "Public record of one of the archive's age identities; the secret is not here (wrapped by the "
+                "KMS key named, or kept in the archive's local key directory). Custodians' identities open every "
+                "object without it.",
+    }
+    return (json.dumps(document, indent=2) + "\n").encode()
+
+
+def key_records_put(backend, key_ids) -> None:
+    """Write the record of each archive key named (when the location lacks it)."""
+    for row in SealingKey.objects.filter(key_id__in=set(key_ids)):
+        key = key_record_key(row.key_id)
+        if backend.size_of(key) is None:
+            backend.put_bytes(key, key_record(row))
+
+
+def key_records_restore(backend) -> list[str]:
+    """Recreate the key rows a location's records name and this database lacks (retired: a new identity is made
+    for new objects); returns their ids. A record that does not parse raises ValueError naming it."""
+    restored = []
+    for key in backend.list_keys(KEY_RECORD_PREFIX):
+        if not key.endswith(".json"):
+            continue
+        with backend.open(key) as stream:
+            try:
+                document = json.loads(stream.read(64 * 1024))
+                recipient = Recipient.parse(document["recipient"])
+                wrapping = SealingKey.Wrapping(document["wrapping"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{key}: not a sealing key record ({exc})") from None
+        key_id = key_id_for(recipient)
+        if document.get("key_id") != key_id:
+            raise ValueError(f"{key}: key_id does not match the recipient")
+        _, created = SealingKey.objects.get_or_create(key_id=key_id, defaults={
+            "recipient": str(recipient), "wrapping": wrapping, "kms_key_id": document.get("kms_key_id") or "",
+            "wrapped_identity": document.get("wrapped_identity") or "", "retired_at": timezone.now(),
+        })
+        if created:
+            restored.append(key_id)
+    return restored

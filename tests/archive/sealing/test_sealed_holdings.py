@@ -257,3 +257,35 @@ def test_rebuild_from_one_location_restores_sealed_copies(sealed, location):
     call_command("audit", rebuilt.model.repo_id)
     assert Replica.objects.filter(state=Replica.State.VERIFIED).count() == 2
     assert not PreservationEvent.objects.filter(event_type=EventType.FIXITY, outcome="failure").exists()
+
+
+@pytest.mark.parametrize("location", ["s3main", "vault"])
+def test_rebuild_restores_the_archive_keys_when_the_database_lost_them(sealed, location):
+    """The key rows went with the database: each location holds the archive key's public record
+    (keys/sealing/<key_id>.json, the KMS-wrapped identity and no secret in the clear); the rebuild recreates the
+    row (retired) and the rebuilt sealed copies open with the archive key through the KMS again."""
+    from archive.delivery import downloads
+    from archive.models import Blob, SealingKey, SnapshotFile
+    from archive.storage.locations import backend_for
+    from catalogue.models import AIModel
+
+    model, snapshot, files = sealed
+    original = SealingKey.objects.get()
+    record = backend_for(Replica.objects.filter(location__name=location).first().location).open(
+        keys.key_record_key(original.key_id)).read()
+    assert b"AGE-SECRET-KEY" not in record and original.wrapped_identity.encode() in record
+    PreservationEvent.objects.all()._raw_delete(PreservationEvent.objects.db)
+    for manager in (Replica.objects, SnapshotFile.objects, Blob.objects):
+        manager.all().delete()
+    Snapshot.objects.all().delete()
+    AIModel.objects.all().delete()
+    SealingKey.objects.all().delete()
+    call_command("rebuild_catalogue", "--from-location", location)
+    restored = SealingKey.objects.get()
+    assert (restored.key_id, restored.recipient, restored.wrapped_identity) == (
+        original.key_id, original.recipient, original.wrapped_identity)
+    assert restored.retired_at is not None  # a new identity is made for new objects
+    replica = Replica.objects.select_related("blob", "location", "sealed_with").get(
+        blob__sha256=hashlib.sha256(files["model.safetensors"]).hexdigest())
+    assert replica.sealed_with == restored
+    assert b"".join(downloads.iter_blob(replica)) == files["model.safetensors"]
