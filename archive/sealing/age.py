@@ -269,23 +269,36 @@ class Encryptor:
         self._counter = 0
         self.header_size = len(self._pending) - NONCE
 
-    def update(self, data: bytes) -> bytes:
-        out = [bytes(self._pending)] if self._pending else []
-        self._pending = bytearray()
+    def update(self, data) -> bytes:
+        """Ciphertext for `data` (any bytes-like): the header first time, then every chunk completed, sealed
+        straight into one output buffer; the last (possibly final) chunk is held back."""
         view = memoryview(data)
-        if self._buffer:  # complete the chunk held back first
-            take = min(len(view), CHUNK - len(self._buffer))
+        total = len(self._buffer) + len(view)
+        count = max(0, (total - 1) // CHUNK)  # chunks sealed now: strictly more than a chunk must remain
+        head = len(self._pending)
+        out = bytearray(head + count * (CHUNK + TAG))
+        out[:head] = self._pending
+        self._pending = bytearray()
+        target = memoryview(out)
+        position = head
+        if count and self._buffer:  # complete the chunk held back first
+            take = CHUNK - len(self._buffer)
             self._buffer += view[:take]
             view = view[take:]
-            if not view:  # a full chunk may be the last one: hold it until more data or finish()
-                return b"".join(out)
-            out.append(self._seal(self._buffer, last=False))
+            self._seal_into(self._buffer, target[position:position + CHUNK + TAG], last=False)
             self._buffer = bytearray()
-        while len(view) > CHUNK:  # strictly more: the chunk held back may be the last one
-            out.append(self._seal(view[:CHUNK], last=False))
-            view = view[CHUNK:]
-        self._buffer += view
-        return b"".join(out)
+            position += CHUNK + TAG
+            count -= 1
+        for i in range(count):
+            self._seal_into(view[i * CHUNK:(i + 1) * CHUNK], target[position:position + CHUNK + TAG], last=False)
+            position += CHUNK + TAG
+        self._buffer += view[count * CHUNK:]
+        target.release()
+        return bytes(out)
+
+    def _seal_into(self, chunk, out, *, last: bool) -> None:
+        self._aead.encrypt_into(_nonce(self._counter, last), chunk, None, out)
+        self._counter += 1
 
     def _seal(self, chunk, *, last: bool) -> bytes:
         sealed = self._aead.encrypt(_nonce(self._counter, last), bytes(chunk), None)
@@ -323,6 +336,13 @@ class Opened:
     def chunk(self, index: int, data: bytes, last: bool) -> bytes:
         try:
             return self.aead.decrypt(_nonce(index, last), data, None)
+        except InvalidTag:
+            raise AgeError(f"Chunk {index} of the payload is corrupt or was altered.") from None
+
+    def chunk_into(self, index: int, data, last: bool, out) -> None:
+        """Decrypt chunk `index` into `out` (a writable buffer of exactly its plaintext length): no allocation."""
+        try:
+            self.aead.decrypt_into(_nonce(index, last), data, None, out)
         except InvalidTag:
             raise AgeError(f"Chunk {index} of the payload is corrupt or was altered.") from None
 

@@ -1,6 +1,7 @@
 """Sealing and opening as streams: plaintext in, age ciphertext out (ingest), and a stored sealed copy read
 back as plaintext, whole or a byte range (deliveries, deep audits). Memory stays at a chunk or two."""
 
+import io
 from collections.abc import Iterator
 
 from archive.sealing import age
@@ -49,20 +50,27 @@ def open_plaintext(open_object, *, identities: list[age.Identity], header_size: 
     """The plaintext of a sealed object, or bytes start..end of it, from `open_object(start, end)` (a ranged
     read of the stored object: backend.open). The header is read and the payload opened now (storage and key
     failures raise here, before a caller starts an answer); the iterator then reads only the chunks that hold the
-    range."""
+    range. A read from the first chunk (a whole download) is one request for header and payload alike; a range
+    further in reads the header, then its own chunks."""
     end = plaintext_size - 1 if end is None else end
-    head = open_object(0, header_size + age.NONCE - 1)
-    try:
-        opened = age.open_header(head.read, identities)
-    finally:
-        head.close()
-    if plaintext_size == 0:
-        return _nothing()  # a generator, closable like every other answer here
     first, last = start // age.CHUNK, end // age.CHUNK
     base = header_size + age.NONCE
     stop = base + min((last + 1) * (age.CHUNK + age.TAG), plaintext_size + (last + 1) * age.TAG) - 1
-    stream = open_object(base + first * (age.CHUNK + age.TAG), stop)
-    return _plaintext_chunks(stream, opened, base + first * (age.CHUNK + age.TAG), plaintext_size, start, end)
+    offset = base + first * (age.CHUNK + age.TAG)
+    stream = open_object(0, stop) if first == 0 else None
+    head = stream if stream is not None else open_object(0, base - 1)
+    try:
+        opened = age.open_header(io.BytesIO(_read_exactly(head, base)).read, identities)
+    except BaseException:
+        head.close()
+        raise
+    if stream is None:
+        head.close()
+        stream = open_object(offset, stop)
+    if plaintext_size == 0:
+        stream.close()
+        return _nothing()  # a generator, closable like every other answer here
+    return _plaintext_chunks(stream, opened, offset, plaintext_size, start, end)
 
 
 def _nothing() -> Iterator[bytes]:
@@ -73,8 +81,8 @@ GROUP = 16  # age chunks read and decrypted together: about 1 MiB per storage re
 
 
 def _plaintext_chunks(stream, opened: age.Opened, offset: int, size: int, start: int, end: int) -> Iterator[bytes]:
-    """Decrypt the chunks holding start..end, GROUP chunks per read; the stream is read ahead on a helper thread so
-    the next group arrives while this one is decrypted and sent."""
+    """Decrypt the chunks holding start..end, GROUP chunks per read, each straight into the group's output buffer;
+    the stream is read ahead on a helper thread so the next group arrives while this one is decrypted and sent."""
     first, last = start // age.CHUNK, end // age.CHUNK
     final = max(0, -(-size // age.CHUNK) - 1)
     ahead = ReadAhead(stream, GROUP * (age.CHUNK + age.TAG), depth=2)
@@ -86,21 +94,28 @@ def _plaintext_chunks(stream, opened: age.Opened, offset: int, size: int, start:
             data = memoryview(_read_exactly(ahead, sum(lengths)))
             if len(data) != sum(lengths):
                 raise age.AgeError("The payload is truncated.")
-            pieces, position = [], 0
+            out = bytearray(sum(lengths) - count * age.TAG)
+            view, position, written = memoryview(out), 0, 0
             for i, length in zip(range(index, index + count), lengths):
-                plain = opened.chunk(i, data[position:position + length], i == final)
-                lo = start - i * age.CHUNK if i == first else 0
-                hi = end - i * age.CHUNK + 1 if i == last else len(plain)
-                pieces.append(plain[lo:hi] if (lo, hi) != (0, len(plain)) else plain)
+                opened.chunk_into(i, data[position:position + length], i == final,
+                                  view[written:written + length - age.TAG])
                 position += length
-            yield b"".join(pieces)
+                written += length - age.TAG
+            lo = start - index * age.CHUNK if index == first else 0
+            hi = end - index * age.CHUNK + 1 if index + count - 1 == last else len(out)
+            yield bytes(view[lo:hi]) if (lo, hi) != (0, len(out)) else bytes(out)
+            view.release()
             index += count
     finally:
         ahead.close()
 
 
 def _read_exactly(stream, n: int) -> bytes:
-    out = bytearray()
+    """n bytes from `stream` (fewer only at its end); a first read that returns them all is handed on uncopied."""
+    piece = stream.read(n)
+    if len(piece) >= n or not piece:
+        return piece
+    out = bytearray(piece)
     while len(out) < n:
         piece = stream.read(n - len(out))
         if not piece:
