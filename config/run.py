@@ -12,7 +12,9 @@ under the user's home, so instances with var/ directories of their own share non
 """
 
 import argparse
+import concurrent.futures
 import ctypes
+import http.client
 import os
 import signal
 import subprocess
@@ -62,20 +64,62 @@ def commands(args, var_dir: Path) -> dict[str, list[str]]:
             "--control-socket", str(control_socket(run_dir, args.port)),
             "--access-logfile", "-",
         ],
+        # --quiet: no start-up banner (the URL banner is the supervisor's, printed once the site answers);
+        # CODA_VERBOSE=1 brings it back with the worker's debug log.
         "worker": [
-            python, "-m", "celery", "-A", "config", "worker",
+            python, "-m", "celery", "-A", "config", *([] if _verbose() else ["--quiet"]), "worker",
             "--pidfile", str(run_dir / "worker.pid"),
-            "--loglevel", "INFO",
+            "--loglevel", "DEBUG" if _verbose() else "INFO",
             "--concurrency", str(args.worker_concurrency),
         ],
         # Its own process, as in production (an embedded beat slowed the worker's shutdown past 8 s).
         "beat": [
-            python, "-m", "celery", "-A", "config", "beat",
+            python, "-m", "celery", "-A", "config", *([] if _verbose() else ["--quiet"]), "beat",
             "--schedule", str(var_dir / "celerybeat-schedule"),
             "--pidfile", str(run_dir / "beat.pid"),
             "--loglevel", "INFO",
         ],
     }
+
+
+def _verbose() -> bool:
+    return os.environ.get("CODA_VERBOSE", "").lower() in ("1", "true", "yes")
+
+
+def site_answers(host: str, port: int) -> bool:
+    """True once the web server answers a page (not merely accepts connections)."""
+    connection = http.client.HTTPConnection(host, port, timeout=2)
+    try:
+        connection.request("GET", "/api/v1/providers/?page_size=1")
+        return connection.getresponse().status < 500
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+def superuser_exists() -> bool | None:
+    """Whether the database has an admin account (None when that cannot be told: the hint is then shown)."""
+    try:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        sys.path.insert(0, str(ROOT))
+        import django
+
+        django.setup()
+        from django.contrib.auth import get_user_model
+
+        return get_user_model().objects.filter(is_superuser=True).exists()
+    except Exception:  # noqa: BLE001 - a hint, never a reason to stop the site
+        return None
+
+
+def banner(host: str, port: int, has_superuser: bool | None = None) -> str:
+    base = f"http://{host}:{port}"
+    lines = ["", f"  Coda at {base}/  (API: {base}/api/v1/, docs: {base}/api/docs/, admin: {base}/admin/)"]
+    if not (superuser_exists() if has_superuser is None else has_superuser):
+        lines.append("  Create an admin user with: make superuser")
+    lines += ["  Ctrl-C stops it.", ""]
+    return "\n".join(lines)
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
@@ -139,6 +183,8 @@ def main(argv=None) -> int:
         signal.signal(sig, request_stop)
 
     children: dict[str, subprocess.Popen] = {}
+    # Whether an admin exists, found while the children start (Django's set-up takes seconds): the banner's hint.
+    admin = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="admin-check").submit(superuser_exists)
     try:
         for name, command in commands(args, var_dir).items():
             if stopping:
@@ -146,12 +192,20 @@ def main(argv=None) -> int:
             children[name] = subprocess.Popen(command, cwd=ROOT, start_new_session=True, preexec_fn=_die_with_parent)
         if not stopping:
             pids = ", ".join(f"{name} pid {p.pid}" for name, p in children.items())
-            print(f"run: started ({pids}); Ctrl-C stops them all", flush=True)
+            print(f"run: started ({pids}); waiting for the site to answer", flush=True)
+        announced = False
         while not stopping:
             exited = [name for name, p in children.items() if p.poll() is not None]
             if exited:
                 print(f"run: {', '.join(exited)} exited; stopping the rest", file=sys.stderr, flush=True)
                 break
+            if not announced and site_answers(args.host, args.port):
+                try:
+                    has_superuser = admin.result(timeout=30)
+                except concurrent.futures.TimeoutError:
+                    has_superuser = None
+                print(banner(args.host, args.port, bool(has_superuser)), flush=True)  # the URL, once it works
+                announced = True
             time.sleep(0.2)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

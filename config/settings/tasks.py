@@ -8,7 +8,9 @@ from config.settings.base import VAR_DIR
 
 # Default broker: kombu's filesystem transport, so `make run` runs a real, separate worker
 # process with no broker server. Production uses Redis (redis://...).
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+# "localhost" names no server (the transport ignores it); without a host kombu warns "No hostname was supplied"
+# on every connection.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
 _broker_dir = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem"):
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)

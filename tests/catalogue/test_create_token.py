@@ -50,8 +50,17 @@ def test_the_bounds_make_a_token(days, capsys):
     user = UserFactory(username="tok")
     call_command("create_token", user.username, "--expires", str(days))
     token = AuthToken.objects.get(user=user)
-    assert capsys.readouterr().out.strip()
+    printed = capsys.readouterr()
+    assert len(printed.out.split()) == 1  # the token alone on standard output, for TOKEN=$(...)
     assert abs(token.expiry - (timezone.now() + timedelta(days=days))) < timedelta(minutes=1)
+    assert f"expires {token.expiry:%Y-%m-%d}" in printed.err  # the expiry, told on standard error
+
+
+@pytest.mark.django_db
+def test_a_never_expiring_token_says_so(capsys):
+    user = UserFactory(username="tok")
+    call_command("create_token", user.username, "--never-expires")
+    assert "never expires" in capsys.readouterr().err
 
 
 @pytest.mark.django_db

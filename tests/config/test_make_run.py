@@ -105,6 +105,19 @@ def _serving(make, port, output) -> list[psutil.Process]:
     return [psutil.Process(make.pid), *tree()]
 
 
+def _assert_quiet_start(port, output) -> None:
+    """The URL banner once the site answers (after the supervisor's 'waiting' line), no admin hint when an admin
+    exists is tested in test_run_banner; no kombu hostname warning, no Celery start-up banner."""
+    deadline = time.monotonic() + 30
+    while b"Coda at http://" not in b"".join(output):
+        assert time.monotonic() < deadline, b"".join(output).decode(errors="replace")[-3000:]
+        time.sleep(0.2)
+    text = b"".join(output).decode(errors="replace")
+    assert text.index("waiting for the site to answer") < text.index(f"Coda at http://127.0.0.1:{port}/")
+    assert "No hostname was supplied" not in text
+    assert "[config]" not in text and ".> app:" not in text and "Configuration ->" not in text  # Celery banners
+
+
 def _assert_stopped(processes, port, output):
     started = time.monotonic()
     gone, alive = psutil.wait_procs(processes, timeout=STOP_WITHIN)
@@ -140,6 +153,7 @@ def test_sigterm_to_make_stops_everything(var_dir):
     processes = []
     try:
         processes = _serving(make, port, output)
+        _assert_quiet_start(port, output)
         if os.environ.get("UV") or shutil.which("uv"):  # uv fetches the pinned package (else Coda runs without it)
             assert b"ingest queued" in b"".join(output), b"".join(output).decode(errors="replace")[-3000:]
             sealed = _sample_sealed(port, output)
@@ -222,3 +236,36 @@ def test_two_instances_do_not_share_a_control_socket(tmp_path_factory):
     finally:
         for make, _port, _output, _var, processes in runs:
             _cleanup(make, processes)
+
+
+def test_run_banner_names_the_url_and_hints_at_an_admin_only_when_none_exists(db, django_user_model, monkeypatch):
+    from config import run
+
+    monkeypatch.setattr(run, "superuser_exists", lambda: False)
+    assert "make superuser" in run.banner("127.0.0.1", 8000)
+    assert "http://127.0.0.1:8000/api/docs/" in run.banner("127.0.0.1", 8000)
+    monkeypatch.setattr(run, "superuser_exists", lambda: True)
+    assert "make superuser" not in run.banner("127.0.0.1", 8000)
+
+
+def test_the_runtime_install_holds_no_test_tools(tmp_path):
+    """`make run` installs from the lock file without the dev group: the service's packages, none of the test tools
+    (a fresh environment, synced as make's install-runtime target does), and Django starts in it."""
+    uv = os.environ.get("UV") or shutil.which("uv") or str(ROOT / "var/bootstrap/bin/uv")
+    if not Path(uv).exists() and not shutil.which(uv):
+        pytest.skip("no uv to sync with")
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(tmp_path / "venv")}
+    make = subprocess.run(["make", "--no-print-directory", "install-runtime", f"UV={uv}"], cwd=ROOT, env=env,
+                          capture_output=True, timeout=600)
+    assert make.returncode == 0, make.stderr.decode(errors="replace")[-2000:]
+    python = str(tmp_path / "venv" / "bin" / "python")
+    probe = ("import importlib.util as u; "
+             "print(*[m for m in ('django', 'celery', 'boto3', 'gunicorn', 'coda_client') if not u.find_spec(m)]); "
+             "print(*[m for m in ('pytest', 'moto', 'playwright', 'schemathesis', 'numpy') if u.find_spec(m)])")
+    missing, present = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True,
+                                      timeout=60).stdout.split("\n")[:2]
+    assert missing == "" and present == "", (missing, present)
+    check = subprocess.run([python, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                           env={k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CODA_"))}
+                           | {"CODA_VAR_DIR": str(tmp_path / "var")})
+    assert check.returncode == 0, check.stderr[-2000:]

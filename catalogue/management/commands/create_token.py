@@ -27,8 +27,11 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"No user named {username!r}.")
         try:
-            _, token = accounts.api_token_create(user=user, expires_days=expires, never_expires=never_expires)
+            instance, token = accounts.api_token_create(user=user, expires_days=expires, never_expires=never_expires)
         except OverflowError:  # only the default lifetime is left unchecked here: a setting, not an option
             raise CommandError("CODA_TOKEN_TTL_DAYS is too large for an expiry date; set a smaller one, or pass "
                                "--expires DAYS or --never-expires.") from None
-        self.stdout.write(token)
+        self.stdout.write(token)  # alone on standard output: TOKEN=$(manage.py create_token NAME)
+        expiry = instance.expiry
+        self.stderr.write(f"Token for {username}: expires {expiry:%Y-%m-%d %H:%M %Z}." if expiry else
+                          f"Token for {username}: never expires (delete it from the account page or the admin).")

@@ -51,7 +51,7 @@ def process_broker(tmp_path):
     else:
         folder = var / "broker"
         (folder / "processed").mkdir(parents=True)
-        url = "filesystem://"
+        url = "filesystem://localhost/"
         options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "processed_folder": str(folder / "processed"), "store_processed": False}
     app.conf.broker_url, app.conf.broker_transport_options = url, options
     _reset_pools(app)
