@@ -13,9 +13,11 @@ nullable column, a nullable relation, a missing reverse one-to-one or a property
 documented nullable even when the field itself does not say `allow_null` (DRF writes null there regardless).
 """
 
+import re
 import typing
 from types import NoneType, UnionType
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import ForeignObjectRel
@@ -136,6 +138,15 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
 class CodaAutoSchema(AutoSchema):
+    def get_tags(self) -> list[str]:
+        """The operation's group in /api/docs/: the first of settings.API_TAG_RULES matching its path after
+        /api/v1/ (drf-spectacular's default, the path's first segment, put everything under "v1")."""
+        path = re.sub(r"^/api/v\d+/", "", self.path)
+        for pattern, tag in settings.API_TAG_RULES:
+            if re.match(pattern + r"(/|$)", path):
+                return [tag]
+        return super().get_tags()
+
     def _anonymous_allowed(self) -> bool:
         perms = [type(p) for p in self.view.get_permissions()]
         if self.method in permissions.SAFE_METHODS:
