@@ -12,6 +12,10 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from core.exceptions import DomainError, UnavailableError
 
 
+TOKEN_HINT = ("Send an API token as 'Authorization: Bearer <token>' (the coda command: --token or CODA_TOKEN; "
+              "make one on your account page or with manage.py create_token).")
+
+
 def _flatten(detail):
     if isinstance(detail, dict):
         return {key: _flatten(value) for key, value in detail.items()}
@@ -84,6 +88,8 @@ def exception_handler(exc, context):
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        if response.status_code == 401:  # say how to pass one, whoever asks (curl, the client, the CLI)
+            detail = f"{str(detail).rstrip('.')}. {TOKEN_HINT}"
         response.data = error_body(
             status_code=response.status_code,
             code=codes if isinstance(codes, str) else "error",
