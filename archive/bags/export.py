@@ -23,6 +23,7 @@ from archive.sealing import description as sealing
 from archive.storage.streaming import HashingReader
 from core.exceptions import DomainError
 from core.text import clean_text
+from core.units import size_label
 
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 TAR_FORMAT = tarfile.PAX_FORMAT  # long and non-ASCII paths, exactly
@@ -81,7 +82,7 @@ def bag_info(*, snapshot: Snapshot, files: list[dict], today, show_replacement: 
         ("External-Description", f"Snapshot {snapshot.revision} of {model.repo_id}, preserved by Coda."),
         ("Bagging-Date", today.isoformat()),
         ("Payload-Oxum", f"{octets}.{len(files)}"),
-        ("Bag-Size", human_size(octets)),
+        ("Bag-Size", size_label(octets)),
         ("Bag-Software-Agent", "Coda (archive.bags)"),
         ("Coda-Model-Id", model.repo_id),
         ("Coda-Revision", snapshot.revision),
@@ -104,14 +105,6 @@ def bag_info(*, snapshot: Snapshot, files: list[dict], today, show_replacement: 
             ("Coda-Preserved-For-Lifetime", "yes" if retirement.preserved_for_lifetime else None),
         ]
     return [(label, _tag_value(value)) for label, value in tags if value not in (None, "")]
-
-
-def human_size(octets: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if octets < 1000 or unit == "TB":
-            return f"{octets} bytes" if unit == "bytes" else f"{octets:.1f} {unit}"
-        octets /= 1000
-    return str(octets)
 
 
 def _sha256(data: bytes) -> str:

@@ -4,6 +4,7 @@ from django import template
 from django.utils.safestring import mark_safe
 
 from catalogue.rendering import render_markdown
+from core.units import count_label, size_label
 
 register = template.Library()
 
@@ -27,3 +28,15 @@ def url_with(context, key: str, value) -> str:
         params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def size(octets) -> str:
+    """A size in binary units labelled as such (core.units: 1.2 MiB), never Django's MiB labelled "MB"."""
+    return size_label(octets)
+
+
+@register.filter
+def count(value) -> str:
+    """A count with thousands separators (1,234,567)."""
+    return count_label(value)

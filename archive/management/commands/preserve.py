@@ -11,19 +11,12 @@ from archive.ingest import manifests, services
 from archive.models import IngestJob
 from catalogue import selectors as catalogue_selectors
 from catalogue import services as catalogue_services
+from core.units import size_label
 from core.exceptions import DomainError, NotFoundError
 
 
 POLL_FIRST = 0.02  # seconds between the first two looks at the job
 POLL_MAX = 0.25  # ... growing to this: one cheap query four times a second
-
-
-def _human(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
-        n /= 1024
-    return str(n)
 
 
 class Command(BaseCommand):
@@ -55,7 +48,7 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
-        self.stdout.write(f"ingest job {job.pk}: {job.files_total} files, {_human(job.bytes_total)}")
+        self.stdout.write(f"ingest job {job.pk}: {job.files_total} files, {size_label(job.bytes_total)}")
         if not wait:
             return
         deadline = time.monotonic() + timeout if timeout else None
@@ -92,7 +85,7 @@ class Command(BaseCommand):
         filled = int(width * min(p["bytes_done"], total) / total)
         line = (
             f"[{'#' * filled}{'.' * (width - filled)}] {p['files_done']}/{p['files_total']} files, "
-            f"{_human(p['bytes_done'])}/{_human(p['bytes_total'])}"
+            f"{size_label(p['bytes_done'])}/{size_label(p['bytes_total'])}"
         )
         if self._tty:
             self.stdout.write("\r" + line, ending="")

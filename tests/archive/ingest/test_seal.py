@@ -128,19 +128,22 @@ def test_an_object_lost_on_s3_before_the_seal_refuses_it_with_one_head_per_file(
 
 
 def test_a_sealed_ingest_checks_each_object_once(s3_location, transactional_db, staging_dir, inline):
-    """The check costs one HEAD per file on the way to a seal, whatever else the ingest asked."""
+    """The check costs one HEAD per file on the way to a seal, whatever else the ingest asked (besides, the first
+    seal to a location with sealed copies writes the archive key's public record there: keys/sealing/)."""
     job = _stored_until_seal(AIModelFactory(), staging_dir, inline)
     client = S3Backend(StorageLocation.objects.get(name="s3main")).client
-    requests: list[str] = []
-    client.meta.events.register("before-send.s3", lambda event_name, **kw: requests.append(event_name.split(".")[-1]),
-                                unique_id="seal-count")
+    sent: list[tuple[str, str]] = []
+    client.meta.events.register("before-send.s3", lambda event_name, request, **kw: sent.append(
+        (event_name.split(".")[-1], request.url)), unique_id="seal-count")
     try:
         snapshot = seal.snapshot_finish_if_done(snapshot_id=job.snapshot_id)
     finally:
         client.meta.events.unregister("before-send.s3", unique_id="seal-count")
     assert snapshot.state == Snapshot.State.SEALED
+    requests = [operation for operation, url in sent if "/keys/sealing/" not in url]
     assert requests.count("HeadObject") == len(FILES) and "GetObject" not in requests
     assert requests.count("PutObject") == 1  # the manifest
+    assert [operation for operation, url in sent if "/keys/sealing/" in url] in ([], ["HeadObject", "PutObject"])
 
 
 def test_a_file_lost_on_a_filesystem_before_the_seal_refuses_it_and_a_retry_seals_once_it_is_back(
