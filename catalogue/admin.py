@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
 from django.utils import timezone
 
 from catalogue import access, approvals, embargoes, selectors
@@ -156,8 +157,27 @@ class AccessChangeAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return
+        data = form.cleaned_data
+        proposal = approvals.propose_if_required(
+            kind="access_change_schedule", proposed_by=request.user, model=data["model"],
+            params=embargoes.schedule_params(field=data["field"], level=data["level"],
+                                             effective_on=data["effective_on"], reason=data.get("reason", "")))
+        if proposal is not None:  # opening a restricted model later waits for a second curator
+            obj._proposal = proposal
+            return
         scheduled = embargoes.access_change_schedule(created_by=request.user, **form.cleaned_data)
         obj.pk = scheduled.pk
+
+    def log_addition(self, request, obj, message):
+        if getattr(obj, "_proposal", None) is None:
+            return super().log_addition(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        proposal = getattr(obj, "_proposal", None)
+        if proposal is None:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(request, approvals.proposal_body(proposal)["detail"], messages.WARNING)
+        return redirect("admin:catalogue_accesschange_changelist")
 
     @admin.action(description="Cancel the selected scheduled changes")
     def cancel_changes(self, request, queryset):

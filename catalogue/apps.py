@@ -7,6 +7,7 @@ class CatalogueConfig(AppConfig):
 
     def ready(self):
         # The two-person rule's kinds of change that live in the catalogue (the archive registers its own).
-        from catalogue.access import approval_kinds_register
+        from catalogue import access, embargoes
 
-        approval_kinds_register()
+        access.approval_kinds_register()
+        embargoes.approval_kinds_register()

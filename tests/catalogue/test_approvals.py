@@ -271,3 +271,24 @@ def test_a_proposer_who_is_no_longer_a_curator_cannot_have_changes_approved(peop
     answer = approve(people["bob"], proposal_id)
     assert answer.status_code == 409 and answer.json()["code"] == "proposer_not_curator"
     assert not _granted(people, model)
+
+
+def test_scheduling_a_lower_level_waits_for_a_second_curator(people):
+    """An embargo that lifts (restricted → public on a date) is a lowering too: proposed, then scheduled."""
+    from catalogue.models import AccessChange
+
+    model = restricted_model(metadata_access="public")
+    url = f"/api/v1/models/{model.repo_id}/access-changes/"
+    when = (timezone.localdate() + timedelta(days=30)).isoformat()
+    answer = api_client(people["alice"]).post(url, {"field": "file_access", "level": "public", "effective_on": when},
+                                              format="json")
+    assert answer.status_code == 202, answer.content
+    assert answer.json()["proposal"]["summary"] == f"Lower lab/secret's file access from restricted to public on {when}"
+    assert not AccessChange.objects.exists()
+    assert approve(people["bob"], answer.json()["proposal"]["id"]).status_code == 200
+    change = AccessChange.objects.get()
+    assert (change.level, change.effective_on.isoformat(), change.created_by) == ("public", when, people["alice"])
+    # Scheduling a stricter level applies at once.
+    stricter = api_client(people["alice"]).post(url, {"field": "metadata_access", "level": "restricted",
+                                                      "effective_on": when}, format="json")
+    assert stricter.status_code == 201
