@@ -34,7 +34,7 @@ class ApprovalListView(APIView):
 
     permission_classes = [CuratorOnly]
 
-    @extend_schema(parameters=[
+    @extend_schema(operation_id="v1_approvals_list", parameters=[
         OpenApiParameter("status", str, enum=Proposal.Status.values), OpenApiParameter("kind", str),
         OpenApiParameter("model", str, description="provider/name"),
     ], responses={200: OpenApiResponse(description="A cursor page of proposals.")})
