@@ -292,3 +292,17 @@ def test_scheduling_a_lower_level_waits_for_a_second_curator(people):
     stricter = api_client(people["alice"]).post(url, {"field": "metadata_access", "level": "restricted",
                                                       "effective_on": when}, format="json")
     assert stricter.status_code == 201
+
+
+def test_only_curators_see_the_rules_events(people, settings):
+    """A proposal names the curators and the researcher it would let in: like access events, for curators only."""
+    settings.CODA_TWO_PERSON_RULE = "all"
+    open_model = AIModelFactory(provider=ProviderFactory(slug="lab"), name="open", file_access="gated")
+    proposal_id = _grant(people, open_model).json()["proposal"]["id"]
+    approve(people["bob"], proposal_id)
+    seen = {e["detail"].get("action") for e in api_client(people["bob"]).get("/api/v1/events/", {"model": "lab/open"})
+            .json()["results"]}
+    assert {"proposed", "approved"} <= seen
+    for user in (None, people["rita"]):
+        events = api_client(user).get("/api/v1/events/", {"model": "lab/open"}).json()["results"]
+        assert not [e for e in events if "proposal" in e["detail"]]
