@@ -3,7 +3,7 @@ proposal answers 202 with `proposal_answer` (catalogue.approvals.proposal_body: 
 proposal)."""
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError as InputError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,9 +14,41 @@ from catalogue.permissions import CuratorOnly
 from core.input import InputSerializer
 from core.pagination import CodaCursorPagination
 
-PROPOSED = OpenApiResponse(description="The change needs a second curator's approval (two-person rule): "
-                                       "`approval_required` true, `detail`, `proposal` (id, kind, status, summary, "
-                                       "model, params, proposed_by, expires_at, url). Nothing has changed yet.")
+
+
+class ProposalSerializer(serializers.Serializer):
+    """A proposal as catalogue.approvals.proposal_data writes it (read-only; declared for the schema)."""
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    status = serializers.ChoiceField(choices=Proposal.Status.choices)
+    summary = serializers.CharField()
+    model = serializers.CharField(allow_null=True, help_text="provider/name; null for an archive-wide change.")
+    params = serializers.DictField(help_text="What the change needs, as its kind reads it.")
+    reason = serializers.CharField(allow_blank=True)
+    proposed_by = serializers.CharField(allow_null=True)
+    decided_by = serializers.CharField(allow_null=True)
+    decision_note = serializers.CharField(allow_blank=True)
+    result = serializers.DictField(help_text="What the applied change gave (after approval).")
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.CharField()
+
+    def to_representation(self, instance):
+        return approvals.proposal_data(instance)
+
+
+class ProposalAnswerSerializer(serializers.Serializer):
+    approval_required = serializers.BooleanField()
+    detail = serializers.CharField()
+    proposal = ProposalSerializer()
+    model = serializers.DictField(required=False, help_text="A model PATCH: the model with its other fields applied.")
+
+
+PROPOSED = OpenApiResponse(response=ProposalAnswerSerializer,
+                           description="The change needs a second curator's approval (two-person rule): "
+                                       "`approval_required` true, `detail`, `proposal`. Nothing has changed yet.")
 
 
 def proposal_answer(proposal: Proposal, **extra) -> Response:
@@ -28,25 +60,28 @@ class NoteSerializer(InputSerializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class ApprovalListView(APIView):
+class ApprovalListView(generics.ListAPIView):
     """GET (curators): proposals, newest first; filters `status` (pending, approved, refused, expired), `kind`,
     `model` (provider/name). Expired proposals are closed (an event each) before the answer."""
 
     permission_classes = [CuratorOnly]
+    serializer_class = ProposalSerializer
+    pagination_class = CodaCursorPagination  # newest first (-pk)
+    filter_backends = []
 
     @extend_schema(operation_id="v1_approvals_list", parameters=[
         OpenApiParameter("status", str, enum=Proposal.Status.values), OpenApiParameter("kind", str),
         OpenApiParameter("model", str, description="provider/name"),
-    ], responses={200: OpenApiResponse(description="A cursor page of proposals.")})
-    def get(self, request):
-        wanted = request.query_params.get("status") or None
+    ])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        wanted = self.request.query_params.get("status") or None
         if wanted and wanted not in Proposal.Status.values:
             raise InputError({"status": f"Unknown status {wanted!r}; use {', '.join(Proposal.Status.values)}."})
-        queryset = approvals.proposals_list(status=wanted, kind=request.query_params.get("kind") or None,
-                                            model=request.query_params.get("model") or None)
-        paginator = CodaCursorPagination()  # newest first (-pk)
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response([approvals.proposal_data(p) for p in page])
+        return approvals.proposals_list(status=wanted, kind=self.request.query_params.get("kind") or None,
+                                        model=self.request.query_params.get("model") or None)
 
 
 class ApprovalDetailView(APIView):
@@ -54,7 +89,7 @@ class ApprovalDetailView(APIView):
 
     permission_classes = [CuratorOnly]
 
-    @extend_schema(responses={200: OpenApiResponse(description="The proposal.")})
+    @extend_schema(responses={200: ProposalSerializer})
     def get(self, request, pk):
         return Response(approvals.proposal_data(approvals.proposal_get(pk)))
 
@@ -66,7 +101,7 @@ class ApprovalDecisionView(APIView):
     permission_classes = [CuratorOnly]
     decision = ""
 
-    @extend_schema(request=NoteSerializer, responses={200: OpenApiResponse(description="The decided proposal.")})
+    @extend_schema(request=NoteSerializer, responses={200: ProposalSerializer})
     def post(self, request, pk):
         data = NoteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
