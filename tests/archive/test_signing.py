@@ -140,12 +140,27 @@ def hub_shaped(transactional_db, settings, staging_dir, monkeypatch, tmp_path):
     return model, snapshot, tmp_path
 
 
-def test_signature_of_a_snapshot_with_git_files_verifies_with_the_default_invocation(hub_shaped):
+def hub_download(live_server, model, snapshot, tmp: Path) -> Path:
+    """The snapshot fetched with the real huggingface_hub.snapshot_download from Coda's /hf, as a user would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
+    env.update(HF_ENDPOINT=f"{live_server.url}/hf", HF_HOME=str(tmp / "hf-home"), HF_HUB_DISABLE_TELEMETRY="1",
+               HF_HUB_DISABLE_PROGRESS_BARS="1", NO_PROXY="*")
+    local = tmp / "download"
+    op = [{"op": "snapshot_download", "repo": model.repo_id, "revision": snapshot.revision, "local_dir": str(local)}]
+    done = subprocess.run([sys.executable, str(HF_CLIENT), json.dumps(op)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return local
+
+
+def test_signature_of_a_snapshot_with_git_files_verifies_with_the_default_invocation(hub_shaped, live_server):
     model, snapshot, tmp = hub_shaped
     assert sorted(f.path for f in snapshot.files.all()) == sorted(HUB_FILES)  # the archive keeps every file
     names = [r["name"] for r in signing.statement_of(snapshot.signature)["predicate"]["resources"]]
     assert names == ["1_Pooling/config.json", "config.json", "model.safetensors", "sub/.gitattributes"]
-    model_dir = materialise(tmp / "model", HUB_FILES)
+    model_dir = hub_download(live_server, model, snapshot, tmp)
+    for path, data in HUB_FILES.items():  # the download holds the git files too, as a Hub repository does
+        assert (model_dir / path).read_bytes() == data, path
 
     ok = verify(model_dir, tmp / "model.sig", tmp / "key.pub")  # no flag: what the tool's documentation shows
     assert ok.returncode == 0 and "succeeded" in (ok.stdout + ok.stderr).lower(), ok.stdout + ok.stderr
