@@ -9,8 +9,9 @@ from archive.models import (
     Blob, IngestJob, Lease, PreservationEvent, Replica, Snapshot, SnapshotFile, SnapshotTag, StorageLocation,
 )
 from archive.refs import snapshot_tag_check, snapshot_tag_create
-from archive.snapshots import snapshot_access_set
-from archive.withdrawals import BYTES_CHOICES, model_withdraw, snapshot_withdraw
+from archive.snapshots import snapshot_access_params, snapshot_access_set
+from archive.withdrawals import BYTES_CHOICES, model_withdraw, snapshot_withdraw, withdraw_params
+from catalogue import approvals
 from catalogue.admin import AIModelAdmin
 from core.exceptions import DomainError
 
@@ -22,11 +23,21 @@ class WithdrawActionForm(ActionForm):
     bytes = forms.ChoiceField(choices=[(c, f"{c} the bytes") for c in BYTES_CHOICES], required=False, initial="keep")
 
 
-def _withdraw_each(modeladmin, request, queryset, withdraw) -> None:
+def _withdraw_each(modeladmin, request, queryset, withdraw, kind) -> None:
     reason = request.POST.get("reason", "")
     keep_bytes = request.POST.get("bytes") or "keep"
     for obj in queryset:
         try:
+            model, snapshot = (obj, None) if kind == "model_withdraw" else (obj.model, obj)
+            proposal = None
+            if reason.strip() and keep_bytes in BYTES_CHOICES:  # else the service says what is wrong
+                proposal = approvals.propose_if_required(
+                    kind=kind, proposed_by=request.user, model=model,
+                    params=withdraw_params(reason=reason, keep_bytes=keep_bytes, snapshot=snapshot))
+            if proposal is not None:
+                modeladmin.message_user(request, f"{obj}: {approvals.proposal_body(proposal)['detail']}",
+                                        messages.WARNING)
+                continue
             withdraw(obj, reason=reason, keep_bytes=keep_bytes, withdrawn_by=request.user)
         except (ValidationError, DomainError) as exc:
             text = " ".join(exc.messages) if isinstance(exc, ValidationError) else exc.message
@@ -38,13 +49,13 @@ def _withdraw_each(modeladmin, request, queryset, withdraw) -> None:
 @admin.action(description="Withdraw the selected models (tombstone; give a reason and keep or delete the bytes)")
 def models_withdraw(modeladmin, request, queryset):
     _withdraw_each(modeladmin, request, queryset,
-                   lambda model, **kw: model_withdraw(model=model, **kw))
+                   lambda model, **kw: model_withdraw(model=model, **kw), "model_withdraw")
 
 
 @admin.action(description="Withdraw the selected snapshots (tombstone; give a reason and keep or delete the bytes)")
 def snapshots_withdraw(modeladmin, request, queryset):
     _withdraw_each(modeladmin, request, queryset,
-                   lambda snapshot, **kw: snapshot_withdraw(snapshot=snapshot, **kw))
+                   lambda snapshot, **kw: snapshot_withdraw(snapshot=snapshot, **kw), "snapshot_withdraw")
 
 
 # A model's withdrawal can delete stored bytes, so it is an archive service; its action joins the catalogue's
@@ -128,7 +139,14 @@ class SnapshotAdmin(ReadOnlyAdmin):
         return super(ReadOnlyAdmin, self).has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        snapshot_access_set(snapshot=obj, file_access=form.cleaned_data["file_access"], changed_by=request.user)
+        level = form.cleaned_data["file_access"] or ""
+        current = Snapshot.objects.get(pk=obj.pk)  # `obj` already carries the form's value
+        proposal = approvals.propose_if_required(kind="snapshot_access", proposed_by=request.user, model=current.model,
+                                                 params=snapshot_access_params(current, level))
+        if proposal is not None:
+            self.message_user(request, approvals.proposal_body(proposal)["detail"], messages.WARNING)
+            return
+        snapshot_access_set(snapshot=current, file_access=level, changed_by=request.user)
 
 
 @admin.register(SnapshotFile)

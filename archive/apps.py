@@ -12,3 +12,10 @@ class ArchiveConfig(AppConfig):
         from core.events import recorder_register
 
         recorder_register(event_record)
+
+        # The two-person rule's kinds of change that live in the archive (catalogue.approvals holds the registry).
+        from archive import snapshots, withdrawals
+        from archive.sealing import keys
+
+        for module in (snapshots, withdrawals, keys):
+            module.approval_kinds_register()

@@ -105,7 +105,9 @@ def visible_events(user, queryset: QuerySet[PreservationEvent]) -> QuerySet[Pres
     blobs and keys that may belong to any model)."""
     if is_curator(user):
         return queryset
-    return queryset.exclude(event_type=EventType.ACCESS).filter(model__isnull=False, model__in=visible_model_ids(user))
+    # Nor the two-person rule's proposals and decisions (they name curators, researchers and changes not yet made).
+    return (queryset.exclude(event_type=EventType.ACCESS).exclude(event_type=EventType.POLICY, detail__has_key="proposal")
+            .filter(model__isnull=False, model__in=visible_model_ids(user)))
 
 
 def job_progress(job: IngestJob) -> dict:

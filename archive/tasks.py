@@ -14,7 +14,7 @@ from archive.dispatch import task_register, task_send
 from archive.events import worker_agent
 from archive.exceptions import KeyUnavailable, TransientStorageError
 from archive.ingest import services
-from catalogue import embargoes
+from catalogue import approvals, embargoes
 from catalogue.models import AIModel
 from core.exceptions import DomainError
 
@@ -121,3 +121,10 @@ def work_resume() -> int:
 def access_changes_apply(today: str | None = None) -> int:
     """Apply the scheduled access changes (embargoes) due by `today` (ISO date; default the local date)."""
     return embargoes.access_changes_apply(today=date.fromisoformat(today) if today else None)
+
+
+@task_register
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def proposals_expire() -> int:
+    """Close the two-person rule's proposals past their expiry (an event each); running twice is harmless."""
+    return approvals.proposals_expire()

@@ -10,6 +10,7 @@ from archive.events import event_record
 from archive.models import EventOutcome, EventType, Replica, Snapshot, SnapshotFile
 from archive.preservation import model_preservation_refresh
 from archive.storage.locations import backend_for
+from catalogue import approvals
 from catalogue.models import AIModel
 from catalogue.permissions import is_curator, is_withdrawn  # noqa: F401  (re-exported for the doors)
 from core.events import user_agent
@@ -88,11 +89,14 @@ def _bytes_delete(snapshots: list[Snapshot], *, agent: str) -> int:
 
 
 @transaction.atomic
-def model_withdraw(*, model: AIModel, reason: str, keep_bytes: str = "keep", withdrawn_by) -> AIModel:
+def model_withdraw(*, model: AIModel, reason: str, keep_bytes: str = "keep", withdrawn_by, approval=None) -> AIModel:
     """Withdraw a model: its record stays, its files are no longer served; `keep_bytes` ("keep" or "delete")
-    says whether the stored copies of its snapshots go too (an event either way)."""
+    says whether the stored copies of its snapshots go too (an event either way). Deleting bytes needs an
+    approved proposal under the two-person rule."""
     _check(withdrawn_by, reason, keep_bytes)
     model = AIModel.objects.select_for_update().get(pk=model.pk)
+    approvals.guard("model_withdraw", model=model, params=withdraw_params(reason=reason, keep_bytes=keep_bytes),
+                    approval=approval)
     if model.withdrawn_at is not None:
         raise ValidationError({"model": "This model is already withdrawn."})
     agent = user_agent(withdrawn_by)
@@ -110,10 +114,13 @@ def model_withdraw(*, model: AIModel, reason: str, keep_bytes: str = "keep", wit
 
 
 @transaction.atomic
-def snapshot_withdraw(*, snapshot: Snapshot, reason: str, keep_bytes: str = "keep", withdrawn_by) -> Snapshot:
+def snapshot_withdraw(*, snapshot: Snapshot, reason: str, keep_bytes: str = "keep", withdrawn_by,
+                      approval=None) -> Snapshot:
     """Withdraw one snapshot (same rules as a model: record kept, bytes no longer served, kept or deleted)."""
     _check(withdrawn_by, reason, keep_bytes)
     snapshot = Snapshot.objects.select_for_update().select_related("model").get(pk=snapshot.pk)
+    approvals.guard("snapshot_withdraw", model=snapshot.model,
+                    params=withdraw_params(reason=reason, keep_bytes=keep_bytes, snapshot=snapshot), approval=approval)
     if snapshot.withdrawn_at is not None:
         raise ValidationError({"snapshot": "This snapshot is already withdrawn."})
     agent = user_agent(withdrawn_by)
@@ -129,3 +136,54 @@ def snapshot_withdraw(*, snapshot: Snapshot, reason: str, keep_bytes: str = "kee
                      snapshot=snapshot, detail={"reason": "withdrawal", "bytes": "delete", "copies_deleted": copies})
         model_preservation_refresh(snapshot.model)
     return snapshot
+
+
+# --- the two-person rule's kinds for withdrawals that delete bytes (registered in ArchiveConfig.ready) -----------
+
+
+def withdraw_params(*, reason: str, keep_bytes: str, snapshot: Snapshot | None = None) -> dict:
+    params = {"reason": (reason or "").strip(), "bytes": keep_bytes}
+    if snapshot is not None:
+        params |= {"snapshot": snapshot.pk, "revision": snapshot.revision}
+    return params
+
+
+def _model_check(model, params) -> None:
+    if model.withdrawn_at is not None:
+        raise ValidationError({"model": "This model is already withdrawn."})
+
+
+def _snapshot_check(model, params) -> None:
+    if Snapshot.objects.filter(pk=params["snapshot"], withdrawn_at__isnull=False).exists():
+        raise ValidationError({"snapshot": "This snapshot is already withdrawn."})
+
+
+def _model_apply(proposal) -> dict:
+    model = model_withdraw(model=proposal.model, reason=proposal.params["reason"], keep_bytes=proposal.params["bytes"],
+                           withdrawn_by=proposal.proposed_by, approval=proposal)
+    return {"withdrawn": True, "bytes": proposal.params["bytes"], "tombstone": tombstone(model)}
+
+
+def _snapshot_apply(proposal) -> dict:
+    snapshot = Snapshot.objects.filter(pk=proposal.params["snapshot"], model=proposal.model).first()
+    if snapshot is None:
+        raise ValidationError({"snapshot": f"Snapshot {proposal.params['snapshot']} no longer exists."})
+    snapshot = snapshot_withdraw(snapshot=snapshot, reason=proposal.params["reason"],
+                                 keep_bytes=proposal.params["bytes"], withdrawn_by=proposal.proposed_by,
+                                 approval=proposal)
+    return {"withdrawn": True, "bytes": proposal.params["bytes"],
+            "bytes_deleted": snapshot.bytes_deleted_at is not None}
+
+
+def approval_kinds_register() -> None:
+    """Withdrawing a model or a snapshot and deleting its stored bytes (a withdrawal keeping them is not covered)."""
+    approvals.kind_register(
+        "model_withdraw", apply=_model_apply, check=_model_check,
+        describe=lambda model, p: f"Withdraw {model.repo_id} and delete its stored bytes",
+        dangerous=lambda model, p: p.get("bytes") == "delete",
+    )
+    approvals.kind_register(
+        "snapshot_withdraw", apply=_snapshot_apply, check=_snapshot_check,
+        describe=lambda model, p: f"Withdraw {model.repo_id}@{p.get('revision') or p['snapshot']} and delete its stored bytes",
+        dangerous=lambda model, p: p.get("bytes") == "delete",
+    )

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
 
-from catalogue import access
+from catalogue import access, approvals
 from core.exceptions import DomainError
 from catalogue.models import AccessRequest
 
@@ -65,6 +65,15 @@ class AccessRequestAdmin(admin.ModelAdmin):
         if not decision:
             return
         try:
+            proposal = None
+            if decision == "approve":
+                proposal = approvals.propose_if_required(
+                    kind="access_request_approve", proposed_by=request.user, model=obj.model,
+                    params=access.approve_params(access_request=obj, expires_at=form.cleaned_data.get("grant_expires_at"),
+                                                 note=form.cleaned_data.get("note", "")))
+            if proposal is not None:
+                messages.warning(request, approvals.proposal_body(proposal)["detail"])
+                return
             access.access_request_decide(
                 access_request=obj,
                 decided_by=request.user,

@@ -3,10 +3,15 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
 from django.utils import timezone
 
-from catalogue import embargoes, selectors
-from catalogue.models import AccessChange, AIModel, LifecycleStatus, PlatformAvailability, Provider, Retirement, Tag
+from catalogue import access, approvals, embargoes, selectors
+from catalogue.access import MODEL_ACCESS_FIELDS
+from catalogue.models import (
+    AccessChange, AIModel, LifecycleStatus, PlatformAvailability, Proposal, Provider, Retirement, Tag,
+)
+from core.exceptions import DomainError
 
 
 class StatusListFilter(admin.SimpleListFilter):
@@ -64,6 +69,23 @@ class AIModelAdmin(admin.ModelAdmin):
     @admin.display(description="status", ordering="lifecycle_status")
     def status_display(self, obj):
         return obj.status
+
+    def save_model(self, request, obj, form, change):
+        # Access levels change through catalogue.access (an event each; lowering one may need a second curator).
+        changed = {key: form.cleaned_data[key] for key in MODEL_ACCESS_FIELDS if change and key in form.changed_data}
+        proposal = None
+        if changed:
+            current = AIModel.objects.get(pk=obj.pk)
+            for key in changed:
+                setattr(obj, key, getattr(current, key))
+            proposal = approvals.propose_if_required(kind="model_access", proposed_by=request.user, model=current,
+                                                     params=changed)
+        super().save_model(request, obj, form, change)
+        if proposal is not None:
+            self.message_user(request, approvals.proposal_body(proposal)["detail"], messages.WARNING)
+        elif changed:
+            access.model_access_set(model=obj, changed_by=request.user, **changed)
+            obj.refresh_from_db()
 
     def save_formset(self, request, form, formset, change):
         # The curator who registers a retirement is recorded on it.
@@ -135,8 +157,27 @@ class AccessChangeAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return
+        data = form.cleaned_data
+        proposal = approvals.propose_if_required(
+            kind="access_change_schedule", proposed_by=request.user, model=data["model"],
+            params=embargoes.schedule_params(field=data["field"], level=data["level"],
+                                             effective_on=data["effective_on"], reason=data.get("reason", "")))
+        if proposal is not None:  # opening a restricted model later waits for a second curator
+            obj._proposal = proposal
+            return
         scheduled = embargoes.access_change_schedule(created_by=request.user, **form.cleaned_data)
         obj.pk = scheduled.pk
+
+    def log_addition(self, request, obj, message):
+        if getattr(obj, "_proposal", None) is None:
+            return super().log_addition(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        proposal = getattr(obj, "_proposal", None)
+        if proposal is None:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(request, approvals.proposal_body(proposal)["detail"], messages.WARNING)
+        return redirect("admin:catalogue_accesschange_changelist")
 
     @admin.action(description="Cancel the selected scheduled changes")
     def cancel_changes(self, request, queryset):
@@ -150,3 +191,51 @@ class AccessChangeAdmin(admin.ModelAdmin):
 
 
 from catalogue import access_admin  # noqa: E402,F401  (registers AccessRequestAdmin)
+
+
+def _decide_each(modeladmin, request, queryset, decide) -> None:
+    for proposal in queryset:
+        try:
+            decided = decide(proposal_id=proposal.pk, user=request.user)
+        except DomainError as exc:
+            modeladmin.message_user(request, f"Proposal {proposal.pk}: {exc.message}", messages.ERROR)
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"Proposal {proposal.pk}: {' '.join(exc.messages)}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"Proposal {decided.pk} {decided.status}: {decided.summary}")
+
+
+@admin.action(description="Approve the selected proposals (a different curator than the proposer)")
+def proposals_approve(modeladmin, request, queryset):
+    _decide_each(modeladmin, request, queryset,
+                 lambda proposal_id, user: approvals.proposal_approve(proposal_id=proposal_id, approved_by=user))
+
+
+@admin.action(description="Refuse the selected proposals")
+def proposals_refuse(modeladmin, request, queryset):
+    _decide_each(modeladmin, request, queryset,
+                 lambda proposal_id, user: approvals.proposal_refuse(proposal_id=proposal_id, refused_by=user))
+
+
+@admin.register(Proposal)
+class ProposalAdmin(admin.ModelAdmin):
+    """The two-person rule's proposals: read-only; decided by the actions, through catalogue.approvals."""
+
+    list_display = ["id", "kind", "summary", "status", "proposed_by", "decided_by", "created_at", "expires_at"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["proposed_by", "decided_by", "model__provider"]
+    search_fields = ["summary", "model__name", "proposed_by__username"]
+    actions = [proposals_approve, proposals_refuse]
+
+    def get_queryset(self, request):
+        approvals.proposals_expire()  # expired ones are shown (and recorded) as expired
+        return super().get_queryset(request)
+
+    def has_add_permission(self, request):
+        return False  # proposals come from the doors that would make the change
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # history

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from catalogue import approvals
 from catalogue.models import AccessChange, AIModel, FileAccess, MetadataAccess
 from core.events import EventOutcome, EventType, event_record, user_agent
 from core.exceptions import ForbiddenError
@@ -29,11 +30,15 @@ def access_change_check(*, field: str, level: str, effective_on: date, today: da
 
 @transaction.atomic
 def access_change_schedule(*, model: AIModel, field: str, level: str, effective_on: date, reason: str = "",
-                           created_by) -> AccessChange:
-    """Schedule an access change (an embargo that lifts, or one that starts) for a date; an `access` event."""
+                           created_by, approval=None) -> AccessChange:
+    """Schedule an access change (an embargo that lifts, or one that starts) for a date; an `access` event.
+    Scheduling a lower level needs an approved proposal under the two-person rule."""
     if not is_curator(created_by):
         raise ForbiddenError("Only curators may schedule access changes.")
     access_change_check(field=field, level=level, effective_on=effective_on)
+    approvals.guard("access_change_schedule", model=model,
+                    params=schedule_params(field=field, level=level, effective_on=effective_on, reason=reason),
+                    approval=approval)
     change = AccessChange.objects.create(model=model, field=field, level=level, effective_on=effective_on,
                                          reason=(reason or "").strip(), created_by=created_by)
     event_record(event_type=EventType.ACCESS, outcome=EventOutcome.SUCCESS, agent=user_agent(created_by), model=model,
@@ -81,3 +86,30 @@ def access_changes_apply(*, today: date | None = None) -> int:
 def access_changes_pending(model: AIModel):
     """The model's future access changes (shown on the model page and in the API)."""
     return model.access_changes.filter(applied_at__isnull=True).order_by("effective_on", "id")
+
+
+# --- the two-person rule's kind for scheduling a lower level (registered in CatalogueConfig.ready) ---------------
+
+
+def schedule_params(*, field: str, level: str, effective_on: date, reason: str = "") -> dict:
+    return {"field": field, "level": level, "effective_on": effective_on.isoformat(), "reason": (reason or "").strip()}
+
+
+def _schedule_apply(proposal) -> dict:
+    p = proposal.params
+    change = access_change_schedule(model=proposal.model, field=p["field"], level=p["level"],
+                                    effective_on=date.fromisoformat(p["effective_on"]), reason=p["reason"],
+                                    created_by=proposal.proposed_by, approval=proposal)
+    return {"access_change": change.pk, "effective_on": p["effective_on"]}
+
+
+def approval_kinds_register() -> None:
+    """Scheduling a model's metadata or file access to open up on a later date (an embargo that lifts)."""
+    approvals.kind_register(
+        "access_change_schedule", apply=_schedule_apply,
+        describe=lambda model, p: (f"Lower {model.repo_id}'s {p['field'].replace('_', ' ')} from "
+                                   f"{getattr(model, p['field'], '?')} to {p['level']} on {p['effective_on']}"),
+        dangerous=lambda model, p: p.get("field") in LEVELS and approvals.is_lowering(getattr(model, p["field"]), p["level"]),
+        check=lambda model, p: access_change_check(field=p["field"], level=p["level"],
+                                                   effective_on=date.fromisoformat(p["effective_on"])),
+    )

@@ -170,6 +170,11 @@ ROUTES = {
     "api:access-request-approve": CURATOR_WRITE,
     "api:access-request-deny": CURATOR_WRITE,
     "api:access-request-revoke": CURATOR_WRITE,
+    # the two-person rule's proposals: curators only (the matrix creates none, so a curator's detail is 404)
+    "api:approval-list": CURATOR_READ,
+    "api:approval-detail": _fixed(401, 403, 403, 404),
+    "api:approval-approve": CURATOR_WRITE,
+    "api:approval-refuse": CURATOR_WRITE,
     # archive API
     "api:snapshot-list": MODEL,
     "api:snapshot-detail": MODEL,
@@ -242,6 +247,9 @@ ROUTES = {
     "web:upcoming": LISTING,
     "web:timeline": LISTING,
     "web:preservation-health": _fixed(302, 404, 404, 200),  # curators only; others as a missing page (like invite)
+    "web:approvals": _fixed(302, 404, 404, 200),  # curators only; others as a missing page
+    "web:approval-approve": WEB_SIGNED_IN_POST,  # POST only (curators; others 404 on POST)
+    "web:approval-refuse": WEB_SIGNED_IN_POST,
     "web:signup": OPEN,
     "web:account": WEB_SIGNED_IN,
     "web:token-create": WEB_SIGNED_IN_POST,

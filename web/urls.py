@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from core.throttling import sign_in_guard
-from web import views
+from web import approvals, views
 
 app_name = "web"
 
@@ -17,6 +17,9 @@ urlpatterns = [
     path("retirements/upcoming/", views.upcoming, name="upcoming"),
     path("timeline/", views.timeline, name="timeline"),
     path("preservation/", views.preservation_health, name="preservation-health"),
+    path("approvals/", approvals.approvals_page, name="approvals"),
+    path("approvals/<id:pk>/approve/", approvals.approval_decide, {"decision": "approve"}, name="approval-approve"),
+    path("approvals/<id:pk>/refuse/", approvals.approval_decide, {"decision": "refuse"}, name="approval-refuse"),
     path("signup/", views.signup, name="signup"),
     path("account/", views.account, name="account"),
     path("account/tokens/", views.token_create, name="token-create"),

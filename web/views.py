@@ -24,7 +24,7 @@ from knox.models import AuthToken
 from archive import preservation as archive_preservation
 from archive import selectors as archive_selectors
 from catalogue.models import PreservationStatus
-from catalogue import access, accounts, selectors
+from catalogue import access, accounts, approvals, selectors
 from catalogue.embargoes import access_changes_pending
 from web import browse
 from web.dossier import model_dossier
@@ -122,7 +122,10 @@ def preservation_health(request):
     if not is_curator(request.user):
         raise Http404("Only curators see the preservation health view.")
     health = archive_preservation.archive_health()
-    return render(request, "web/preservation_health.html", {"health": health, "charts": health_charts(health)})
+    pending = approvals.proposals_list(status="pending")  # the two-person rule's open proposals (part 5)
+    return render(request, "web/preservation_health.html", {"health": health, "charts": health_charts(health),
+                                                             "pending_approvals": pending[:20],
+                                                             "pending_approval_count": pending.count()})
 
 
 def upcoming(request):

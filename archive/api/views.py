@@ -15,7 +15,7 @@ from archive.withdrawals import tombstone, withdrawal_notice
 from archive.citation.records import citation_for
 from archive.ingest import jobs, manifests, services
 from archive.preservation import model_preservation_report
-from archive.snapshots import snapshot_access_set
+from archive.snapshots import snapshot_access_params, snapshot_access_set
 from archive.api.serializers import (
     IngestJobSerializer,
     IngestRequestSerializer,
@@ -26,6 +26,8 @@ from archive.api.serializers import (
     WithdrawnSnapshotSerializer,
 )
 from archive.models import EventOutcome, EventType, PreservationEvent, Snapshot
+from catalogue import approvals
+from catalogue.api.approvals import PROPOSED, proposal_answer
 from catalogue.models import AIModel
 from catalogue.permissions import CuratorOnly, visible_models
 from catalogue import selectors as catalogue_selectors
@@ -111,12 +113,19 @@ class SnapshotDetailView(CitationNegotiationMixin, ModelScopedMixin, APIView):
         gone = withdrawn_response(snapshot.model, snapshot, snapshot=data, citation={fmt: cite + fmt for fmt in FORMATS})
         return gone or Response(data)
 
-    @extend_schema(request=SnapshotAccessSerializer, responses=SnapshotDetailSerializer)
+    @extend_schema(request=SnapshotAccessSerializer, responses={200: SnapshotDetailSerializer, 202: PROPOSED})
     def patch(self, request, provider, name, revision):
-        """Curators: set the snapshot's file-access override ("" or null inherits the model's)."""
+        """Curators: set the snapshot's file-access override ("" or null inherits the model's); lowering the level
+        of a restricted model's snapshot answers 202 with a proposal (two-person rule)."""
         serializer = SnapshotAccessSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         snapshot = selectors.snapshot_get(model=self.get_model(), ref=revision)
+        proposal = approvals.propose_if_required(
+            kind="snapshot_access", proposed_by=request.user, model=snapshot.model,
+            params=snapshot_access_params(snapshot, serializer.validated_data["file_access"] or ""),
+        )
+        if proposal is not None:
+            return proposal_answer(proposal)
         snapshot_access_set(
             snapshot=snapshot, file_access=serializer.validated_data["file_access"] or "", changed_by=request.user
         )

@@ -7,8 +7,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from archive import selectors
-from archive.withdrawals import BYTES_CHOICES, model_withdraw, snapshot_withdraw, tombstone
+from archive.withdrawals import BYTES_CHOICES, model_withdraw, snapshot_withdraw, tombstone, withdraw_params
+from catalogue import approvals
 from catalogue import selectors as catalogue_selectors
+from catalogue.api.approvals import PROPOSED, proposal_answer
 from catalogue.permissions import CuratorOnly
 from core.input import InputSerializer
 
@@ -29,25 +31,37 @@ def _model(request, provider, name):
 
 
 class ModelWithdrawView(APIView):
-    """POST (curators): withdraw the model; 200 with its tombstone."""
+    """POST (curators): withdraw the model; 200 with its tombstone (202 with a proposal when deleting a restricted
+    model's bytes needs a second curator)."""
 
     permission_classes = [CuratorOnly]
 
-    @extend_schema(request=WithdrawalSerializer, responses={200: None})
+    @extend_schema(request=WithdrawalSerializer, responses={200: None, 202: PROPOSED})
     def post(self, request, provider, name):
-        model = model_withdraw(model=_model(request, provider, name), withdrawn_by=request.user, **_input(request))
+        model, data = _model(request, provider, name), _input(request)
+        proposal = approvals.propose_if_required(kind="model_withdraw", proposed_by=request.user, model=model,
+                                                 params=withdraw_params(**data))
+        if proposal is not None:
+            return proposal_answer(proposal)
+        model = model_withdraw(model=model, withdrawn_by=request.user, **data)
         return Response({"model": model.repo_id, "tombstone": tombstone(model)})
 
 
 class SnapshotWithdrawView(APIView):
-    """POST (curators): withdraw one snapshot of the model; 200 with its tombstone."""
+    """POST (curators): withdraw one snapshot of the model; 200 with its tombstone (202 with a proposal when
+    deleting a restricted model's bytes needs a second curator)."""
 
     permission_classes = [CuratorOnly]
 
-    @extend_schema(request=WithdrawalSerializer, responses={200: None})
+    @extend_schema(request=WithdrawalSerializer, responses={200: None, 202: PROPOSED})
     def post(self, request, provider, name, revision):
         snapshot = selectors.snapshot_get(model=_model(request, provider, name), ref=revision)
-        snapshot = snapshot_withdraw(snapshot=snapshot, withdrawn_by=request.user, **_input(request))
+        data = _input(request)
+        proposal = approvals.propose_if_required(kind="snapshot_withdraw", proposed_by=request.user,
+                                                 model=snapshot.model, params=withdraw_params(**data, snapshot=snapshot))
+        if proposal is not None:
+            return proposal_answer(proposal)
+        snapshot = snapshot_withdraw(snapshot=snapshot, withdrawn_by=request.user, **data)
         return Response({"model": snapshot.model.repo_id, "revision": snapshot.revision,
                          "bytes_deleted": snapshot.bytes_deleted_at is not None,
                          "tombstone": tombstone(snapshot.model, snapshot)})

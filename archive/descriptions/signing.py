@@ -4,7 +4,14 @@ a Sigstore bundle (v0.3) whose DSSE envelope holds an in-toto Statement v1 with 
 the subject's digest the SHA-256 over the resources' digests in that order. Built from the digests recorded at
 ingest, never from a second read of the bytes. The key is the archive's elliptic-curve (P-256) private key in
 CODA_SIGNING_KEY_FILE; its public key is recorded as a SigningKey (key_id = the SHA-256 of its PEM, the bundle's
-public-key hint), kept after rotation so older signatures stay verifiable."""
+public-key hint), kept after rotation so older signatures stay verifiable.
+
+What is signed is what the tool's default options hash: `model_signing verify key DIR --signature model.sig
+--public_key key.pub` (no flag) leaves out the git paths at the top of the model directory (`.git`, `.gitattributes`,
+`.github`, `.gitignore` and everything under them: model_signing/hashing.py, `ignore_git_paths=True`), so a
+signature covering them would be refused as "Missing files in model" for every Hub repository. Coda leaves them out of
+the resources and names them in `ignore_paths`, so `--no-ignore-git-paths` verifies too. `snapshot_resign` re-signs a
+snapshot signed before, keeping the old bundle in a `digital signature generation` event."""
 
 import base64
 import hashlib
@@ -20,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from archive.models import SigningKey, Snapshot
+from core.events import EventOutcome, EventType, event_record
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +37,10 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://model_signing/signature/v1.0"
 SIGNATURE_NAME = "model.sig"
 # Paths a verifier skips in a downloaded copy: the signature itself and the Hub client's local-dir metadata.
-IGNORE_PATHS = [SIGNATURE_NAME, ".cache"]
+# The git paths model-signing's default hashing leaves out (HashingConfig.hash, ignore_git_paths=True): each is a
+# top-level name, and everything under it is left out too (pathlib's is_relative_to).
+GIT_PATHS = [".git", ".gitattributes", ".github", ".gitignore"]
+IGNORE_PATHS = [SIGNATURE_NAME, ".cache", *GIT_PATHS]
 ALGORITHM = "ecdsa-p256-sha256"
 
 
@@ -85,10 +96,16 @@ def _path_key(path: str):
     return PurePosixPath(path).parts  # how model-signing orders resources (sorted pathlib paths)
 
 
+def is_signed_path(path: str) -> bool:
+    """Whether the tool's defaults hash `path` (a snapshot file's path): False for the top-level git paths."""
+    parts = PurePosixPath(path).parts
+    return not parts or parts[0] not in GIT_PATHS
+
+
 def statement(*, name: str, files: list[tuple[str, str]]) -> dict:
-    """The in-toto statement for `files` ((path, sha256) pairs)."""
+    """The in-toto statement for `files` ((path, sha256) pairs), leaving out the paths the tool ignores by default."""
     resources = [{"name": path, "algorithm": "sha256", "digest": digest}
-                 for path, digest in sorted(files, key=lambda f: _path_key(f[0]))]
+                 for path, digest in sorted(files, key=lambda f: _path_key(f[0])) if is_signed_path(path)]
     root = hashlib.sha256(b"".join(bytes.fromhex(r["digest"]) for r in resources)).hexdigest()
     return {
         "_type": STATEMENT_TYPE,
@@ -121,6 +138,11 @@ def bundle_build(*, private_key, statement_doc: dict) -> dict:
     }
 
 
+def _signature_text(*, private_key, snapshot: Snapshot, files) -> str:
+    doc = statement(name=snapshot.model.name, files=[(f.path, f.blob.sha256) for f in files])
+    return json.dumps(bundle_build(private_key=private_key, statement_doc=doc), indent=2) + "\n"
+
+
 def snapshot_sign(snapshot: Snapshot, files) -> bool:
     """Sign a sealed snapshot with the archive key (at seal); False when no key is configured."""
     private_key = private_key_load()
@@ -128,8 +150,52 @@ def snapshot_sign(snapshot: Snapshot, files) -> bool:
         logger.warning("CODA_SIGNING_KEY_FILE names no key: snapshot %s is not signed", snapshot.pk)
         return False
     key = signing_key_record(private_key)
-    doc = statement(name=snapshot.model.name, files=[(f.path, f.blob.sha256) for f in files])
-    snapshot.signature = json.dumps(bundle_build(private_key=private_key, statement_doc=doc), indent=2) + "\n"
+    snapshot.signature = _signature_text(private_key=private_key, snapshot=snapshot, files=files)
     snapshot.signing_key = key
     snapshot.save(update_fields=["signature", "signing_key"])
+    return True
+
+
+def statement_of(signature: str) -> dict | None:
+    """The in-toto statement inside a stored bundle (None when there is none)."""
+    if not signature:
+        return None
+    envelope = json.loads(signature)["dsseEnvelope"]
+    return json.loads(base64.b64decode(envelope["payload"]))
+
+
+def snapshot_resign(snapshot: Snapshot, *, agent: str, force: bool = False) -> bool:
+    """Re-sign a sealed, signed snapshot with the current key as the tool's defaults hash it; the old bundle is kept
+    whole in a `digital signature generation` event (with its SHA-256 and key). False (nothing written) when the
+    stored signature already is what signing now gives with the same key, unless `force`."""
+    private_key = private_key_load()
+    if private_key is None:
+        raise ValueError("CODA_SIGNING_KEY_FILE names no key: nothing to re-sign with.")
+    with transaction.atomic():
+        locked = Snapshot.objects.select_for_update(of=("self",)).select_related("model", "signing_key").get(pk=snapshot.pk)
+        if locked.state != Snapshot.State.SEALED or not locked.signature:
+            return False
+        files = list(locked.files.select_related("blob").order_by("path"))
+        wanted = statement(name=locked.model.name, files=[(f.path, f.blob.sha256) for f in files])
+        key = signing_key_record(private_key)
+        if not force and statement_of(locked.signature) == wanted and locked.signing_key_id == key.pk:
+            return False
+        old, old_key = locked.signature, locked.signing_key
+        locked.signature = _signature_text(private_key=private_key, snapshot=locked, files=files)
+        locked.signing_key = key
+        locked.save(update_fields=["signature", "signing_key"])
+        event_record(
+            event_type=EventType.SIGNATURE, outcome=EventOutcome.SUCCESS, agent=agent, model=locked.model,
+            snapshot=locked,
+            detail={
+                "resigned": True,
+                "signing_key_id": key.key_id,
+                "signature_sha256": hashlib.sha256(locked.signature.encode("utf-8")).hexdigest(),
+                "previous_signing_key_id": old_key.key_id if old_key else None,
+                "previous_signature_sha256": hashlib.sha256(old.encode("utf-8")).hexdigest(),
+                "previous_signature": old,
+                "ignore_paths": IGNORE_PATHS,
+            },
+        )
+    snapshot.refresh_from_db()
     return True

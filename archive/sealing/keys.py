@@ -16,6 +16,7 @@ from django.utils import timezone
 from archive.exceptions import KeyConfigurationError, KeyUnavailable
 from archive.models import SealingKey
 from archive.sealing.age import Identity, Recipient
+from catalogue import approvals
 
 KMS_CONTEXT = "coda-sealing-key"
 
@@ -85,6 +86,27 @@ def sealing_key_create() -> SealingKey:
     SealingKey.objects.filter(retired_at__isnull=True).update(retired_at=timezone.now())
     row.save()
     return row
+
+
+def sealing_key_rotate(*, approval=None) -> SealingKey:
+    """Rotate: a new identity for new objects, the current one retired (`manage.py key_rotate`). With a current key
+    this needs an approved proposal under the two-person rule (it touches every restricted model's sealed files)."""
+    approvals.guard("sealing_key_rotate", params={}, approval=approval)
+    return sealing_key_create()
+
+
+def _rotate_apply(proposal) -> dict:
+    row = sealing_key_rotate(approval=proposal)
+    return {"key_id": row.key_id, "wrapping": row.wrapping}
+
+
+def approval_kinds_register() -> None:
+    """Rotating the sealing key (making the first one is not a rotation and needs no approval)."""
+    approvals.kind_register(
+        "sealing_key_rotate", apply=_rotate_apply,
+        describe=lambda model, p: "Rotate the archive's sealing key (new objects sealed to a new identity)",
+        dangerous=lambda model, p: sealing_key_current() is not None,
+    )
 
 
 def sealing_key_current() -> SealingKey | None:

@@ -11,7 +11,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalogue import access, selectors
+from catalogue import access, approvals, selectors
+from catalogue.api.approvals import PROPOSED, proposal_answer
 from core.input import InputSerializer
 from catalogue.models import AccessRequest
 from catalogue.permissions import CuratorOnly, can_see_access_request, is_curator
@@ -99,7 +100,7 @@ class ModelAccessGrantView(APIView):
 
     permission_classes = [CuratorOnly]
 
-    @extend_schema(request=GrantSerializer, responses={201: AccessRequestSerializer})
+    @extend_schema(request=GrantSerializer, responses={201: AccessRequestSerializer, 202: PROPOSED})
     def post(self, request, provider, name):
         data = GrantSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -107,6 +108,13 @@ class ModelAccessGrantView(APIView):
         user = get_user_model().objects.filter(username=data.validated_data["user"], is_active=True).first()
         if user is None:
             raise NotFound(f"There is no active user {data.validated_data['user']!r}.")
+        proposal = approvals.propose_if_required(
+            kind="access_grant", proposed_by=request.user, model=model,
+            params=access.grant_params(user=user, expires_at=data.validated_data.get("expires_at"),
+                                       note=data.validated_data.get("note", "")),
+        )
+        if proposal is not None:
+            return proposal_answer(proposal)
         granted = access.access_grant_create(
             model=model, user=user, granted_by=request.user,
             expires_at=data.validated_data.get("expires_at"), note=data.validated_data.get("note", ""),
@@ -155,13 +163,21 @@ class AccessRequestDecisionView(APIView):
     permission_classes = [CuratorOnly]
     decision = ""
 
-    @extend_schema(request=DecisionSerializer, responses=AccessRequestSerializer)
+    @extend_schema(request=DecisionSerializer, responses={200: AccessRequestSerializer, 202: PROPOSED})
     def post(self, request, pk):
         row = _queryset().filter(pk=pk).first()
         if row is None:
             raise NotFound(f"Access request {pk} does not exist.")
         data = DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        if self.decision == "approve":
+            proposal = approvals.propose_if_required(
+                kind="access_request_approve", proposed_by=request.user, model=row.model,
+                params=access.approve_params(access_request=row, expires_at=data.validated_data.get("expires_at"),
+                                             note=data.validated_data.get("note", "")),
+            )
+            if proposal is not None:
+                return proposal_answer(proposal)
         decided = access.access_request_decide(
             access_request=row,
             decided_by=request.user,

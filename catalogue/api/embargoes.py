@@ -7,7 +7,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalogue import embargoes, selectors
+from catalogue import approvals, embargoes, selectors
+from catalogue.api.approvals import PROPOSED, proposal_answer
 from catalogue.models import AccessChange
 from catalogue.permissions import CuratorOnly, CuratorWriteOrReadOnly
 from core.input import InputSerializer
@@ -46,11 +47,18 @@ class ModelAccessChangesView(APIView):
     def get(self, request, provider, name):
         return Response(pending_access_changes(self._model()))
 
-    @extend_schema(request=AccessChangeInputSerializer, responses={201: AccessChangeSerializer})
+    @extend_schema(request=AccessChangeInputSerializer, responses={201: AccessChangeSerializer, 202: PROPOSED})
     def post(self, request, provider, name):
         data = AccessChangeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        change = embargoes.access_change_schedule(model=self._model(), created_by=request.user, **data.validated_data)
+        model = self._model()
+        if data.validated_data.get("field") in embargoes.LEVELS and data.validated_data.get("effective_on"):
+            proposal = approvals.propose_if_required(  # opening a restricted model later: a second curator
+                kind="access_change_schedule", proposed_by=request.user, model=model,
+                params=embargoes.schedule_params(**data.validated_data))
+            if proposal is not None:
+                return proposal_answer(proposal)
+        change = embargoes.access_change_schedule(model=model, created_by=request.user, **data.validated_data)
         return Response(AccessChangeSerializer(change).data, status=status.HTTP_201_CREATED)
 
 

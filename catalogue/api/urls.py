@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from catalogue.api import access, embargoes, views
+from catalogue.api import access, approvals, embargoes, views
 
 MODEL = "models/<str:provider>/<str:name>/"
 
@@ -33,4 +33,9 @@ urlpatterns = [
     re_path(r"^access-requests/(?P<pk>[0-9]{1,18})/approve/?$", access.AccessRequestDecisionView.as_view(decision="approve"), name="access-request-approve"),
     re_path(r"^access-requests/(?P<pk>[0-9]{1,18})/deny/?$", access.AccessRequestDecisionView.as_view(decision="deny"), name="access-request-deny"),
     re_path(r"^access-requests/(?P<pk>[0-9]{1,18})/revoke/?$", access.AccessRequestDecisionView.as_view(decision="revoke"), name="access-request-revoke"),
+    # The two-person rule's proposals (curators): list, detail, approve, refuse.
+    path("approvals/", approvals.ApprovalListView.as_view(), name="approval-list"),
+    path("approvals/<id:pk>/", approvals.ApprovalDetailView.as_view(), name="approval-detail"),
+    path("approvals/<id:pk>/approve/", approvals.ApprovalDecisionView.as_view(decision="approve"), name="approval-approve"),
+    path("approvals/<id:pk>/refuse/", approvals.ApprovalDecisionView.as_view(decision="refuse"), name="approval-refuse"),
 ]

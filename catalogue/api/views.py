@@ -6,7 +6,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
-from catalogue import access, selectors, services
+from catalogue import access, approvals, selectors, services
+from catalogue.api.approvals import PROPOSED, proposal_answer
 from catalogue.access import MODEL_ACCESS_FIELDS
 from catalogue.api.embargoes import pending_access_changes
 from catalogue.api.filters import AliasOrderingFilter, ModelFilterSet, ModelOrderingFilter, RetirementFilterSet
@@ -119,16 +120,24 @@ class ModelViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         model = services.model_create(**self._input(ModelInputSerializer))
         return self._output(model, status.HTTP_201_CREATED)
 
-    @extend_schema(request=ModelUpdateSerializer, responses=ModelSerializer)
+    @extend_schema(request=ModelUpdateSerializer, responses={200: ModelSerializer, 202: PROPOSED})
     def partial_update(self, request, provider=None, name=None):
         data = self._input(ModelUpdateSerializer, partial=True)
         access_changes = {key: data.pop(key) for key in MODEL_ACCESS_FIELDS if key in data}
+        proposal = None
         with transaction.atomic():
             model = self.get_object()
             if access_changes:
-                model = access.model_access_set(model=model, changed_by=request.user, **access_changes)
+                # Lowering a level under the two-person rule: every access change of this request waits for a
+                # second curator; the other fields apply now.
+                proposal = approvals.propose_if_required(kind="model_access", proposed_by=request.user, model=model,
+                                                         params=access_changes)
+                if proposal is None:
+                    model = access.model_access_set(model=model, changed_by=request.user, **access_changes)
             if data:
                 model = services.model_update(model=model, **data)
+        if proposal is not None:
+            return proposal_answer(proposal, model=self._output(model).data)
         return self._output(model)
 
     @extend_schema(request=ModelUpdateSerializer, responses=ModelSerializer)

@@ -6,6 +6,7 @@ from catalogue.models.access import (  # noqa: F401
     AccessChange,
     AccessRequest,
 )
+from catalogue.models.approvals import Proposal  # noqa: F401
 from catalogue.models.ai_models import (  # noqa: F401
     AIModel,
     FileAccess,

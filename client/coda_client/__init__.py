@@ -2,6 +2,7 @@
 generators over cursor-paged lists, `preserve(..., wait=True)`, downloads through huggingface_hub and /hf.
 Imports nothing from the server."""
 
+from coda_client.approvals import Proposal
 from coda_client.client import Coda
 from coda_client.errors import (
     CodaError, Conflict, NotFound, PermissionDenied, Unauthenticated, Unavailable, ValidationFailed,
@@ -11,4 +12,5 @@ from coda_client.types import AccessRequest, Event, File, Job, Model, Provider, 
 __all__ = [
     "Coda", "CodaError", "Conflict", "NotFound", "PermissionDenied", "Unauthenticated", "Unavailable",
     "ValidationFailed", "AccessRequest", "Event", "File", "Job", "Model", "Provider", "Retirement", "Snapshot",
+    "Proposal",
 ]

@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 from tqdm.auto import tqdm
 
+from coda_client import approvals
 from coda_client.client import Coda
 from coda_client.errors import CodaError
 
@@ -122,6 +123,7 @@ def parser() -> argparse.ArgumentParser:
             help="download a snapshot through /hf")
     command(groups, "verify", verify, model_arg, (("directory",), {}), revision_opt,
             help="re-hash a downloaded snapshot against the manifest")
+    approvals.add_commands(groups, command)
     return top
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import huggingface_hub
 
+from coda_client.approvals import ApprovalsMixin
 from coda_client.errors import CodaError, error_for
 from coda_client.types import AccessRequest, Event, Job, Model, Provider, Retirement, Snapshot
 
@@ -19,7 +20,7 @@ DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
 POLL_FIRST = 0.02  # seconds before the first look at a preserve's job (Coda.preserve)
 
 
-class Coda:
+class Coda(ApprovalsMixin):
     """A Coda server: `endpoint` (else CODA_ENDPOINT, else the local `make run`) and `token` (else CODA_TOKEN)."""
 
     def __init__(self, endpoint: str | None = None, token: str | None = None, *, timeout: float = 60.0):

@@ -40,3 +40,13 @@ CODA_AUTH_WINDOW_SECONDS = env_int("CODA_AUTH_WINDOW_SECONDS", 15 * 60)
 CODA_AUTH_FAILURES_PER_ADDRESS = env_int("CODA_AUTH_FAILURES_PER_ADDRESS", 10)  # sign-ins and bearer tokens
 CODA_AUTH_FAILURES_PER_USER = env_int("CODA_AUTH_FAILURES_PER_USER", 30)  # from any address (slows spread guessing)
 CODA_TOKEN_CREATE_LIMIT = env_int("CODA_TOKEN_CREATE_LIMIT", 20)  # tokens per user per window
+
+# Two-person rule (docs/approvals.md): dangerous changes (granting file access, lowering an access level, deleting
+# bytes in a withdrawal, rotating the sealing key) wait for a second curator's approval: on restricted models
+# (`restricted`, the default), on every model (`all`), or never (`off`). Proposals expire after the TTL.
+CODA_TWO_PERSON_RULE = env_str("CODA_TWO_PERSON_RULE", "restricted").strip().lower()
+if CODA_TWO_PERSON_RULE not in ("off", "restricted", "all"):
+    raise ImproperlyConfigured(f"CODA_TWO_PERSON_RULE must be off, restricted or all, not {CODA_TWO_PERSON_RULE!r}")
+CODA_APPROVAL_TTL_HOURS = env_int("CODA_APPROVAL_TTL_HOURS", 72)
+if CODA_APPROVAL_TTL_HOURS < 1:
+    raise ImproperlyConfigured("CODA_APPROVAL_TTL_HOURS must be at least 1")

@@ -73,4 +73,6 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Embargoes (catalogue/embargoes.py): apply scheduled access changes due today; hourly, so a change is late by
     # at most an hour whatever the time zone, and applying twice is harmless.
     **_beat("access-changes-apply", "archive.tasks.access_changes_apply", "5 * * * *"),
+    # Two-person rule (catalogue/approvals.py): close proposals past CODA_APPROVAL_TTL_HOURS, an event each.
+    **_beat("approvals-expire", "archive.tasks.proposals_expire", "*/10 * * * *"),
 }

@@ -37,7 +37,12 @@ def test_curator_restricts_and_reopens_a_snapshot_through_the_api(snapshot):
     assert response.json()["effective_file_access"] == "restricted"
     assert api_client(researcher).get(download).status_code == 403
     assert api_client(curator).get(download).status_code == 200
-    reopened = api_client(curator).patch(detail, {"file_access": None}, format="json").json()
+    # Reopening a restricted snapshot waits for a second curator (two-person rule); nothing opens before.
+    proposed = api_client(curator).patch(detail, {"file_access": None}, format="json")
+    assert proposed.status_code == 202 and api_client(researcher).get(download).status_code == 403
+    second = api_client(CuratorFactory(username="second"))
+    assert second.post(f"/api/v1/approvals/{proposed.json()['proposal']['id']}/approve/").status_code == 200
+    reopened = api_client(curator).get(detail).json()
     assert reopened["file_access"] == "" and reopened["effective_file_access"] == "public"
     assert api_client(researcher).get(download).status_code == 200  # inherits the model's "public" again
     changes = list(access_changes().order_by("id"))

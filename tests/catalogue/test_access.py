@@ -11,7 +11,7 @@ from catalogue import access
 from core.exceptions import ConflictError, ForbiddenError
 from catalogue.models import AccessRequest
 from catalogue.permissions import can_read_files
-from tests.factories import AccessRequestFactory, AIModelFactory, CuratorFactory, ProviderFactory, UserFactory
+from tests.factories import AccessRequestFactory, AIModelFactory, CuratorFactory, ProviderFactory, UserFactory, api_client
 
 pytestmark = pytest.mark.django_db
 
@@ -202,8 +202,13 @@ def test_curator_grants_a_researcher_a_model_they_cannot_see(curator_client, res
     assert curator_client.post(grant, {"user": "nobody"}, format="json").status_code == 404
     response = curator_client.post(grant, {"user": researcher.username, "expires_in_days": 10, "note": "Project X"},
                                    format="json")
-    assert response.status_code == 201, response.json()
-    body = response.json()
+    # A restricted model: the grant waits for a second curator (two-person rule), and nothing opens before.
+    assert response.status_code == 202, response.json()
+    assert researcher_client.get(detail).status_code == 404
+    second = api_client(CuratorFactory(username="second"))
+    approved = second.post(f"/api/v1/approvals/{response.json()['proposal']['id']}/approve/")
+    assert approved.status_code == 200, approved.json()
+    body = curator_client.get(f"/api/v1/access-requests/{approved.json()['result']['access_request']}/").json()
     assert body["status"] == "approved" and body["user"] == researcher.username
     assert researcher_client.get(detail).status_code == 200
     row = AccessRequest.objects.get(model=hidden, user=researcher)

@@ -5,7 +5,7 @@ import pytest
 
 from archive.models import EventOutcome, EventType, PreservationEvent
 from catalogue.models import AIModel
-from tests.factories import AIModelFactory, ProviderFactory, api_client
+from tests.factories import AIModelFactory, CuratorFactory, ProviderFactory, api_client
 
 URL = "/api/v1/models/acme/m-1/"
 
@@ -25,7 +25,12 @@ def test_curator_sets_each_access_field_and_each_change_is_an_event(model, curat
     assert response.status_code == 200, response.content
     assert response.json()["metadata_access"] == "restricted"
     response = client.patch(URL, {"file_access": "public", "access_terms": "Cite the archive."}, format="json")
-    assert response.status_code == 200, response.content
+    # Its metadata is restricted now, so opening its files waits for a second curator (two-person rule).
+    assert response.status_code == 202, response.content
+    model.refresh_from_db()
+    assert (model.file_access, model.access_terms) == ("gated", "")
+    second = api_client(CuratorFactory(username="second"))
+    assert second.post(f"/api/v1/approvals/{response.json()['proposal']['id']}/approve/").status_code == 200
     model.refresh_from_db()
     assert (model.metadata_access, model.file_access, model.access_terms) == ("restricted", "public", "Cite the archive.")
     events = list(access_events())

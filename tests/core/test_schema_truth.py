@@ -20,6 +20,7 @@ from archive.events import event_record
 from archive.models import EventOutcome, EventType, IngestJob
 from archive.refs import snapshot_tag_create
 from archive.withdrawals import model_withdraw, snapshot_withdraw
+from catalogue import approvals
 from catalogue import services as catalogue_services
 from catalogue.embargoes import access_change_schedule
 from catalogue.models import AIModel
@@ -266,6 +267,7 @@ def _path_parameters(path: str, world: dict) -> dict | None:
         "/api/v1/models/{provider}/{name}/interviews/{id}/turns/": world["interview"],
         "/api/v1/models/{provider}/{name}/requests/{id}/": world["request"],
         "/api/v1/retirements/{id}/": world["retirement"],
+        "/api/v1/approvals/{id}/": world["proposal"],
     }
     if "{id}" in path:
         if path not in ids:
@@ -293,6 +295,8 @@ def seeded(db, staging_dir, monkeypatch):
     access_change = access_change_schedule(model=opus, field="file_access", level="gated", reason="Embargo",
                                            effective_on=timezone.localdate() + timedelta(days=30), created_by=curator)
     access_request = AccessRequestFactory(model=opus)
+    proposal = approvals.proposal_create(kind="access_grant", proposed_by=curator, model=opus,  # two-person rule
+                                         params={"user": access_request.user.username, "expires_at": None, "note": ""})
     undated = AIModelFactory(provider=ProviderFactory(slug="acme"), name="undated")
     catalogue_services.retirement_register(model=undated, retires_on=date(2027, 4, 8), reason_category="cost",
                                            registered_by=curator)
@@ -308,7 +312,7 @@ def seeded(db, staging_dir, monkeypatch):
         "access_change": access_change.pk, "access_request": access_request.pk, "interview": interview.pk,
         "request": ModelRequest.objects.filter(interview=interview).first().pk,
         "report": PostDeploymentReport.objects.filter(model=opus).order_by("version").first().version,
-        "retirement": opus.retirement.pk, "curator": curator,
+        "retirement": opus.retirement.pk, "curator": curator, "proposal": proposal.pk,
     }
     token = token_for(curator)
     writing = {"title": "A letter", "body": "Thank you.", "slug": "a-letter",

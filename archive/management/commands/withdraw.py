@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from archive import selectors
-from archive.withdrawals import BYTES_CHOICES, model_withdraw, snapshot_withdraw, tombstone
+from archive.withdrawals import BYTES_CHOICES, model_withdraw, snapshot_withdraw, tombstone, withdraw_params
+from catalogue import approvals
 from catalogue import selectors as catalogue_selectors
 from core.exceptions import DomainError
 
@@ -28,9 +29,17 @@ class Command(BaseCommand):
         repo_id, _, revision = target.partition("@")
         try:
             model = catalogue_selectors.model_get(repo_id=repo_id)
-            if revision:
-                snapshot = snapshot_withdraw(snapshot=selectors.snapshot_get(model=model, ref=revision), reason=reason,
-                                             keep_bytes=bytes, withdrawn_by=curator)
+            snapshot = selectors.snapshot_get(model=model, ref=revision) if revision else None
+            # Deleting a restricted model's bytes waits for a second curator (two-person rule).
+            proposal = approvals.propose_if_required(
+                kind="snapshot_withdraw" if snapshot else "model_withdraw", proposed_by=curator, model=model,
+                params=withdraw_params(reason=reason, keep_bytes=bytes, snapshot=snapshot),
+            ) if reason.strip() and bytes in BYTES_CHOICES else None
+            if proposal is not None:
+                self.stdout.write(json.dumps(approvals.proposal_body(proposal)))
+                return
+            if snapshot:
+                snapshot = snapshot_withdraw(snapshot=snapshot, reason=reason, keep_bytes=bytes, withdrawn_by=curator)
                 gone = tombstone(snapshot.model, snapshot)
             else:
                 gone = tombstone(model_withdraw(model=model, reason=reason, keep_bytes=bytes, withdrawn_by=curator))

@@ -19,6 +19,8 @@ from django.core.management import call_command
 from archive.exceptions import KeyConfigurationError, KeyUnavailable
 from archive.models import SealingKey
 from archive.sealing import age, keys
+from catalogue.models import Proposal
+from tests.factories import CuratorFactory
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[3]
@@ -95,8 +97,15 @@ def test_rotation_keeps_old_identities_for_old_objects(key_dir):
     old = keys.sealing_key_current()
     sealed = age.Encryptor([age.Recipient.parse(old.recipient)])
     ciphertext = sealed.update(b"old object") + sealed.finish()
-    call_command("key_rotate")
+    # Under the two-person rule (default) a rotation is proposed by one curator and applied when another approves.
+    CuratorFactory(username="alice"), CuratorFactory(username="bob")
+    out = io.StringIO()
+    call_command("key_rotate", "--by", "alice", stdout=out)
+    proposal = Proposal.objects.get(kind="sealing_key_rotate", status="pending")
+    assert f"Proposed change {proposal.pk}" in out.getvalue() and keys.sealing_key_current() == old
+    call_command("approvals", "approve", str(proposal.pk), "--by", "bob", stdout=io.StringIO())
     new = keys.sealing_key_current()
+    assert Proposal.objects.get(pk=proposal.pk).result["key_id"] == new.key_id
     assert new != old and SealingKey.objects.get(pk=old.pk).retired_at is not None
     assert keys.recipients_for_sealing()[1][0] == age.Recipient.parse(new.recipient)
     identity = keys.identity_load(SealingKey.objects.get(pk=old.pk))
