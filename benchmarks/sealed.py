@@ -15,9 +15,8 @@ In one run, with the same generated file (default 1 GiB) and moto_server (a real
      Time ratio sealed/plain; goal <= 1.25 (throughput >= 0.8). Should the API view not honour
      CODA_DOWNLOAD_S3_REDIRECT (it still answers 302), the like-with-like pair is measured through the /hf
      resolve door instead (CODA_HF_S3_REDIRECT=false, the same archive.delivery.iter_blob), and it says so.
-     For context, in the same rotation: each stored object fetched straight from moto_server with the GETs Coda
-     makes (sealed: the header's range, then the payload's, each of which moto_server serves by reading the whole
-     object, a partial one copying it once more; plain: one Range 0-end GET): the storage floor under each.
+     For context, in the same rotation: each stored object fetched straight from moto_server with the one
+     Range 0-end GET Coda makes for a whole download (sealed or plain): the storage floor under each.
   3. sealed_audit_vs_plain: the fixity check of the sealed copy (its ciphertext, no key) vs the plain copy
      (archive.assurance.fixity.replica_check), goal <= 1.05.
 Every measurement is repeated --repeat times (at least 5 for figures worth quoting), interleaved, the order
@@ -276,21 +275,15 @@ def bench_serve(args, tmp: Path, source: Path, size: int, figures: dict) -> None
 
 
 def storage_get(store, replica: dict) -> dict:
-    """The stored object straight from moto_server (boto3, 1 MiB reads), asked for as Coda asks for it: for the
-    sealed copy the age header and nonce (Range 0-header+15), then the payload (Range from there to the end), for
-    the plain copy one GET of Range 0-end. The floor under each delivery on this storage; context, not the goal.
-    moto_server reads the whole object into memory for every GET, however small the range, and copies the bytes
-    of a partial range once more: the sealed copy's two GETs cost it about three passes over the object where
-    the plain copy's costs one. S3 itself answers a 200-byte range in one round trip."""
+    """The stored object straight from moto_server (boto3, 1 MiB reads), asked for as Coda asks for a whole
+    download: one GET of Range 0-end (the sealed copy's header, nonce and payload come in that one answer;
+    archive.sealing.stream.open_plaintext). The floor under each delivery on this storage; context, not the goal.
+    moto_server reads the whole object into memory for every GET and copies the bytes of a ranged answer once
+    more."""
     start = time.perf_counter()
     received = 0
-    first = 0
-    if replica["sealed"]:
-        first = replica["header_size"] + 16
-        received += len(store.client.get_object(Bucket=BUCKET, Key=replica["key"],
-                                                Range=f"bytes=0-{first - 1}")["Body"].read())
     body = store.client.get_object(Bucket=BUCKET, Key=replica["key"],
-                                   Range=f"bytes={first}-{replica['stored_size'] - 1}")["Body"]
+                                   Range=f"bytes=0-{replica['stored_size'] - 1}")["Body"]
     while data := body.read(MIB):
         received += len(data)
     return {"seconds": time.perf_counter() - start, "bytes": received}
