@@ -81,33 +81,52 @@ GROUP = 16  # age chunks read and decrypted together: about 1 MiB per storage re
 
 
 def _plaintext_chunks(stream, opened: age.Opened, offset: int, size: int, start: int, end: int) -> Iterator[bytes]:
-    """Decrypt the chunks holding start..end, GROUP chunks per read, each straight into the group's output buffer;
-    the stream is read ahead on a helper thread so the next group arrives while this one is decrypted and sent."""
-    first, last = start // age.CHUNK, end // age.CHUNK
-    final = max(0, -(-size // age.CHUNK) - 1)
-    ahead = ReadAhead(stream, GROUP * (age.CHUNK + age.TAG), depth=2)
+    """The plaintext of start..end as a pipeline of three threads, each of which lets go of the GIL for its heavy
+    part: the stored bytes are read ahead (network), decrypted a group at a time on a second helper thread
+    (decrypt_into), and handed on here to be sent. Memory: two groups of ciphertext and two of plaintext."""
+    ciphertext = ReadAhead(stream, GROUP * (age.CHUNK + age.TAG), depth=2)
+    plaintext = ReadAhead(_Decrypting(ciphertext, opened, size, start, end), GROUP * age.CHUNK, depth=2)
     try:
-        index = first
-        while index <= last:
-            count = min(GROUP, last - index + 1)
-            lengths = [min(age.CHUNK, size - i * age.CHUNK) + age.TAG for i in range(index, index + count)]
-            data = memoryview(_read_exactly(ahead, sum(lengths)))
-            if len(data) != sum(lengths):
-                raise age.AgeError("The payload is truncated.")
-            out = bytearray(sum(lengths) - count * age.TAG)
-            view, position, written = memoryview(out), 0, 0
-            for i, length in zip(range(index, index + count), lengths):
-                opened.chunk_into(i, data[position:position + length], i == final,
-                                  view[written:written + length - age.TAG])
-                position += length
-                written += length - age.TAG
-            lo = start - index * age.CHUNK if index == first else 0
-            hi = end - index * age.CHUNK + 1 if index + count - 1 == last else len(out)
-            yield bytes(view[lo:hi]) if (lo, hi) != (0, len(out)) else bytes(out)
-            view.release()
-            index += count
+        while piece := plaintext.read():
+            yield piece
     finally:
-        ahead.close()
+        plaintext.close()  # closes the decrypting stage, which closes the read-ahead and the stored stream
+
+
+class _Decrypting:
+    """A readable stream of the plaintext of start..end: each read decrypts the next GROUP chunks straight into
+    one buffer and returns the part of it inside the range."""
+
+    def __init__(self, ciphertext, opened: age.Opened, size: int, start: int, end: int):
+        self.ciphertext, self.opened, self.size, self.start, self.end = ciphertext, opened, size, start, end
+        self.index, self.last = start // age.CHUNK, end // age.CHUNK
+        self.final = max(0, -(-size // age.CHUNK) - 1)
+
+    def read(self, _size: int = -1) -> bytes:
+        index = self.index
+        if index > self.last:
+            return b""
+        count = min(GROUP, self.last - index + 1)
+        lengths = [min(age.CHUNK, self.size - i * age.CHUNK) + age.TAG for i in range(index, index + count)]
+        data = memoryview(_read_exactly(self.ciphertext, sum(lengths)))
+        if len(data) != sum(lengths):
+            raise age.AgeError("The payload is truncated.")
+        out = bytearray(sum(lengths) - count * age.TAG)
+        view, position, written = memoryview(out), 0, 0
+        for i, length in zip(range(index, index + count), lengths):
+            self.opened.chunk_into(i, data[position:position + length], i == self.final,
+                                   view[written:written + length - age.TAG])
+            position += length
+            written += length - age.TAG
+        lo = self.start - index * age.CHUNK if index == self.start // age.CHUNK else 0
+        hi = self.end - index * age.CHUNK + 1 if index + count - 1 == self.last else len(out)
+        piece = bytes(view[lo:hi]) if (lo, hi) != (0, len(out)) else bytes(out)
+        view.release()
+        self.index = index + count
+        return piece
+
+    def close(self) -> None:
+        self.ciphertext.close()
 
 
 def _read_exactly(stream, n: int) -> bytes:
