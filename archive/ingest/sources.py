@@ -92,15 +92,21 @@ def classify(path: str) -> tuple[str, str]:
 
 
 def resolve_staging_dir(source: str) -> Path:
-    """Resolve a directory and require it to lie inside a configured staging root (symlinks resolved first)."""
+    """Resolve a directory and require it to lie inside a configured staging root (symlinks resolved first). A
+    relative path is refused: it would be read against the server's own working directory, not the caller's (the
+    client and manage.py preserve make a caller's relative path absolute before they send it)."""
+    roots = settings.CODA_STAGING_ROOTS
+    allowed = ", ".join(str(r) for r in roots)
+    if not Path(source).expanduser().is_absolute():
+        raise InvalidSource(f"Source {source!r} is a relative path: give the absolute path of a directory inside a "
+                            f"staging root ({allowed}; set by CODA_STAGING_ROOTS).")
     try:
         resolved = Path(source).expanduser().resolve(strict=True)
     except (FileNotFoundError, RuntimeError):
         raise InvalidSource(f"Source directory {source!r} does not exist.") from None
-    roots = settings.CODA_STAGING_ROOTS
     if not any(resolved.is_relative_to(Path(root).resolve()) for root in roots):
-        allowed = ", ".join(str(r) for r in roots)
-        raise PathOutsideStagingRoot(f"Source {source!r} resolves to {resolved}, outside the staging roots ({allowed}).")
+        raise PathOutsideStagingRoot(f"Source {source!r} resolves to {resolved}, outside the staging roots ({allowed}; "
+                                     "set by CODA_STAGING_ROOTS).")
     if not resolved.is_dir():
         raise InvalidSource(f"Source {source!r} is not a directory.")
     return resolved

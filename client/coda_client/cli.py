@@ -54,8 +54,19 @@ def refs_list(coda: Coda, args) -> None:
     _emit(args, refs, lines)
 
 
+def size_label(octets) -> str:
+    """Binary units labelled as such, as on the site (1.2 MiB)."""
+    value = float(octets or 0)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(value) < 1024 or unit == "PiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{octets} B"
+
+
 def preserve(coda: Coda, args) -> None:
-    bar = _bar(args, unit="B", unit_scale=True, desc=f"preserve {args.model}")
+    # Binary units, labelled as such: tqdm writes "MiB" for unit "iB" scaled by 1024.
+    bar = _bar(args, unit="iB", unit_scale=True, unit_divisor=1024, desc=f"preserve {args.model}")
 
     def progress(job):
         done = (job.progress or {})
@@ -68,7 +79,12 @@ def preserve(coda: Coda, args) -> None:
                             file_access=args.file_access)
     finally:
         bar.close()
-    _emit(args, job.raw, [f"job {job.id}: {job.state}" + (f" revision {job.revision}" if job.revision else "")])
+    progress = job.progress or {}
+    summary = f"job {job.id}: {job.state}" + (f" revision {job.revision}" if job.revision else "")
+    if job.state == "succeeded" and job.revision:
+        summary = (f"preserved {args.model} revision {job.revision}: {progress.get('files_total', 0):,} files, "
+                   f"{size_label(progress.get('bytes_total'))} (job {job.id})")
+    _emit(args, job.raw, [summary] + ([coda.page_url(args.model)] if job.state == "succeeded" else []))
 
 
 def download(coda: Coda, args) -> None:

@@ -118,7 +118,11 @@ class Coda(ApprovalsMixin):
                  progress: Callable[[Job], None] | None = None, poll: float = 0.25, timeout: float | None = None) -> Job:
         """Curators: preserve `source` (a staging directory or s3:// prefix) as a new snapshot; with `wait`,
         poll until the ingest ends, calling `progress(job)` each time; a failed ingest raises CodaError.
-        The first looks at the job come quickly and back off to one every `poll` seconds."""
+        The first looks at the job come quickly and back off to one every `poll` seconds. A relative local path is
+        the caller's: it is made absolute here, against the current directory (the server confines it to its
+        staging roots, CODA_STAGING_ROOTS, and says so when it lies outside them)."""
+        if "://" not in source and not os.path.isabs(source):
+            source = os.path.abspath(source)
         body = {"source": source} | ({"file_access": file_access} if file_access else {})
         job = Job.from_json(self.request("POST", f"models/{repo_id}/snapshots/", body=body))
         deadline = time.monotonic() + timeout if timeout else None
@@ -140,6 +144,10 @@ class Coda(ApprovalsMixin):
         return job
 
     # --- bytes (through /hf and huggingface_hub) ----------------------------------------------------------
+
+    def page_url(self, repo_id: str) -> str:
+        """The model's page on the site."""
+        return f"{self.endpoint}/models/{repo_id}/"
 
     @property
     def hf_endpoint(self) -> str:

@@ -73,6 +73,29 @@ def test_preserve_with_progress(server, celery_worker, staging_dir):
     assert seen[-1].state == "succeeded" and seen[-1].progress["files_done"] == len(synthetic_files(big=1))
 
 
+def test_cli_preserve_takes_a_relative_path_as_the_callers_and_ends_with_a_summary(server, celery_worker,
+                                                                                    staging_dir, tmp_path):
+    """`coda preserve DIR` with DIR relative to where the command runs (the server refuses relative paths: its
+    working directory is not the caller's); the last lines name the revision, files, size in binary units and the
+    model's page; a 401 says how to pass a token."""
+    make_tree(staging_dir / "mine", synthetic_files(big=3 * 1024 * 1024))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "CODA_"))}
+    env.update(CODA_ENDPOINT=server["url"], CODA_TOKEN=server["token"], NO_PROXY="*")
+    repo = server["retired"].repo_id
+    done = subprocess.run([str(CODA), "preserve", repo, "mine"], capture_output=True, text=True, env=env,
+                          cwd=staging_dir, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary, page = done.stdout.strip().splitlines()[-2:]
+    total = sum(len(data) for data in synthetic_files(big=3 * 1024 * 1024).values())
+    assert summary.startswith(f"preserved {repo} revision ") and f"{len(synthetic_files(big=1))} files" in summary
+    assert f"{total / 1024 / 1024:.1f} MiB" in summary
+    assert page == f"{server['url']}/models/{repo}/"
+    env["CODA_TOKEN"] = "not-a-token"
+    refused = subprocess.run([str(CODA), "preserve", repo, "mine"], capture_output=True, text=True, env=env,
+                             cwd=staging_dir, timeout=120)
+    assert refused.returncode == 1 and "CODA_TOKEN" in refused.stderr and "--token" in refused.stderr
+
+
 def test_cli_list_show_download_verify(server, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "CODA_"))}
     env.update(CODA_ENDPOINT=server["url"], HF_HOME=str(tmp_path / "hf"), HF_HUB_DISABLE_TELEMETRY="1", NO_PROXY="*")

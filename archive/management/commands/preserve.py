@@ -1,5 +1,6 @@
 """`manage.py preserve MODEL SOURCE [--wait] [--create]`: the CLI door to snapshot ingest."""
 
+import os
 import sys
 import time
 
@@ -43,6 +44,8 @@ class Command(BaseCommand):
                 provider = catalogue_services.provider_get_or_create(slug=provider_slug)
                 ai_model = catalogue_services.model_create(provider=provider, name=name)
                 self.stdout.write(f"registered {ai_model.repo_id} in the catalogue")
+            if "://" not in source:  # the caller's relative path: against the directory the command runs in
+                source = os.path.abspath(os.path.expanduser(source))
             job = services.snapshot_ingest_start(model=ai_model, source=source)
         except DomainError as exc:
             raise CommandError(exc.message) from None

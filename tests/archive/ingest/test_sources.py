@@ -41,6 +41,22 @@ def test_traversal_outside_staging_roots_is_refused(curator_client, opus, stagin
     assert_refused(post(curator_client, outside), "path_outside_staging_root")
 
 
+def test_a_relative_path_is_refused_naming_the_roots(curator_client, opus, staging_dir, monkeypatch):
+    """The server's working directory is not the caller's: a relative source is refused (issue 30 part 4), the
+    message naming the staging roots and the variable that sets them."""
+    make_tree(staging_dir / "rel", {"w.bin": b"x"})
+    monkeypatch.chdir(staging_dir)
+    response = post(curator_client, "rel")
+    assert_refused(response, "invalid_source", "relative path", str(staging_dir), "CODA_STAGING_ROOTS")
+
+
+def test_the_command_takes_a_relative_path_as_the_callers(opus, staging_dir, monkeypatch, capsys):
+    make_tree(staging_dir / "here", {"w.bin": b"x"})
+    monkeypatch.chdir(staging_dir)
+    call_command("preserve", opus.repo_id, "here")
+    assert SnapshotFile.objects.get().snapshot.source == str(staging_dir / "here")
+
+
 def test_symlinked_directory_that_escapes_is_refused(curator_client, opus, staging_dir, tmp_path):
     make_tree(tmp_path / "secret", {"k.txt": b"secret"})
     (staging_dir / "link").symlink_to(tmp_path / "secret")
