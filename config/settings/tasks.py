@@ -71,4 +71,6 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Embargoes (catalogue/embargoes.py): apply scheduled access changes due today; hourly, so a change is late by
     # at most an hour whatever the time zone, and applying twice is harmless.
     **_beat("access-changes-apply", "archive.tasks.access_changes_apply", "5 * * * *"),
+    # Object Lock: extend the retention of copies whose date is near, apply legal holds (archive/assurance/retention.py).
+    **_beat("retention-extend", "archive.tasks.retention_extend", "40 2 * * *"),
 }
