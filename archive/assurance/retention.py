@@ -196,3 +196,17 @@ def refusal_record(blockers: list[dict], *, agent: str, model=None, snapshot=Non
     error = RetentionRefused(message)
     error.retain_until = latest
     return error
+
+
+def snapshot_retention(snapshot: Snapshot) -> dict:
+    """What the model page tells curators about a snapshot's protection: its legal hold and reason, and the
+    retention dates of its stored copies (earliest and latest), with how many copies are held."""
+    replicas = Replica.objects.filter(blob__snapshot_files__snapshot=snapshot).exclude(
+        state=Replica.State.MISSING).distinct()
+    dates = sorted(r for r in replicas.values_list("retain_until", flat=True) if r is not None)
+    return {
+        "legal_hold": snapshot.legal_hold, "reason": snapshot.legal_hold_reason, "copies": replicas.count(),
+        "held_copies": replicas.filter(legal_hold=True).count(), "retained_copies": len(dates),
+        "earliest": dates[0] if dates else None, "latest": dates[-1] if dates else None,
+        "mode": settings.CODA_S3_OBJECT_LOCK,
+    }
