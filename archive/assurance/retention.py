@@ -96,14 +96,14 @@ def _held_blobs() -> QuerySet[Blob]:
 
 def _hold_one(replica: Replica, *, on: bool, agent: str, reason: str, snapshot: Snapshot | None = None) -> None:
     """Storage first (the hold that protects the bytes), then the record and its event."""
-    backend_for(replica.location).legal_hold_set(replica.key, version_id=replica.version_id, on=on)
+    enforced = backend_for(replica.location).legal_hold_set(replica.key, version_id=replica.version_id, on=on)
     with transaction.atomic():
         Replica.objects.filter(pk=replica.pk).update(legal_hold=on)
         event_record(
             event_type=EventType.POLICY, outcome=EventOutcome.SUCCESS, agent=agent, blob=replica.blob,
             location=replica.location, snapshot=snapshot, model=snapshot.model if snapshot else None,
             detail={"legal_hold": "set" if on else "released", "key": replica.key, "version_id": replica.version_id,
-                    "reason": reason, "enforced_by": "storage" if replica.location.on_s3 else "coda"},
+                    "reason": reason, "enforced_by": "storage" if enforced else "coda"},
         )
 
 

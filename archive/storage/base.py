@@ -91,8 +91,10 @@ class Backend:
     def retention_set(self, key: str, *, version_id: str, until: datetime) -> None:
         """Move the retention date of one stored version forward (S3 Object Lock); nothing elsewhere."""
 
-    def legal_hold_set(self, key: str, *, version_id: str, on: bool) -> None:
-        """Put or release a legal hold on one stored version (S3 Object Lock); nothing elsewhere."""
+    def legal_hold_set(self, key: str, *, version_id: str, on: bool) -> bool:
+        """Put or release a legal hold on one stored version (S3 Object Lock); True when storage enforces it, False
+        where it cannot (filesystem locations, Object Lock off): Coda then refuses the deletion itself."""
+        return False
 
     def lock_state(self, key: str, *, version_id: str) -> dict:
         """What storage says of one version's lock: mode, retain_until, legal_hold (empty where there is none)."""

@@ -13,7 +13,9 @@ from django.conf import settings
 from archive.exceptions import ChecksumMismatch, RetentionRefused, SizeMismatch
 from archive.models import StorageLocation
 from archive.storage.base import Backend, StoreResult, blob_key
-from archive.storage.object_lock import bucket_prepare, lock_args, refused_by_lock, retain_until_new, version_of
+from archive.storage.object_lock import (
+    bucket_prepare, lock_args, lock_mode, refused_by_lock, retain_until_new, version_of,
+)
 from archive.storage.s3_client import Body, s3_client, translate, unreachable
 from archive.storage.s3_multipart import MultipartUploads, b64, etag_value, part_size_for
 from archive.storage.streaming import HashingReader
@@ -215,7 +217,9 @@ class S3Backend(MultipartUploads, Backend):
         except (BotoCoreError, ClientError) as exc:
             raise translate(exc) from exc
 
-    def legal_hold_set(self, key: str, *, version_id: str, on: bool) -> None:
+    def legal_hold_set(self, key: str, *, version_id: str, on: bool) -> bool:
+        if lock_mode() is None:
+            return False  # CODA_S3_OBJECT_LOCK=off: the bucket need not have Object Lock; Coda keeps the hold itself
         try:
             self.client.put_object_legal_hold(
                 Bucket=self.bucket, Key=self.full_key(key), **_version(version_id),
@@ -223,6 +227,7 @@ class S3Backend(MultipartUploads, Backend):
             )
         except (BotoCoreError, ClientError) as exc:
             raise translate(exc) from exc
+        return True
 
     def lock_state(self, key: str, *, version_id: str) -> dict:
         try:

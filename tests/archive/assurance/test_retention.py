@@ -215,6 +215,21 @@ def test_legal_hold_through_the_curators_api(held, locked, curator, researcher, 
     assert hold["LegalHold"]["Status"] == "OFF" and not Replica.objects.filter(legal_hold=True).exists()
 
 
+def test_a_legal_hold_without_object_lock_is_kept_by_coda(s3_location, preserve, curator, settings):
+    checked_forget()
+    settings.CODA_S3_OBJECT_LOCK = "off"  # an ordinary bucket: storage cannot hold, Coda refuses the deletion itself
+    model = AIModelFactory(file_access="public")
+    snapshot = preserve(model, {"a.json": b"{}"})
+    url = f"/api/v1/models/{model.repo_id}/snapshots/{snapshot.revision}/legal-hold/"
+    assert api_client(curator).post(url, {"reason": "Court order"}, format="json").status_code == 200
+    event = PreservationEvent.objects.get(event_type=EventType.POLICY, blob__isnull=False)
+    assert event.detail["enforced_by"] == "coda"
+    refused = api_client(curator).post(f"/api/v1/models/{model.repo_id}/snapshots/{snapshot.revision}/withdraw/",
+                                       {"reason": "Error", "bytes": "delete"}, format="json")
+    assert refused.status_code == 409 and "legal hold" in refused.json()["detail"]
+    assert Replica.objects.filter(legal_hold=True).count() == 1
+
+
 def test_the_health_page_lists_copies_whose_retention_ends_soon(held, curator, client):
     client.force_login(curator)
     page = client.get("/preservation/").content.decode()
