@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from archive.models import (
     Blob, IngestJob, Lease, PreservationEvent, Replica, Snapshot, SnapshotFile, SnapshotTag, StorageLocation,
 )
+from archive.assurance.retention import snapshot_legal_hold_set
 from archive.refs import snapshot_tag_check, snapshot_tag_create
 from archive.snapshots import snapshot_access_params, snapshot_access_set
 from archive.withdrawals import BYTES_CHOICES, model_withdraw, snapshot_withdraw, withdraw_params
@@ -58,6 +59,27 @@ def snapshots_withdraw(modeladmin, request, queryset):
                    lambda snapshot, **kw: snapshot_withdraw(snapshot=snapshot, **kw), "snapshot_withdraw")
 
 
+def _hold_each(modeladmin, request, queryset, on: bool) -> None:
+    for snapshot in queryset:
+        try:
+            snapshot_legal_hold_set(snapshot=snapshot, on=on, reason=request.POST.get("reason", ""), by=request.user)
+        except (ValidationError, DomainError) as exc:
+            text = " ".join(exc.messages) if isinstance(exc, ValidationError) else exc.message
+            modeladmin.message_user(request, f"{snapshot}: {text}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"Legal hold {'put on' if on else 'released from'}: {snapshot}")
+
+
+@admin.action(description="Put a legal hold on the selected snapshots (give the reason; storage keeps every copy)")
+def snapshots_legal_hold(modeladmin, request, queryset):
+    _hold_each(modeladmin, request, queryset, on=True)
+
+
+@admin.action(description="Release the legal hold of the selected snapshots")
+def snapshots_legal_hold_release(modeladmin, request, queryset):
+    _hold_each(modeladmin, request, queryset, on=False)
+
+
 # A model's withdrawal can delete stored bytes, so it is an archive service; its action joins the catalogue's
 # model admin from here (the catalogue may not import the archive).
 AIModelAdmin.actions = [*(AIModelAdmin.actions or []), models_withdraw]
@@ -101,8 +123,9 @@ class BlobAdmin(ReadOnlyAdmin):
 
 @admin.register(Replica)
 class ReplicaAdmin(ReadOnlyAdmin):
-    list_display = ["blob", "location", "state", "last_verified_at", "verification"]
-    list_filter = ["state", "location"]
+    list_display = ["blob", "location", "state", "last_verified_at", "verification", "version_id", "retain_until",
+                    "legal_hold"]
+    list_filter = ["state", "location", "legal_hold"]
     search_fields = ["blob__sha256", "key"]
     list_select_related = ["blob", "location"]
 
@@ -130,9 +153,10 @@ class SnapshotAdmin(ReadOnlyAdmin):
     search_fields = ["revision", "model__name", "source"]
     list_select_related = ["model__provider"]
     inlines = [SnapshotFileInline]
-    actions = [snapshots_withdraw]
+    actions = [snapshots_withdraw, snapshots_legal_hold, snapshots_legal_hold_release]
     action_form = WithdrawActionForm
-    fields = ["model", "revision", "state", "source", "created_by", "created_at", "sealed_at", "manifest_key", "file_access"]
+    fields = ["model", "revision", "state", "source", "created_by", "created_at", "sealed_at", "manifest_key", "file_access",
+              "legal_hold", "legal_hold_reason"]
     readonly_fields = [f for f in fields if f != "file_access"]
 
     def has_change_permission(self, request, obj=None):

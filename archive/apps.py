@@ -8,6 +8,7 @@ class ArchiveConfig(AppConfig):
     def ready(self):
         # Imported here because archive.events and archive.tasks import models, loadable only once apps are ready.
         from archive import tasks  # noqa: F401  (registers every task with archive.dispatch)
+        from archive.storage import checks  # noqa: F401  (the start-up check of Object Lock, archive.E001)
         from archive.events import event_record
         from core.events import recorder_register
 

@@ -66,3 +66,10 @@ class KeyConfigurationError(DomainError):
     """The sealing key setup is unusable (a key directory inside a storage root, a wrapped key with no KMS)."""
 
     code = "key_configuration"
+
+
+class RetentionRefused(ConflictError):
+    """Storage refuses to delete a copy still under retention (S3 Object Lock) or a legal hold: nothing is marked
+    deleted, and the refusal is recorded."""
+
+    code = "retention"

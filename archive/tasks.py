@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from archive import preservation
-from archive.assurance import deep_audit, fixity, leases, leftovers, replication
+from archive.assurance import deep_audit, fixity, leases, leftovers, replication, retention
 from archive.sealing import reseal
 from archive.dispatch import task_register, task_send
 from archive.events import worker_agent
@@ -96,6 +96,13 @@ def preservation_enforce() -> int:
     for snapshot_id in ids:
         task_send("archive.tasks.snapshot_replicate", snapshot_id)
     return len(ids)
+
+
+@task_register
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def retention_extend() -> dict:
+    """Extend the Object Lock retention of copies whose date is near, and apply missing legal holds."""
+    return retention.retention_extend(agent=worker_agent())
 
 
 @task_register

@@ -1,12 +1,16 @@
 """Tombstones: withdrawing a model or a snapshot keeps its record (metadata, citation, landing page) and stops
 serving its bytes. Every state change is a `deaccession` event; deleting the bytes is a separate, explicit choice
-recorded as `deletion` events. The doors answer 410 Gone with `tombstone()` instead of the usual answer."""
+recorded as `deletion` events. The doors answer 410 Gone with `tombstone()` instead of the usual answer. A deletion
+of copies storage still protects (S3 Object Lock retention, a legal hold) is refused before anything changes: 409
+naming the retention date, a failed `deletion` event, nothing withdrawn and nothing marked deleted."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from archive.assurance import retention
 from archive.events import event_record
+from archive.exceptions import RetentionRefused
 from archive.models import EventOutcome, EventType, Replica, Snapshot, SnapshotFile
 from archive.preservation import model_preservation_refresh
 from archive.storage.locations import backend_for
@@ -64,36 +68,71 @@ def _withdrawn(what: str, subject) -> str:
     return f"{what} was withdrawn on {subject.withdrawn_at:%Y-%m-%d}: {reason}{'' if reason[-1:] in '.!?' else '.'}"
 
 
-def _bytes_delete(snapshots: list[Snapshot], *, agent: str) -> int:
-    """Mark these (withdrawn) snapshots' bytes deleted and delete every stored copy of the blobs only they use;
-    blobs another snapshot keeps (content addressing) stay. One `deletion` event per copy. Returns the copies deleted."""
+def _replicas_to_delete(snapshots: list[Snapshot]):
+    """Every stored copy of the blobs only these snapshots use; blobs another snapshot keeps (content addressing:
+    served, or withdrawn with its bytes kept) stay."""
     ids = [s.pk for s in snapshots]
-    now = timezone.now()
-    Snapshot.objects.filter(pk__in=ids, bytes_deleted_at__isnull=True).update(bytes_deleted_at=now)
     blob_ids = set(SnapshotFile.objects.filter(snapshot_id__in=ids, blob__isnull=False).values_list("blob_id", flat=True))
-    # A blob is kept while any other snapshot keeps its bytes (served, or withdrawn with its bytes kept).
     shared = set(
         SnapshotFile.objects.filter(blob_id__in=blob_ids, snapshot__bytes_deleted_at__isnull=True)
         .exclude(snapshot_id__in=ids).values_list("blob_id", flat=True)
     )
-    deleted = 0
-    for replica in Replica.objects.filter(blob_id__in=blob_ids - shared).select_related("blob", "location"):
-        backend_for(replica.location).delete(replica.key)
+    return Replica.objects.filter(blob_id__in=blob_ids - shared).select_related("blob", "location")
+
+
+def _retention_check(snapshots: list[Snapshot], *, by, model: AIModel, snapshot: Snapshot | None = None) -> None:
+    """Before anything changes: refuse (409, a failed `deletion` event that stays) a deletion of copies storage
+    still protects, or of a snapshot under legal hold."""
+    blockers = retention.deletion_blockers(_replicas_to_delete(snapshots))
+    if any(s.legal_hold for s in snapshots) and not any(b["legal_hold"] for b in blockers):
+        blockers.append({"key": "", "location": "", "legal_hold": True, "retain_until": None, "blob": None,
+                         "version_id": ""})
+    if blockers:
+        raise retention.refusal_record(blockers, agent=user_agent(by), model=model, snapshot=snapshot)
+
+
+def _bytes_delete(snapshots: list[Snapshot], *, agent: str) -> int:
+    """Delete every stored copy of the blobs only these (withdrawn) snapshots use (each version Coda wrote), then
+    mark their bytes deleted. One `deletion` event per copy. A copy storage refuses to delete (a race with the check
+    before: retention set meanwhile) stays recorded, with a failed `deletion` event, and the snapshots are then not
+    marked deleted: nothing is marked deleted that still exists. Returns the copies deleted."""
+    deleted, refused = 0, 0
+    for replica in _replicas_to_delete(snapshots):
+        try:
+            backend_for(replica.location).delete(replica.key, version_id=replica.version_id)
+        except RetentionRefused as exc:
+            event_record(event_type=EventType.DELETION, outcome=EventOutcome.FAILURE, agent=agent, blob=replica.blob,
+                         location=replica.location, detail={"reason": "withdrawal", "key": replica.key,
+                                                            "version_id": replica.version_id, "refused": exc.message})
+            refused += 1
+            continue
         event_record(
             event_type=EventType.DELETION, outcome=EventOutcome.SUCCESS, agent=agent, blob=replica.blob,
-            location=replica.location, detail={"reason": "withdrawal", "key": replica.key},
+            location=replica.location, detail={"reason": "withdrawal", "key": replica.key,
+                                               **({"version_id": replica.version_id} if replica.version_id else {})},
         )
         replica.delete()
         deleted += 1
+    if not refused:
+        Snapshot.objects.filter(pk__in=[s.pk for s in snapshots], bytes_deleted_at__isnull=True).update(
+            bytes_deleted_at=timezone.now())
     return deleted
 
 
-@transaction.atomic
 def model_withdraw(*, model: AIModel, reason: str, keep_bytes: str = "keep", withdrawn_by, approval=None) -> AIModel:
     """Withdraw a model: its record stays, its files are no longer served; `keep_bytes` ("keep" or "delete")
     says whether the stored copies of its snapshots go too (an event either way). Deleting bytes needs an
-    approved proposal under the two-person rule."""
+    approved proposal under the two-person rule; deleting copies storage still protects is refused
+    (RetentionRefused, 409) before anything changes."""
     _check(withdrawn_by, reason, keep_bytes)
+    if keep_bytes == "delete":
+        _retention_check(list(model.snapshots.all()), by=withdrawn_by, model=model)
+    return _model_withdraw(model=model, reason=reason, keep_bytes=keep_bytes, withdrawn_by=withdrawn_by,
+                           approval=approval)
+
+
+@transaction.atomic
+def _model_withdraw(*, model: AIModel, reason: str, keep_bytes: str, withdrawn_by, approval) -> AIModel:
     model = AIModel.objects.select_for_update().get(pk=model.pk)
     approvals.guard("model_withdraw", model=model, params=withdraw_params(reason=reason, keep_bytes=keep_bytes),
                     approval=approval)
@@ -113,11 +152,19 @@ def model_withdraw(*, model: AIModel, reason: str, keep_bytes: str = "keep", wit
     return model
 
 
-@transaction.atomic
 def snapshot_withdraw(*, snapshot: Snapshot, reason: str, keep_bytes: str = "keep", withdrawn_by,
                       approval=None) -> Snapshot:
-    """Withdraw one snapshot (same rules as a model: record kept, bytes no longer served, kept or deleted)."""
+    """Withdraw one snapshot (same rules as a model: record kept, bytes no longer served, kept or deleted; copies
+    storage still protects are not deleted: 409 before anything changes)."""
     _check(withdrawn_by, reason, keep_bytes)
+    if keep_bytes == "delete":
+        _retention_check([snapshot], by=withdrawn_by, model=snapshot.model, snapshot=snapshot)
+    return _snapshot_withdraw(snapshot=snapshot, reason=reason, keep_bytes=keep_bytes, withdrawn_by=withdrawn_by,
+                              approval=approval)
+
+
+@transaction.atomic
+def _snapshot_withdraw(*, snapshot: Snapshot, reason: str, keep_bytes: str, withdrawn_by, approval) -> Snapshot:
     snapshot = Snapshot.objects.select_for_update().select_related("model").get(pk=snapshot.pk)
     approvals.guard("snapshot_withdraw", model=snapshot.model,
                     params=withdraw_params(reason=reason, keep_bytes=keep_bytes, snapshot=snapshot), approval=approval)

@@ -195,6 +195,7 @@ ROUTES = {
     "api:snapshot-signature": FILES,
     "api:model-withdraw": CURATOR_WRITE,
     "api:snapshot-withdraw": CURATOR_WRITE,
+    "api:snapshot-legal-hold": CURATOR_WRITE,  # POST puts a legal hold, DELETE releases it (Object Lock)
     "api:snapshot-rocrate": FILES,
     "api:snapshot-bom": FILES,
     # dossier API

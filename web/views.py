@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from knox.models import AuthToken
 
 from archive import preservation as archive_preservation
+from archive.assurance import retention as archive_retention
 from archive import selectors as archive_selectors
 from catalogue.models import PreservationStatus
 from catalogue import access, accounts, approvals, selectors
@@ -123,9 +124,13 @@ def preservation_health(request):
         raise Http404("Only curators see the preservation health view.")
     health = archive_preservation.archive_health()
     pending = approvals.proposals_list(status="pending")  # the two-person rule's open proposals (part 5)
-    return render(request, "web/preservation_health.html", {"health": health, "charts": health_charts(health),
-                                                             "pending_approvals": pending[:20],
-                                                             "pending_approval_count": pending.count()})
+    expiring = archive_retention.replicas_expiring()  # Object Lock: copies whose retention ends within 30 days
+    return render(request, "web/preservation_health.html", {
+        "health": health, "charts": health_charts(health),
+        "pending_approvals": pending[:20], "pending_approval_count": pending.count(),
+        "expiring": list(expiring[:100]), "expiring_count": expiring.count(),
+        "expiring_days": archive_retention.EXPIRING_DAYS,
+    })
 
 
 def upcoming(request):
@@ -248,6 +253,8 @@ def model_detail(request, provider, name, form=None, status=200):
         "now": timezone.now(),
         "access_changes": list(access_changes_pending(model)),  # embargoes: future access levels, by date
     }
+    # Object Lock retention and legal hold of the shown snapshot: for curators only.
+    context["retention"] = archive_retention.snapshot_retention(snapshot) if snapshot and is_curator(user) else None
     context["dossier"] = model_dossier(user=user, model=model)  # the retirement dossier's section (web/dossier.py)
     return render(request, "web/model_detail.html", context, status=status)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from archive.api import bags, citations, descriptions, downloads, keys, refs, views, withdrawals
+from archive.api import bags, citations, descriptions, downloads, keys, refs, retention, views, withdrawals
 
 SNAPSHOTS = "models/<str:provider>/<str:name>/snapshots/"
 
@@ -28,4 +28,8 @@ urlpatterns += [path(SNAPSHOTS + "<str:revision>/cite/<str:cite_format>", citati
 urlpatterns += [
     path("models/<str:provider>/<str:name>/withdraw/", withdrawals.ModelWithdrawView.as_view(), name="model-withdraw"),
     path(SNAPSHOTS + "<str:revision>/withdraw/", withdrawals.SnapshotWithdrawView.as_view(), name="snapshot-withdraw"),
+]
+# Legal holds (Object Lock, docs/retention.md): POST puts one, DELETE releases it; curators.
+urlpatterns += [
+    path(SNAPSHOTS + "<str:revision>/legal-hold/", retention.SnapshotLegalHoldView.as_view(), name="snapshot-legal-hold"),
 ]

@@ -44,7 +44,8 @@ def replica_deep_check(replica: Replica, *, agent: str) -> str:
     decrypted = {"key_id": replica.sealed_with.key_id, "why": "deep audit"}
     digest, size, error = hashlib.sha256(), 0, ""
     try:
-        chunks = open_plaintext(lambda first, last: backend.open(replica.key, start=first, end=last),
+        chunks = open_plaintext(lambda first, last: backend.open(replica.key, start=first, end=last,
+                                                                     version_id=replica.version_id),
                                 identities=[identity_load(replica.sealed_with)], header_size=replica.age_header_size,
                                 plaintext_size=blob.size)
         for chunk in chunks:

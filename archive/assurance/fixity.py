@@ -44,6 +44,7 @@ class AuditReport:
     problems: list = field(default_factory=list)
     completeness: dict = field(default_factory=dict)  # "provider/name@revision" -> complete, problems, missing
     ocfl_problems: list = field(default_factory=list)  # OCFL objects whose inventory is damaged or disagrees
+    stray_versions: list = field(default_factory=list)  # versions written over Coda's by someone else (never served)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -59,13 +60,19 @@ class Opened:
     missing: bool = False
     error: Exception | None = None
     opened_at: float = 0.0
+    stray_version: str | None = None  # a newer version someone else wrote at the copy's key (never read or served)
 
 
 def replica_open(replica: Replica) -> Opened:
     """Open a replica's object for reading. Touches no database (it may run on another thread)."""
+    backend = backend_for(replica.location)
     try:
-        stream = ReadAhead(backend_for(replica.location).open(replica.key), AUDIT_CHUNK)
-        return Opened(stream=stream, opened_at=time.monotonic())
+        stray = None
+        if replica.version_id:  # Coda reads its own version; a plain read would get whatever was written last
+            current = backend.current_version(replica.key)
+            stray = current if current and current != replica.version_id else None
+        stream = ReadAhead(backend.open(replica.key, version_id=replica.version_id), AUDIT_CHUNK)
+        return Opened(stream=stream, opened_at=time.monotonic(), stray_version=stray)
     except FileNotFoundError:
         return Opened(missing=True)
     except TransientStorageError as exc:
@@ -80,9 +87,11 @@ def replica_check(replica: Replica, *, agent: str, opened: Opened | None = None,
     blob = replica.blob
     attempts = 1 if opened is None else 2
     failure = None
+    stray = None
     for attempt in range(attempts):
         if opened is None or attempt:
             opened = replica_open(replica)
+        stray = opened.stray_version or stray
         if opened.missing:
             found, size, outcome = None, None, "missing"
             break
@@ -126,10 +135,14 @@ def replica_check(replica: Replica, *, agent: str, opened: Opened | None = None,
             location=replica.location,
             detail={"expected": replica.stored_sha256, "found": found, "expected_size": replica.stored_size,
                     "found_size": size, "key": replica.key, "result": outcome,
+                    **({"version_id": replica.version_id} if replica.version_id else {}),
+                    **({"stray_version": stray, "note": "a newer version at this key was written by someone else; "
+                        "Coda audits and serves only its own version"} if stray else {}),
                     **({"sealed": True, "audit": "ciphertext (no key)", "plaintext_sha256": blob.sha256}
                        if replica.is_sealed else {})},
         )
     replica.refresh_from_db()
+    replica.stray_version = stray  # for the audit's report (not a field: storage, not Coda, holds that version)
     return outcome
 
 
@@ -178,6 +191,14 @@ def audit_replicas(replicas: QuerySet[Replica], *, agent: str, holder: leases.Ho
             outcome = replica_check(replica, agent=agent, opened=opened, holder=holder)
             report.checked += 1
             touched.add(replica.blob_id)
+            if getattr(replica, "stray_version", None):
+                report.stray_versions.append({"sha256": replica.blob.sha256, "location": replica.location.name,
+                                              "key": replica.key, "version_id": replica.version_id,
+                                              "stray_version": replica.stray_version})
+                alert_raise(kind="stray version", message=f"Someone wrote a new version ({replica.stray_version}) "
+                            f"over the stored copy of sha256:{replica.blob.sha256} at {replica.location.name}; Coda "
+                            f"keeps serving its own version {replica.version_id}.", sha256=replica.blob.sha256,
+                            location=replica.location.name)
             if outcome == "ok":
                 report.ok += 1
                 continue

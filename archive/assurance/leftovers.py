@@ -9,6 +9,7 @@ from django.utils import timezone
 from archive.models import EventOutcome, EventType, Replica, Snapshot, SnapshotFile, StorageLocation
 from archive import dispatch
 from archive.events import event_record
+from archive.exceptions import RetentionRefused
 from archive.storage.locations import backend_for
 
 
@@ -63,13 +64,21 @@ def orphans_find(location: StorageLocation, *, older_than: timedelta | None = No
 
 
 def orphans_delete(location: StorageLocation, keys: list[str], *, agent: str) -> int:
-    """Delete reported orphans that are still unreferenced; each deletion leaves a `deletion` event."""
+    """Delete reported orphans that are still unreferenced; each deletion leaves a `deletion` event. On a versioned
+    bucket the current version is deleted (not hidden behind a delete marker); one storage still retains (S3 Object
+    Lock) is kept, with a warning event, and tried again by a later sweep once its date has passed."""
     backend = backend_for(location)
     deleted = 0
     for key in keys:
         if Replica.objects.filter(location=location, key=key).exists():
             continue  # referenced since it was reported: not an orphan any more
-        backend.delete(key)
+        version_id = backend.current_version(key) or ""
+        try:
+            backend.delete(key, version_id=version_id)
+        except RetentionRefused as exc:
+            event_record(event_type=EventType.DELETION, outcome=EventOutcome.WARNING, agent=agent, location=location,
+                         detail={"orphan_key": key, "version_id": version_id, "kept": True, "error": exc.message})
+            continue
         event_record(event_type=EventType.DELETION, outcome=EventOutcome.SUCCESS, agent=agent, location=location,
                      detail={"orphan_key": key})
         deleted += 1

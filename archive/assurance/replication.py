@@ -62,7 +62,7 @@ def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: st
     unreachable = None
     for source in _source_replicas(blob, exclude=target, sealed=sealed):  # sealed=True: ciphertext copies only
         try:
-            stream = backend_for(source.location).open(source.key)
+            stream = backend_for(source.location).open(source.key, version_id=source.version_id)
         except TransientStorageError as exc:
             unreachable = exc
             continue
@@ -109,6 +109,8 @@ def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: st
                 location=target,
                 defaults={
                     "key": result.key,
+                    # a repair on a locked bucket writes a new version: that version is the copy from now on
+                    "version_id": result.version_id, "retain_until": result.retain_until,
                     "state": Replica.State.VERIFIED,
                     "last_verified_at": timezone.now(),
                     "verification": result.verification,
@@ -120,6 +122,8 @@ def blob_copy(*, blob: Blob, target: StorageLocation, event_type: str, agent: st
             event_record(
                 event_type=event_type, outcome=EventOutcome.SUCCESS, agent=agent, blob=blob, location=target,
                 detail={"from": source.location.name, "to": target.name, "key": result.key,
+                        **({"version_id": result.version_id} if result.version_id else {}),
+                        **({"retain_until": result.retain_until.isoformat()} if result.retain_until else {}),
                         "sha256": reader.hexdigest(), "bytes": reader.bytes_read, "verification": result.verification},
             )
         return replica

@@ -42,11 +42,11 @@ def iter_blob(replica: Replica, *, start: int = 0, end: int | None = None) -> It
     backend = backend_for(replica.location)
     if replica.is_sealed:
         return open_plaintext(
-            lambda first, last: backend.open(replica.key, start=first, end=last),
+            lambda first, last: backend.open(replica.key, start=first, end=last, version_id=replica.version_id),
             identities=[identity_load(replica.sealed_with)], header_size=replica.age_header_size,
             plaintext_size=replica.blob.size, start=start, end=end,
         )
-    return _chunks(backend.open(replica.key, start=start, end=end))
+    return _chunks(backend.open(replica.key, start=start, end=end, version_id=replica.version_id))
 
 
 def iter_stored(replica: Replica) -> Iterator[bytes]:
@@ -69,7 +69,7 @@ def _chunks(stream) -> Iterator[bytes]:
 def replica_probe(replica: Replica) -> None:
     """Reach the stored copy before handing it out (a HEAD on S3, a stat on disk): TransientStorageError when
     storage cannot be reached, StoredCopyUnavailable when the object is not there."""
-    if backend_for(replica.location).size_of(replica.key) is None:
+    if backend_for(replica.location).size_of(replica.key, version_id=replica.version_id) is None:
         raise StoredCopyUnavailable(f"The stored copy {replica.key} at {replica.location.name} is missing.")
 
 
@@ -80,7 +80,9 @@ def presigned_url(replica: Replica, *, expires_in: int | None = None, filename: 
         return None
     seconds = min(max(1, expires_in or DEFAULT_PRESIGN_SECONDS), MAX_PRESIGN_SECONDS)
     try:
-        return backend_for(replica.location).presigned_url(replica.key, expires_in=seconds, filename=filename)
+        # The URL names Coda's version: a newer one written by someone else at the same key is never handed out.
+        return backend_for(replica.location).presigned_url(replica.key, expires_in=seconds, filename=filename,
+                                                           version_id=replica.version_id)
     except Exception as exc:  # botocore errors while signing are configuration problems
         raise TransientStorageError(f"Cannot presign a URL: {exc}") from exc
 

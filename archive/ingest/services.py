@@ -11,7 +11,7 @@ from django.utils import timezone
 from archive import dispatch, inspection
 from archive.assurance import leases
 from archive.events import event_record, worker_agent
-from archive.exceptions import ConflictError, SizeMismatch
+from archive.exceptions import ConflictError, RetentionRefused, SizeMismatch
 from archive.ingest.seal import current_job, file_lease, seal_fail, snapshot_finish_if_done
 from archive.ingest.sources import OpenedSource, classify, list_source
 from archive.models import (
@@ -186,10 +186,19 @@ def _file_ingest(row: SnapshotFile, *, holder: leases.Holder, agent: str) -> Non
                                now=now, holder=holder, seal=seal)
     except leases.LeaseLost:
         if not result.deduplicated and result.key != blob_key(result.sha256):
-            backend.delete(result.key)  # an upload key only this attempt used: nothing will refer to it
+            try:  # an upload key only this attempt used: nothing will refer to it
+                backend.delete(result.key, version_id=result.version_id)
+            except RetentionRefused:
+                pass  # under retention: no replica names it, the orphan sweep deletes it once its date has passed
         raise
-    for key, replaced in discard:
-        backend.delete(key)
+    for key, replaced, version_id in discard:
+        try:
+            backend.delete(key, version_id=version_id)
+        except RetentionRefused as exc:  # Object Lock: storage keeps it until its date; say so, delete nothing
+            event_record(event_type=EventType.DELETION, outcome=EventOutcome.WARNING, agent=agent,
+                         blob=replaced, location=location,
+                         detail={"key": key, "version_id": version_id, "kept": True, "error": exc.message})
+            continue
         if replaced is not None:
             event_record(event_type=EventType.DELETION, outcome=EventOutcome.SUCCESS, agent=agent, blob=replaced,
                          location=location, detail={"key": key, "reason": "plaintext copy replaced by its sealed "
@@ -220,15 +229,15 @@ def _file_record(row, *, result, location, inspector, job, agent, now, holder, s
     holder.confirm()
     blob, _ = Blob.objects.get_or_create(sha256=result.sha256, defaults={"size": result.size})
     existing = Replica.objects.select_for_update().filter(blob=blob, location=location).first()
-    discard = []  # (key, the blob whose replaced copy it held, or None for an object no replica named)
+    discard = []  # (key, the blob whose replaced copy it held or None for an object no replica named, version)
     verified = existing is not None and existing.state == Replica.State.VERIFIED and existing.key != result.key
     if verified and (existing.is_sealed or seal is None):
-        discard.append((result.key, None))  # the copy already here serves (a sealed one serves plaintext readers too)
+        discard.append((result.key, None, result.version_id))  # the copy already here serves (a sealed one serves plaintext readers too)
         result = dataclasses.replace(result, key=existing.key, deduplicated=True, verification="already verified")
         seal = None
     else:
         if verified:  # a plaintext copy, now replaced by its sealed one
-            discard.append((existing.key, blob))
+            discard.append((existing.key, blob, existing.version_id))
         sealed_fields = {
             "sealed_with": seal["key"] if seal else None,
             "ciphertext_sha256": seal["ciphertext_sha256"] if seal else "",
@@ -241,6 +250,9 @@ def _file_record(row, *, result, location, inspector, job, agent, now, holder, s
             location=location,
             defaults={
                 "key": result.key,
+                # the version written and its retention (a deduplicated copy keeps the version it has)
+                **({} if result.deduplicated else {"version_id": result.version_id,
+                                                   "retain_until": result.retain_until}),
                 "state": Replica.State.VERIFIED,
                 "last_verified_at": now,
                 "verification": result.verification + (" (of the ciphertext)" if seal else ""),
@@ -275,6 +287,8 @@ def _file_record(row, *, result, location, inspector, job, agent, now, holder, s
             if result.deduplicated
             else "stored",
             "verification": result.verification,
+            **({"version_id": result.version_id} if result.version_id and not result.deduplicated else {}),
+            **({"retain_until": result.retain_until.isoformat()} if result.retain_until else {}),
             **({"sealed": {"format": "age-encryption.org/v1", "key_id": seal["key"].key_id,
                            "recipients": seal["recipients"], "ciphertext_sha256": seal["ciphertext_sha256"],
                            "ciphertext_size": seal["ciphertext_size"]}} if seal else {}),

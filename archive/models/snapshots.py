@@ -51,6 +51,10 @@ class Snapshot(models.Model):
     signature = models.TextField(blank=True, help_text="OpenSSF model-signing bundle (Sigstore bundle JSON), at seal.")
     # Set when a withdrawal deleted the snapshot's bytes: replication, the copy policy and fixity audits leave it be.
     bytes_deleted_at = models.DateTimeField(null=True, blank=True)
+    # A legal hold (archive/assurance/retention.py): every stored copy of the snapshot's files is held by storage
+    # (S3 Object Lock legal hold) and no withdrawal may delete them, whatever the retention policy.
+    legal_hold = models.BooleanField(default=False, help_text="Its bytes must never be deleted while held.")
+    legal_hold_reason = models.TextField(validators=[validate_text], blank=True)
 
     class Meta:
         ordering = ["-sealed_at", "-created_at"]

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 
 class StorageLocation(models.Model):
@@ -97,6 +98,11 @@ class Replica(models.Model):
     sealed_recipients = models.JSONField(default=list, blank=True, help_text="Every age recipient the copy opens for.")
     deep_verified_at = models.DateTimeField(
         null=True, blank=True, help_text="Last deep audit of a sealed copy (decrypted, plaintext SHA-256 checked).")
+    # Storage-enforced retention (S3 Object Lock, docs/retention.md): the object version Coda wrote (and the only
+    # one it reads, audits and delivers), the date before which storage refuses to delete it, and a legal hold.
+    version_id = models.CharField(max_length=1024, blank=True, help_text="The object version Coda stored (S3).")
+    retain_until = models.DateTimeField(null=True, blank=True, help_text="Storage refuses deletion before this date.")
+    legal_hold = models.BooleanField(default=False, help_text="Storage refuses deletion until the hold is released.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -120,6 +126,15 @@ class Replica(models.Model):
     def stored_sha256(self) -> str:
         """The SHA-256 of the object's bytes as stored: the ciphertext's for a sealed copy."""
         return self.ciphertext_sha256 if self.is_sealed else self.blob.sha256
+
+    @property
+    def deletion_blocked_until(self):
+        """Why storage would refuse deleting this copy now: 'legal hold', its retention date, or None."""
+        if self.legal_hold:
+            return "legal hold"
+        if self.retain_until is not None and self.retain_until > timezone.now():
+            return self.retain_until
+        return None
 
     @property
     def stored_size(self) -> int:

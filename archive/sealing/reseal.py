@@ -35,7 +35,7 @@ def replica_reseal(replica: Replica, *, agent: str, key_row, recipients) -> bool
     """Seal one plaintext copy in place (a new object at the same location); True once replaced."""
     blob, location = replica.blob, replica.location
     backend = backend_for(location)
-    stream = backend.open(replica.key)
+    stream = backend.open(replica.key, version_id=replica.version_id)
     plain = HashingReader(stream)
 
     def plaintext_matches():
@@ -54,10 +54,10 @@ def replica_reseal(replica: Replica, *, agent: str, key_row, recipients) -> bool
         return False
     finally:
         stream.close()
-    old_key = replica.key
+    old_key, old_version = replica.key, replica.version_id
     with transaction.atomic():
         Replica.objects.filter(pk=replica.pk).update(
-            key=result.key, sealed_with=key_row, ciphertext_sha256=result.sha256, ciphertext_size=result.size,
+            key=result.key, version_id=result.version_id, retain_until=result.retain_until, sealed_with=key_row, ciphertext_sha256=result.sha256, ciphertext_size=result.size,
             age_header_size=sealer.header_size, sealed_recipients=[str(r) for r in recipients],
             last_verified_at=timezone.now(),
             verification=f"{result.verification} (of the ciphertext)",
@@ -68,7 +68,7 @@ def replica_reseal(replica: Replica, *, agent: str, key_row, recipients) -> bool
                              "from_key": old_key, "key": result.key, "plaintext_sha256": blob.sha256,
                              "ciphertext_sha256": result.sha256, "ciphertext_size": result.size})
     try:
-        backend.delete(old_key)
+        backend.delete(old_key, version_id=old_version)
     except Exception as exc:  # retention (Object Lock) or an outage: the plaintext copy stays, and we say so
         event_record(event_type=EventType.DELETION, outcome=EventOutcome.WARNING, agent=agent, blob=blob,
                      location=location, detail={"key": old_key, "kept": True, "error": str(exc),

@@ -4,6 +4,7 @@ stored is what was read. One interface for filesystem and S3-compatible location
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
 from django.conf import settings
@@ -19,6 +20,8 @@ class StoreResult:
     size: int
     deduplicated: bool
     verification: str  # how the stored copy was proven equal to what was read
+    version_id: str = ""  # the object version written (S3 versioned buckets); reads name it
+    retain_until: datetime | None = None  # the retention date it was written with (S3 Object Lock)
 
 
 def blob_key(sha256: str) -> str:
@@ -64,25 +67,45 @@ class Backend:
         ahead for it is read in pieces of this size, so no piece is split or joined on the way)."""
         return settings.CODA_CHUNK_SIZE
 
-    def open(self, key: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
-        """A binary stream of the object (or of bytes start..end inclusive); FileNotFoundError if absent."""
+    def open(self, key: str, *, start: int = 0, end: int | None = None, version_id: str = "") -> BinaryIO:
+        """A binary stream of the object (or of bytes start..end inclusive), of `version_id` when one is given (S3);
+        FileNotFoundError if absent."""
         raise NotImplementedError
 
     def abort_upload(self, full_key: str, upload_id: str) -> bool:
         """Abort a multipart upload left open; False when there is none (filesystem locations have none)."""
         return False
 
-    def presigned_url(self, key: str, *, expires_in: int, filename: str | None = None) -> str | None:
+    def presigned_url(self, key: str, *, expires_in: int, filename: str | None = None,
+                      version_id: str = "") -> str | None:
         """A short-lived URL to the bytes, where the storage can give one (S3); None otherwise."""
         return None
 
-    def size_of(self, key: str) -> int | None:
+    def size_of(self, key: str, *, version_id: str = "") -> int | None:
         raise NotImplementedError
+
+    def current_version(self, key: str) -> str | None:
+        """The version a plain read of `key` would get now (S3 versioned buckets); None where there are none."""
+        return None
+
+    def retention_set(self, key: str, *, version_id: str, until: datetime) -> None:
+        """Move the retention date of one stored version forward (S3 Object Lock); nothing elsewhere."""
+
+    def legal_hold_set(self, key: str, *, version_id: str, on: bool) -> bool:
+        """Put or release a legal hold on one stored version (S3 Object Lock); True when storage enforces it, False
+        where it cannot (filesystem locations, Object Lock off): Coda then refuses the deletion itself."""
+        return False
+
+    def lock_state(self, key: str, *, version_id: str) -> dict:
+        """What storage says of one version's lock: mode, retain_until, legal_hold (empty where there is none)."""
+        return {}
 
     def put_bytes(self, key: str, data: bytes) -> None:
         raise NotImplementedError
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, version_id: str = "") -> None:
+        """Delete the object (S3: that version; a key without a version only gets a delete marker on a versioned
+        bucket). RetentionRefused when storage refuses it (retention or legal hold)."""
         raise NotImplementedError
 
     def list_keys(self, prefix: str):

@@ -1,5 +1,6 @@
 """Filesystem locations: blobs under a root directory, written through a temp file (each chunk read back and compared
-with the bytes hashed), fsync and atomic rename."""
+with the bytes hashed), fsync and atomic rename. Blobs are read-only (0444) once written and never replaced, except to
+repair a copy proven corrupt: the good bytes are written beside it, verified, then renamed over it."""
 
 import os
 import queue
@@ -14,6 +15,7 @@ from django.conf import settings
 from archive.exceptions import ChecksumMismatch, InvalidSource, SizeMismatch, TransientStorageError
 from archive.models import StorageLocation
 from archive.storage.base import Backend, StoreResult, blob_key
+from archive.storage.streaming import HashingReader
 
 # Chunks read and hashed ahead of the writer thread (each CODA_CHUNK_SIZE bytes).
 _PIPELINE_DEPTH = 4
@@ -22,6 +24,7 @@ _WRITEBACK_WINDOW = 32 * 1024 * 1024
 _fadvise = getattr(os, "posix_fadvise", None)
 # How a filesystem copy is proven when stored: every chunk read back from the written file equals the bytes hashed.
 VERIFICATION = "read-back compare with hashed bytes"
+BLOB_MODE = 0o444  # a stored blob is read-only: nothing in Coda writes into one, a repair renames a new file over it
 
 
 class FilesystemBackend(Backend):
@@ -100,6 +103,7 @@ class FilesystemBackend(Backend):
             if failure:
                 raise failure[0]
             os.fsync(fd)
+            os.fchmod(fd, BLOB_MODE)
             stored = os.fstat(fd).st_size
         finally:
             os.close(fd)
@@ -120,15 +124,26 @@ class FilesystemBackend(Backend):
                 if (dedup := self.deduplicated(is_stored, sha256, size)) is not None:
                     return dedup
                 key = blob_key(sha256)
-            final = self._path(key)
+                final = self._path(key)
+                if final.exists():
+                    # Never replaced unless proven corrupt: an equal file stays as it is.
+                    if _digest_of(final) == (sha256, size):
+                        return StoreResult(key, sha256, size, False, "already stored here (hashed equal)")
+                    verification = f"{VERIFICATION}; replaced a copy proven corrupt (hashed differently)"
+                else:
+                    verification = VERIFICATION
+            else:
+                # A known key: replication or the repair of a copy an audit proved corrupt or missing.
+                final = self._path(key)
+                verification = VERIFICATION + ("; repaired by rename over the corrupt copy" if final.exists() else "")
             final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, final)  # same filesystem: atomic
+            os.replace(tmp, final)  # same filesystem: atomic; written and verified beside the copy it replaces
             _fsync_dir(final.parent)
         finally:
             tmp.unlink(missing_ok=True)
-        return StoreResult(key, sha256, size, False, VERIFICATION)
+        return StoreResult(key, sha256, size, False, verification)
 
-    def open(self, key: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
+    def open(self, key: str, *, start: int = 0, end: int | None = None, version_id: str = "") -> BinaryIO:
         try:
             handle = open(self._path(key), "rb")
         except FileNotFoundError:
@@ -141,7 +156,7 @@ class FilesystemBackend(Backend):
             return handle
         return _Limited(handle, end - start + 1)
 
-    def size_of(self, key: str) -> int | None:
+    def size_of(self, key: str, *, version_id: str = "") -> int | None:
         try:
             return self._path(key).stat().st_size
         except FileNotFoundError:
@@ -152,7 +167,7 @@ class FilesystemBackend(Backend):
     def put_bytes(self, key: str, data: bytes) -> None:
         self._write_atomic(self._path(key), [data])
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, version_id: str = "") -> None:
         self._path(key).unlink(missing_ok=True)
 
     def list_keys(self, prefix: str):
@@ -188,6 +203,14 @@ class _Limited:
 
     def close(self) -> None:
         self.handle.close()
+
+
+def _digest_of(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of a stored file, streamed (never the whole file in memory)."""
+    with open(path, "rb") as handle:
+        reader = HashingReader(handle)
+        reader.drain(settings.CODA_CHUNK_SIZE)
+    return reader.hexdigest(), reader.bytes_read
 
 
 def _fsync_dir(path: Path) -> None:

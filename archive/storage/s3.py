@@ -10,9 +10,12 @@ import os
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from archive.exceptions import ChecksumMismatch, SizeMismatch
+from archive.exceptions import ChecksumMismatch, RetentionRefused, SizeMismatch
 from archive.models import StorageLocation
 from archive.storage.base import Backend, StoreResult, blob_key
+from archive.storage.object_lock import (
+    bucket_prepare, lock_args, lock_mode, refused_by_lock, retain_until_new, version_of,
+)
 from archive.storage.s3_client import Body, s3_client, translate, unreachable
 from archive.storage.s3_multipart import MultipartUploads, b64, etag_value, part_size_for
 from archive.storage.streaming import HashingReader
@@ -65,16 +68,19 @@ class S3Backend(MultipartUploads, Backend):
                 return dedup
             key = blob_key(sha256)
         md5 = hashlib.md5(data, usedforsecurity=False)
+        until = retain_until_new()
         response = self.client.put_object(
             Bucket=self.bucket,
             Key=self.full_key(key),
             Body=data,
             ContentMD5=b64(md5.digest()),
             ChecksumSHA256=b64(bytes.fromhex(sha256)),
+            **lock_args(until),
         )
+        version_id = version_of(response)
         verification = self._check_put(response, sha256=sha256, md5_hex=md5.hexdigest())
-        self._check_size(key, size)
-        return StoreResult(key, sha256, size, False, verification)
+        self._check_size(key, size, version_id=version_id)
+        return StoreResult(key, sha256, size, False, verification, version_id, until if lock_args(until) else None)
 
     def _check_put(self, response: dict, *, sha256: str, md5_hex: str, use_checksum: bool = True) -> str:
         """The server's own digest of what it stored must equal ours: SHA-256 when it reports one, else the MD5 ETag.
@@ -89,8 +95,8 @@ class S3Backend(MultipartUploads, Backend):
             raise ChecksumMismatch(f"Server ETag {etag} differs from the MD5 of the bytes read ({md5_hex}).")
         return "server etag md5"
 
-    def _check_size(self, key: str, size: int) -> None:
-        stored = self.size_of(key)
+    def _check_size(self, key: str, size: int, *, version_id: str = "") -> None:
+        stored = self.size_of(key, version_id=version_id)
         if stored != size:
             raise SizeMismatch(f"Stored object {key} has {stored} bytes, expected {size}.")
 
@@ -116,20 +122,22 @@ class S3Backend(MultipartUploads, Backend):
         except (BotoCoreError, ClientError):
             pass
 
-    def _discard(self, full_key: str, *, cause: BaseException | None = None) -> None:
-        """Delete an object that could not be proven (best effort, like _abort). An object left behind is
-        named by no replica, so nothing counts it as stored; the orphan sweep finds it."""
+    def _discard(self, full_key: str, *, cause: BaseException | None = None, version_id: str = "") -> None:
+        """Delete an object that could not be proven (best effort, like _abort). An object left behind (or one
+        still under retention, which storage refuses to delete) is named by no replica, so nothing counts it as
+        stored; the orphan sweep finds it."""
         if cause is not None and unreachable(cause):
             return
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=full_key)
+            self.client.delete_object(Bucket=self.bucket, Key=full_key, **_version(version_id))
         except (BotoCoreError, ClientError):
             pass
 
     # --- other operations ------------------------------------------------------------------------
-    def open(self, key: str, *, start: int = 0, end: int | None = None):
-        """A streaming body for the object, or for bytes start..end (inclusive) of it."""
-        extra = {}
+    def open(self, key: str, *, start: int = 0, end: int | None = None, version_id: str = ""):
+        """A streaming body for the object (the version Coda recorded, when given), or for bytes start..end
+        (inclusive) of it."""
+        extra = _version(version_id)
         if start or end is not None:
             extra["Range"] = f"bytes={start}-{'' if end is None else end}"
         try:
@@ -141,9 +149,10 @@ class S3Backend(MultipartUploads, Backend):
         except BotoCoreError as exc:
             raise translate(exc) from exc
 
-    def size_of(self, key: str) -> int | None:
+    def size_of(self, key: str, *, version_id: str = "") -> int | None:
         try:
-            return self.client.head_object(Bucket=self.bucket, Key=self.full_key(key))["ContentLength"]
+            return self.client.head_object(Bucket=self.bucket, Key=self.full_key(key),
+                                           **_version(version_id))["ContentLength"]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
                 return None
@@ -151,8 +160,8 @@ class S3Backend(MultipartUploads, Backend):
         except BotoCoreError as exc:
             raise translate(exc) from exc
 
-    def presigned_url(self, key: str, *, expires_in: int, filename: str | None = None) -> str:
-        params = {"Bucket": self.bucket, "Key": self.full_key(key)}
+    def presigned_url(self, key: str, *, expires_in: int, filename: str | None = None, version_id: str = "") -> str:
+        params = {"Bucket": self.bucket, "Key": self.full_key(key), **_version(version_id)}
         if filename:
             params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
@@ -161,13 +170,76 @@ class S3Backend(MultipartUploads, Backend):
         try:
             self.client.put_object(
                 Bucket=self.bucket, Key=self.full_key(key), Body=data,
-                ContentMD5=b64(hashlib.md5(data, usedforsecurity=False).digest()),
+                ContentMD5=b64(hashlib.md5(data, usedforsecurity=False).digest()), **lock_args(retain_until_new()),
             )
         except (BotoCoreError, ClientError) as exc:
             raise translate(exc) from exc
 
-    def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self.full_key(key))
+    def delete(self, key: str, *, version_id: str = "") -> None:
+        """Delete that version (without one, a versioned bucket only adds a delete marker and keeps every byte).
+        RetentionRefused when storage refuses (retention date not reached, or a legal hold)."""
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.full_key(key), **_version(version_id))
+        except ClientError as exc:
+            if refused_by_lock(exc):
+                raise RetentionRefused(f"Storage refused to delete {key} (version {version_id or 'current'}) at "
+                                       f"{self.location.name}: it is under retention or a legal hold.") from exc
+            raise translate(exc) from exc
+        except BotoCoreError as exc:
+            raise translate(exc) from exc
+
+    # --- Object Lock -------------------------------------------------------------------------------
+    def object_lock_prepare(self) -> str:
+        """Create the bucket with Object Lock when missing, refuse one without it (CODA_S3_OBJECT_LOCK on)."""
+        return bucket_prepare(client=self.client, bucket=self.bucket, region=self.location.region,
+                              location_name=self.location.name, endpoint=self.location.endpoint_url)
+
+    def current_version(self, key: str) -> str | None:
+        """The version a plain GET of the key serves now: a newer one than Coda's means someone else wrote there."""
+        try:
+            return version_of(self.client.head_object(Bucket=self.bucket, Key=self.full_key(key))) or None
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound", "405"):
+                return None
+            raise translate(exc) from exc
+        except BotoCoreError as exc:
+            raise translate(exc) from exc
+
+    def retention_set(self, key: str, *, version_id: str, until) -> None:
+        mode = lock_args(until).get("ObjectLockMode")
+        if not mode:
+            return
+        try:
+            self.client.put_object_retention(
+                Bucket=self.bucket, Key=self.full_key(key), **_version(version_id),
+                Retention={"Mode": mode, "RetainUntilDate": until},
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise translate(exc) from exc
+
+    def legal_hold_set(self, key: str, *, version_id: str, on: bool) -> bool:
+        if lock_mode() is None:
+            return False  # CODA_S3_OBJECT_LOCK=off: the bucket need not have Object Lock; Coda keeps the hold itself
+        try:
+            self.client.put_object_legal_hold(
+                Bucket=self.bucket, Key=self.full_key(key), **_version(version_id),
+                LegalHold={"Status": "ON" if on else "OFF"},
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise translate(exc) from exc
+        return True
+
+    def lock_state(self, key: str, *, version_id: str) -> dict:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.full_key(key), **_version(version_id))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound", "NoSuchVersion"):
+                return {}  # nothing there: nothing to protect
+            raise translate(exc) from exc
+        except BotoCoreError as exc:
+            raise translate(exc) from exc
+        return {"mode": head.get("ObjectLockMode"), "retain_until": head.get("ObjectLockRetainUntilDate"),
+                "legal_hold": head.get("ObjectLockLegalHoldStatus") == "ON"}
 
     def list_keys(self, prefix: str):
         for key, _modified in self.list_objects(prefix):
@@ -183,3 +255,7 @@ class S3Backend(MultipartUploads, Backend):
         paginator = self.client.get_paginator("list_multipart_uploads")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
             yield from page.get("Uploads", [])
+
+
+def _version(version_id: str) -> dict:
+    return {"VersionId": version_id} if version_id else {}

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from archive.exceptions import ChecksumMismatch, SizeMismatch
 from archive.storage.base import StoreResult, blob_key
+from archive.storage.object_lock import lock_args, retain_until_new, version_of
 from archive.storage.streaming import HashingReader
 
 MAX_PARTS = 10_000
@@ -113,13 +114,14 @@ class MultipartUploads:
     """The multipart half of S3Backend (which provides client, bucket, full_key, deduplicated, _abort, _discard)."""
 
     def _multipart(self, reader: HashingReader, *, full_key: str, size: int, part_size: int, checksum: PartChecksum,
-                   before_commit, full_md5=None, on_upload=None) -> tuple[dict, list[dict]]:
+                   before_commit, full_md5=None, on_upload=None, lock_until=None) -> tuple[dict, list[dict]]:
         """Upload every byte of `reader` as the parts of one multipart upload and complete it. `before_commit`
         runs once everything is read and before the object becomes visible; any failure aborts the upload.
         `on_upload(full_key, upload_id)` hears of the upload as it opens (a lease records it: if this worker
-        is killed, the next one aborts it)."""
+        is killed, the next one aborts it). `lock_until`: the object is written under retention until then
+        (S3 Object Lock, when on)."""
         upload_id = self.client.create_multipart_upload(
-            Bucket=self.bucket, Key=full_key, **checksum.create_args()
+            Bucket=self.bucket, Key=full_key, **checksum.create_args(), **lock_args(lock_until)
         )["UploadId"]
         try:
             if on_upload is not None:
@@ -141,13 +143,26 @@ class MultipartUploads:
             raise
         return response, parts
 
-    def _confirm(self, full_key: str, response: dict, parts: list[dict], *, checksum: PartChecksum, size: int) -> str:
+    def _confirm(self, full_key: str, response: dict, parts: list[dict], *, checksum: PartChecksum, size: int,
+                 lock_until=None) -> str:
         """Size and composite digest of a completed multipart object, as the server reports them, must match
-        what was sent. Servers that omit the checksum from the completion answer give it on HEAD."""
-        head = self.client.head_object(Bucket=self.bucket, Key=full_key, ChecksumMode="ENABLED")
+        what was sent. Servers that omit the checksum from the completion answer give it on HEAD. With Object Lock,
+        the same HEAD must show the retention date: a server that took the lock headers of CreateMultipartUpload
+        but did not apply them to the completed object (moto_server 5.2 is one) gets it set on the version now."""
+        version = {"VersionId": version_of(response)} if version_of(response) else {}
+        head = self.client.head_object(Bucket=self.bucket, Key=full_key, ChecksumMode="ENABLED", **version)
         if head["ContentLength"] != size:
             raise SizeMismatch(f"Stored object {full_key} has {head['ContentLength']} bytes, expected {size}.")
+        self._retention_confirm(full_key, head, version, lock_until)
         return checksum.check_object({**head, **{k: v for k, v in response.items() if v}}, parts)
+
+    def _retention_confirm(self, full_key: str, head: dict, version: dict, lock_until) -> None:
+        args = lock_args(lock_until)
+        if args and head.get("ObjectLockRetainUntilDate") is None:
+            self.client.put_object_retention(
+                Bucket=self.bucket, Key=full_key, **version,
+                Retention={"Mode": args["ObjectLockMode"], "RetainUntilDate": lock_until},
+            )
 
     def _store_multipart_direct(self, reader: HashingReader, *, size: int, part_size: int, is_stored, before_commit,
                                 key, on_upload=None) -> StoreResult:
@@ -158,20 +173,24 @@ class MultipartUploads:
         key = key or upload_key()
         full_key = self.full_key(key)
         checksum = PartChecksum(settings.CODA_S3_PART_CHECKSUM)
+        until = retain_until_new()
         response, parts = self._multipart(
             reader, full_key=full_key, size=size, part_size=part_size, checksum=checksum, before_commit=before_commit,
-            on_upload=on_upload,
+            on_upload=on_upload, lock_until=until,
         )
+        version_id = version_of(response)
         try:
-            verification = self._confirm(full_key, response, parts, checksum=checksum, size=size)
+            verification = self._confirm(full_key, response, parts, checksum=checksum, size=size, lock_until=until)
         except BaseException as exc:
-            self._discard(full_key, cause=exc)  # unproven: never kept under a key a replica could name
+            # unproven: never kept under a key a replica could name (under retention storage keeps it; no replica
+            # names it, and the orphan sweep deletes it once its date has passed)
+            self._discard(full_key, cause=exc, version_id=version_id)
             raise
         sha256 = reader.hexdigest()
         if (dedup := self.deduplicated(is_stored, sha256, size)) is not None and dedup.key != key:
-            self.client.delete_object(Bucket=self.bucket, Key=full_key)  # this copy is surplus: one blob, one key
+            self._discard(full_key, version_id=version_id)  # this copy is surplus: one blob, one key
             return dedup
-        return StoreResult(key, sha256, size, False, verification)
+        return StoreResult(key, sha256, size, False, verification, version_id, until if lock_args(until) else None)
 
     def _store_multipart_copied(self, reader: HashingReader, *, size: int, part_size: int, is_stored,
                                 before_commit, on_upload=None) -> StoreResult:
@@ -181,30 +200,39 @@ class MultipartUploads:
         # Beyond 5 GiB the server-side copy must itself be multipart; its proof is the composite of part MD5s.
         checksum = PartChecksum("md5" if size > MAX_SINGLE_COPY else settings.CODA_S3_PART_CHECKSUM)
         full_md5 = hashlib.md5(usedforsecurity=False) if size <= MAX_SINGLE_COPY else None
+        # The temporary upload is not locked (it is deleted once copied); the copy is written under retention.
         response, parts = self._multipart(
             reader, full_key=tmp_key, size=size, part_size=part_size, checksum=checksum,
             before_commit=before_commit, full_md5=full_md5, on_upload=on_upload,
         )
+        tmp_version = version_of(response)
+        until = retain_until_new()
         try:
             self._confirm(tmp_key, response, parts, checksum=checksum, size=size)
             sha256 = reader.hexdigest()
             if (dedup := self.deduplicated(is_stored, sha256, size)) is not None:
                 return dedup
             key = blob_key(sha256)
+            source = {"Bucket": self.bucket, "Key": tmp_key, **({"VersionId": tmp_version} if tmp_version else {})}
             if size > MAX_SINGLE_COPY:
-                self._copy_parts(tmp_key, key, size=size, part_size=part_size, expected_etag=composite_etag(parts))
+                version_id = self._copy_parts(source, key, size=size, part_size=part_size,
+                                              expected_etag=composite_etag(parts), lock_until=until)
                 verification = "server etag md5 per part"
             else:
-                response = self.client.copy_object(
-                    Bucket=self.bucket, Key=self.full_key(key), CopySource={"Bucket": self.bucket, "Key": tmp_key}
-                )
+                response = self.client.copy_object(Bucket=self.bucket, Key=self.full_key(key), CopySource=source)
+                version_id = version_of(response)
+                # Retention set on the copy's version right after (some servers, moto_server among them, want a
+                # Content-MD5 on a CopyObject carrying lock headers, which a copy has no body for).
+                self._retention_confirm(self.full_key(key), {}, {"VersionId": version_id} if version_id else {}, until)
                 verification = self._check_put(
                     response["CopyObjectResult"], sha256=sha256, md5_hex=full_md5.hexdigest(), use_checksum=False
                 )
-            self._check_size(key, size)
-            return StoreResult(key, sha256, size, False, verification)
+            self._check_size(key, size, version_id=version_id)
+            return StoreResult(key, sha256, size, False, verification, version_id,
+                               until if lock_args(until) else None)
         finally:
-            self.client.delete_object(Bucket=self.bucket, Key=tmp_key)
+            self.client.delete_object(Bucket=self.bucket, Key=tmp_key,
+                                      **({"VersionId": tmp_version} if tmp_version else {}))
 
     def _upload_parts(
         self, reader: HashingReader, *, key: str, upload_id: str, part_size: int, checksum: PartChecksum, full_md5=None
@@ -253,12 +281,12 @@ class MultipartUploads:
                 del data
             return [future.result() for future in futures]
 
-    def _copy_parts(self, src: str, key: str, *, size: int, part_size: int, expected_etag: str) -> None:
+    def _copy_parts(self, source: dict, key: str, *, size: int, part_size: int, expected_etag: str,
+                    lock_until=None) -> str:
         """Server-side multipart copy over the same part ranges as the upload, so the new object's ETag must
         equal the composite of the part MD5s computed from the bytes read: proof without reading anything again."""
         dest = self.full_key(key)
-        source = {"Bucket": self.bucket, "Key": src}
-        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=dest)["UploadId"]
+        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=dest, **lock_args(lock_until))["UploadId"]
 
         def copy(number: int, start: int) -> dict:
             end = min(start + part_size, size) - 1
@@ -277,6 +305,10 @@ class MultipartUploads:
         except BaseException as exc:
             self._abort(dest, upload_id, cause=exc)
             raise
+        version = {"VersionId": version_of(response)} if version_of(response) else {}
         if etag_value(response.get("ETag")) != expected_etag:
-            self.client.delete_object(Bucket=self.bucket, Key=dest)
+            self._discard(dest, version_id=version_of(response))
             raise ChecksumMismatch("Server-side copy ETag differs from the uploaded parts' composite.")
+        self._retention_confirm(dest, self.client.head_object(Bucket=self.bucket, Key=dest, **version), version,
+                                lock_until)
+        return version_of(response)

@@ -58,3 +58,18 @@ def _storage_locations() -> list[dict]:
 
 
 CODA_STORAGE_LOCATIONS = _storage_locations()
+
+# Storage-enforced retention (docs/retention.md): S3 Object Lock on every S3 location. "compliance" or "governance":
+# buckets Coda creates get Object Lock (and so versioning), an existing bucket without it is refused at start-up,
+# every object is written with a retention date CODA_RETENTION_DAYS ahead, and the retention-extend beat moves the
+# date forward once it is within CODA_RETENTION_EXTEND_DAYS. "off": no lock (versions are still recorded and read).
+CODA_S3_OBJECT_LOCK = env_str("CODA_S3_OBJECT_LOCK", "off").strip().lower()
+if CODA_S3_OBJECT_LOCK not in ("compliance", "governance", "off"):
+    raise ImproperlyConfigured(
+        f"CODA_S3_OBJECT_LOCK must be 'compliance', 'governance' or 'off', not {CODA_S3_OBJECT_LOCK!r}."
+    )
+CODA_RETENTION_DAYS = env_int("CODA_RETENTION_DAYS", 365)
+CODA_RETENTION_EXTEND_DAYS = env_int("CODA_RETENTION_EXTEND_DAYS", 30)
+if CODA_RETENTION_DAYS < 1 or not 0 < CODA_RETENTION_EXTEND_DAYS < CODA_RETENTION_DAYS:
+    raise ImproperlyConfigured("CODA_RETENTION_DAYS must be at least 1 and CODA_RETENTION_EXTEND_DAYS between 1 and "
+                               "CODA_RETENTION_DAYS - 1 (retention is extended before it runs out).")

@@ -75,4 +75,6 @@ CELERY_BEAT_SCHEDULE: dict = {
     **_beat("access-changes-apply", "archive.tasks.access_changes_apply", "5 * * * *"),
     # Two-person rule (catalogue/approvals.py): close proposals past CODA_APPROVAL_TTL_HOURS, an event each.
     **_beat("approvals-expire", "archive.tasks.proposals_expire", "*/10 * * * *"),
+    # Object Lock: extend the retention of copies whose date is near, apply legal holds (archive/assurance/retention.py).
+    **_beat("retention-extend", "archive.tasks.retention_extend", "40 2 * * *"),
 }

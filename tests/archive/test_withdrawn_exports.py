@@ -38,6 +38,7 @@ HUB_EXPORTS = {
 KEPT = {
     "api:snapshot-cite": "the citation is the kept record of a withdrawn snapshot",
     "api:snapshot-withdraw": "the curators' action itself (POST)",
+    "api:snapshot-legal-hold": "the curators' legal hold (POST/DELETE): a withdrawn snapshot's kept bytes may be held",
 }
 
 

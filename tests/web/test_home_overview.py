@@ -37,7 +37,7 @@ def test_home_page_guides_a_newcomer(client, staging_dir, monkeypatch, settings)
     assert 'Preserved model: <a href="/models/lab/kept/">Kept</a>' in html
     assert 'href="/timeline/"' in html and 'href="/api/docs/"' in html
     assert _count(html, "models") == "2" and _count(html, "retired") == "1" and _count(html, "preserved") == "1"
-    assert _count(html, "bytes") == "2.9\xa0KB"  # 3002 bytes of the visible model; the hidden model's are not counted
+    assert _count(html, "bytes") == "2.9 KiB"  # 3002 bytes of the visible model; the hidden model's are not counted
     assert _count(html, "verified") == "1 of 2"
 
     client.force_login(CuratorFactory(username="cur"))

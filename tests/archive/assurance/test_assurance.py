@@ -4,6 +4,7 @@ leftovers, the event trail. Real S3 server over HTTP plus a filesystem location.
 import hashlib
 import http.server
 import json
+import os
 import threading
 from datetime import timedelta
 
@@ -155,7 +156,9 @@ def test_corrupting_the_only_good_copy_is_unrecoverable_and_degraded(preserved, 
     digest = hashlib.sha256(data).hexdigest()
     bad = b"\0" * len(data)
     two_locations.put_object(Bucket=two_locations.bucket, Key=s3_key(digest), Body=bad)
-    (tmp_path / "vault" / "blobs" / "sha256" / digest[:2] / digest[2:4] / digest).write_bytes(bad)
+    vault_copy = tmp_path / "vault" / "blobs" / "sha256" / digest[:2] / digest[2:4] / digest
+    os.chmod(vault_copy, 0o644)  # stored blobs are read-only (0444); make it writable as bit rot would not need to
+    vault_copy.write_bytes(bad)
     with pytest.raises(CommandError, match="no verified copy"):
         call_command("audit", "anthropic/claude-3-opus-20240229")
     server.shutdown()

@@ -3,6 +3,7 @@ detected, access rules and events, streaming from S3, and the export → import 
 
 import hashlib
 import io
+import os
 import tarfile
 import tracemalloc
 from datetime import date, timedelta
@@ -163,6 +164,7 @@ def test_stored_copy_that_changed_aborts_the_bag(plain_repo, tmp_path, settings)
     stored = Path(settings.CODA_STORAGE_LOCATIONS[0]["root"]) / member.replica.key
     data = bytearray(stored.read_bytes())
     data[0] ^= 0x20
+    os.chmod(stored, 0o644)  # stored blobs are read-only (0444)
     stored.write_bytes(bytes(data))
     with pytest.raises(Exception) as error:
         b"".join(bags.bag_stream(plan))

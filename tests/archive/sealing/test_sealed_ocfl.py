@@ -5,6 +5,7 @@ a flipped ciphertext byte; the catalogue rebuilds from the OCFL root alone with 
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 
@@ -67,6 +68,7 @@ def test_a_flipped_ciphertext_byte_in_the_mirror_is_found_and_repaired(sealed_mi
     root = _object_dir(mirror, sealed_mirror)
     content = root / "v1" / "content" / "model.safetensors.age"
     good = content.read_bytes()
+    os.chmod(content, 0o644)  # stored files are read-only (0444)
     content.write_bytes(good[:500] + bytes([good[500] ^ 1]) + good[501:])
     assert not ocfl_validate(mirror)[0]
     call_command("audit", sealed_mirror.model.repo_id)
