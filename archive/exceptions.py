@@ -66,3 +66,9 @@ class KeyConfigurationError(DomainError):
     """The sealing key setup is unusable (a key directory inside a storage root, a wrapped key with no KMS)."""
 
     code = "key_configuration"
+
+
+class LogProofUnavailable(NotFoundError):
+    """A log proof or checkpoint asked for a leaf or a tree size the log does not (yet) have."""
+
+    code = "log_proof_unavailable"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from archive.api import bags, citations, descriptions, downloads, keys, refs, views, withdrawals
+from archive.api import log as log_views
 
 SNAPSHOTS = "models/<str:provider>/<str:name>/snapshots/"
 
@@ -28,4 +29,11 @@ urlpatterns += [path(SNAPSHOTS + "<str:revision>/cite/<str:cite_format>", citati
 urlpatterns += [
     path("models/<str:provider>/<str:name>/withdraw/", withdrawals.ModelWithdrawView.as_view(), name="model-withdraw"),
     path(SNAPSHOTS + "<str:revision>/withdraw/", withdrawals.SnapshotWithdrawView.as_view(), name="snapshot-withdraw"),
+]
+urlpatterns += [  # the tamper-evident log (docs/log.md)
+    path("log/checkpoint", log_views.LogCheckpointView.as_view(), name="log-checkpoint"),
+    path("log/checkpoints/", log_views.LogCheckpointListView.as_view(), name="log-checkpoint-list"),
+    path("log/proof/inclusion", log_views.InclusionProofView.as_view(), name="log-proof-inclusion"),
+    path("log/proof/consistency", log_views.ConsistencyProofView.as_view(), name="log-proof-consistency"),
+    path("log/leaves/", log_views.LogLeavesView.as_view(), name="log-leaves"),
 ]

@@ -71,4 +71,6 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Embargoes (catalogue/embargoes.py): apply scheduled access changes due today; hourly, so a change is late by
     # at most an hour whatever the time zone, and applying twice is harmless.
     **_beat("access-changes-apply", "archive.tasks.access_changes_apply", "5 * * * *"),
+    # Sign a checkpoint of the tamper-evident log when it grew (archive/log/services.py; docs/log.md).
+    **_beat("log-checkpoint", "archive.tasks.checkpoint_sign", "*/10 * * * *"),
 }
