@@ -5,13 +5,16 @@ a checkpoint costs.
    snapshot_file_ingest of every file, seal included) of one source of --files small files (64 KiB, so events,
    not bytes, dominate: two events per file plus the seal's) and one --big-mib file, to a filesystem location,
    timed in a fresh child process (its own SQLite database, or BENCH_DATABASE_URL, and the in-memory broker)
-   after one warm-up ingest; CODA_EVENT_LOG=true (each event's leaf recorded in its transaction and sequenced after
-   commit) vs false. Interleaved, the order rotated, --repeat times; the ratio is of medians, goal: within noise.
-2. checkpoint_sign_seconds: archive.log.services.checkpoint_sign over a log of --leaves leaves (read every leaf
+   after one warm-up ingest; CODA_EVENT_LOG=true (each event's leaf recorded in its transaction; numbered later, before
+   each checkpoint) vs false. Interleaved, the order rotated, --repeat times; the ratio is of medians, goal: within noise.
+2. event_record_ms_on / _off: the time to record one event (core.events.event_record, each in its own
+   transaction as a worker records them), --events of them in one child process per setting, log on vs off: what
+   the log adds to every event, whatever the ingest around it.
+3. checkpoint_sign_seconds: archive.log.services.checkpoint_sign over a log of --leaves leaves (read every leaf
    hash, compute the root, sign, write to the location, record the event), once, in a child process.
 Ends with one JSON line of the figures.
 
-Usage: python benchmarks/event_log.py [--files 300] [--big-mib 64] [--repeat 5] [--leaves 100000]
+Usage: python benchmarks/event_log.py [--files 300] [--big-mib 64] [--repeat 5] [--events 2000] [--leaves 100000]
 """
 
 import argparse
@@ -57,6 +60,26 @@ snapshot = ingest(os.environ["BENCH_SOURCE"], f"timed-{time.time_ns()}")
 elapsed = time.perf_counter() - start
 assert snapshot.state == "sealed", snapshot.state
 print(json.dumps({"seconds": elapsed, "events": PreservationEvent.objects.count(), "leaves": LogLeaf.objects.count()}))
+'''
+
+RECORD = r'''
+import json, os, sys, time
+sys.path.insert(0, os.environ["CODA_ROOT"])
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from core.events import EventOutcome, EventType, event_record
+
+n = int(os.environ["BENCH_EVENTS"])
+for i in range(50):  # warm-up
+    event_record(event_type=EventType.FIXITY, outcome=EventOutcome.SUCCESS, agent="worker:bench", detail={"n": i})
+start = time.perf_counter()
+for i in range(n):
+    event_record(event_type=EventType.FIXITY, outcome=EventOutcome.SUCCESS, agent="worker:bench",
+                 detail={"n": i, "sha256": "ab" * 32})
+elapsed = time.perf_counter() - start
+print(json.dumps({"ms_per_event": elapsed / n * 1000}))
 '''
 
 SIGN = r'''
@@ -107,6 +130,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=300)
     parser.add_argument("--big-mib", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--leaves", type=int, default=100_000)
     args = parser.parse_args()
     figures: dict = {}
@@ -138,7 +162,19 @@ def main() -> None:
         figures["ingest_log_on_vs_off_best"] = round(min(times["on"]) / min(times["off"]), 3)
         print(f"ingest, log on / off: {figures['ingest_log_on_vs_off']} (medians), "
               f"{figures['ingest_log_on_vs_off_best']} (best)")
-        print(f"== 2. signing a checkpoint over {args.leaves} leaves ==", flush=True)
+        print(f"== 2. recording {args.events} events, one transaction each, log on vs off ==", flush=True)
+        per_event: dict = {"on": [], "off": []}
+        for rep in range(3):
+            for name in (["on", "off"] if rep % 2 == 0 else ["off", "on"]):
+                work = tmp / f"record-{name}-{rep}"
+                work.mkdir()
+                per_event[name].append(child(RECORD, coda_env(work, staging, name == "on"),
+                                             BENCH_EVENTS=str(args.events))["ms_per_event"])
+        for name, values in per_event.items():
+            figures[f"event_record_ms_{name}"] = round(statistics.median(values), 3)
+        print(f"one event: {figures['event_record_ms_on']} ms with the log, {figures['event_record_ms_off']} ms "
+              f"without (medians of 3)")
+        print(f"== 3. signing a checkpoint over {args.leaves} leaves ==", flush=True)
         work = tmp / "sign"
         work.mkdir()
         result = child(SIGN, coda_env(work, staging, True), BENCH_LEAVES=str(args.leaves))

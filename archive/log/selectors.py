@@ -43,7 +43,7 @@ def inclusion(*, event_id: int, size: int | None = None) -> dict:
     """The inclusion proof of an event's leaf in the tree of `size` leaves (default: the latest checkpoint's)."""
     leaf = LogLeaf.objects.filter(event_id=event_id).first()
     if leaf is None or leaf.index is None:
-        raise LogProofUnavailable(f"event {event_id} has no leaf in the log yet")
+        raise LogProofUnavailable(f"event {event_id} has no place in the log yet: wait for the next checkpoint")
     size = _size_or_latest(size)
     if leaf.index >= size:
         raise LogProofUnavailable(f"event {event_id} is leaf {leaf.index}, after the tree of {size} leaves: "

@@ -1,5 +1,5 @@
-"""Writes of the tamper-evident log: a leaf per event (in the event's transaction), gap-free indexes (right after
-commit), signed checkpoints (a beat task) and their copies on every storage location and the OCFL mirror."""
+"""Writes of the tamper-evident log: a leaf per event (in the event's transaction), gap-free indexes (given before
+each checkpoint), signed checkpoints (a beat task) and their copies on every storage location and the OCFL mirror."""
 
 import base64
 import datetime as dt
@@ -7,7 +7,7 @@ import hashlib
 import logging
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from archive.descriptions import signing
@@ -31,19 +31,16 @@ def checkpoint_key(size: int) -> str:
 
 
 def leaf_record(event) -> None:
-    """Record `event`'s leaf hash in the transaction that records the event (so both or neither are kept); its
-    index is assigned once that transaction commits."""
+    """Record `event`'s leaf hash in the transaction that records the event (so both or neither are kept). Its index
+    is assigned later, by `log_sequence` (before every checkpoint): no log lock is taken here, and no extra commit."""
     LogLeaf.objects.create(event_id=event.pk, leaf_hash=tree.leaf_hash(leaves.leaf_data(leaves.event_object(event))))
-    queued = getattr(connection, "run_on_commit", [])
-    if not any(entry[1] is log_sequence for entry in queued):
-        transaction.on_commit(log_sequence, robust=True)
 
 
 def log_sequence() -> int:
     """Give every committed leaf without an index the next indexes, in order of event id; returns how many.
 
-    A short transaction of its own that locks only the head row: the recording transaction took no log lock, so
-    it cannot deadlock with the row locks it takes after recording an event, and indexes stay gap-free."""
+    A short transaction of its own that locks only the head row (the recording transactions took no log lock, so
+    they never wait for each other or deadlock over it), so indexes are gap-free whoever runs it concurrently."""
     with transaction.atomic():
         head, _ = LogHead.objects.select_for_update().get_or_create(pk=1)
         pending = list(LogLeaf.objects.filter(index__isnull=True).order_by("event_id")[:10000])

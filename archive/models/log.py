@@ -16,7 +16,7 @@ class LogHead(models.Model):
 
 class LogLeaf(models.Model):
     """One event's leaf: its RFC 6962 leaf hash, recorded in the event's transaction; its index in the tree is
-    assigned right after commit (archive.log.services.log_sequence). No foreign key: a row deleted behind Coda's
+    assigned after commit, before each checkpoint (archive.log.services.log_sequence). No foreign key: a row deleted behind Coda's
     back must leave its leaf to accuse it."""
 
     event_id = models.BigIntegerField(primary_key=True)

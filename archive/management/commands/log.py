@@ -19,6 +19,7 @@ class Command(BaseCommand):
             checkpoint = services.checkpoint_sign(agent=worker_agent())
             self.stdout.write(checkpoint.note if checkpoint else "Nothing new to sign (or no signing key).")
         else:
+            services.log_sequence()
             report = selectors.log_check()
             if not report.ok:
                 raise CommandError(report.problem)
