@@ -79,6 +79,7 @@ bench: install
 	$(PY) benchmarks/api_scale.py
 	$(PY) benchmarks/hidden_timing.py
 	$(PY) benchmarks/sealed.py
+	$(PY) benchmarks/event_log.py
 
 clean:
 	rm -rf var .pytest_cache

@@ -4,6 +4,10 @@ without importing the archive's services."""
 
 import socket
 
+from django.conf import settings
+from django.db import transaction
+
+from archive.log.services import leaf_record
 from archive.models import PreservationEvent
 
 
@@ -13,7 +17,11 @@ def worker_agent() -> str:
 
 
 def event_record(*, event_type: str, outcome: str, agent: str, detail: dict | None = None, **objects) -> PreservationEvent:
-    """Append one PREMIS event."""
-    return PreservationEvent.objects.create(
-        event_type=event_type, outcome=outcome, agent=agent, detail=detail or {}, **objects
-    )
+    """Append one PREMIS event, and its leaf of the tamper-evident log in the same transaction (archive/log/)."""
+    with transaction.atomic():
+        event = PreservationEvent.objects.create(
+            event_type=event_type, outcome=outcome, agent=agent, detail=detail or {}, **objects
+        )
+        if settings.CODA_EVENT_LOG:
+            leaf_record(event)
+    return event

@@ -73,3 +73,7 @@ class RetentionRefused(ConflictError):
     deleted, and the refusal is recorded."""
 
     code = "retention"
+class LogProofUnavailable(NotFoundError):
+    """A log proof or checkpoint asked for a leaf or a tree size the log does not (yet) have."""
+
+    code = "log_proof_unavailable"

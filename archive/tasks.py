@@ -14,6 +14,7 @@ from archive.dispatch import task_register, task_send
 from archive.events import worker_agent
 from archive.exceptions import KeyUnavailable, TransientStorageError
 from archive.ingest import services
+from archive.log import services as log_services
 from catalogue import approvals, embargoes
 from catalogue.models import AIModel
 from core.exceptions import DomainError
@@ -135,3 +136,11 @@ def access_changes_apply(today: str | None = None) -> int:
 def proposals_expire() -> int:
     """Close the two-person rule's proposals past their expiry (an event each); running twice is harmless."""
     return approvals.proposals_expire()
+
+
+@task_register
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def checkpoint_sign() -> int | None:
+    """Sign a checkpoint of the tamper-evident log when it grew; the tree size signed, or None."""
+    checkpoint = log_services.checkpoint_sign(agent=worker_agent())
+    return checkpoint.size if checkpoint else None

@@ -198,6 +198,12 @@ ROUTES = {
     "api:snapshot-legal-hold": CURATOR_WRITE,  # POST puts a legal hold, DELETE releases it (Object Lock)
     "api:snapshot-rocrate": FILES,
     "api:snapshot-bom": FILES,
+    # the tamper-evident log (docs/log.md): public leaf hashes and proofs; events' contents follow the event rules
+    "api:log-checkpoint": _fixed((200, 404), (200, 404)),  # 404 until a checkpoint is signed
+    "api:log-checkpoint-list": OPEN,
+    "api:log-proof-inclusion": _fixed(400, 400),  # `event` is required
+    "api:log-proof-consistency": _fixed(400, 400),  # `from` is required
+    "api:log-leaves": OPEN,
     # dossier API
     "api:interview-list": MODEL,
     "api:interview-import": NOT_ALLOWED,

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from archive.api import bags, citations, descriptions, downloads, keys, refs, retention, views, withdrawals
+from archive.api import log as log_views
 
 SNAPSHOTS = "models/<str:provider>/<str:name>/snapshots/"
 
@@ -32,4 +33,11 @@ urlpatterns += [
 # Legal holds (Object Lock, docs/retention.md): POST puts one, DELETE releases it; curators.
 urlpatterns += [
     path(SNAPSHOTS + "<str:revision>/legal-hold/", retention.SnapshotLegalHoldView.as_view(), name="snapshot-legal-hold"),
+]
+urlpatterns += [  # the tamper-evident log (docs/log.md)
+    path("log/checkpoint", log_views.LogCheckpointView.as_view(), name="log-checkpoint"),
+    path("log/checkpoints/", log_views.LogCheckpointListView.as_view(), name="log-checkpoint-list"),
+    path("log/proof/inclusion", log_views.InclusionProofView.as_view(), name="log-proof-inclusion"),
+    path("log/proof/consistency", log_views.ConsistencyProofView.as_view(), name="log-proof-consistency"),
+    path("log/leaves/", log_views.LogLeavesView.as_view(), name="log-leaves"),
 ]

@@ -37,6 +37,8 @@ def catalogue_rebuild(*, location: StorageLocation, agent: str) -> RebuildReport
     backend = backend_for(location)
     if location.kind == StorageLocation.Kind.OCFL:
         for root, inventory in backend.inventories():
+            if not inventory.get("id", "").startswith(ocfl.ID_SCHEME):
+                continue  # not a snapshot: a log checkpoint's object (archive/log/services.py)
             try:
                 _restore(_ocfl_document(root, inventory, backend), location=location, backend=backend,
                          report=report, agent=agent)

@@ -7,6 +7,11 @@ from archive.models.events import (  # noqa: F401
     AppendOnlyError,
     PreservationEvent,
 )
+from archive.models.log import (  # noqa: F401
+    LogCheckpoint,
+    LogHead,
+    LogLeaf,
+)
 from archive.models.snapshots import (  # noqa: F401
     FileFormat,
     FileKind,

@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 
 from coda_client import approvals
 from coda_client.client import Coda
+from coda_client.log import LogVerifier
 from coda_client.errors import CodaError
 
 
@@ -107,6 +108,34 @@ def verify(coda: Coda, args) -> None:
         raise SystemExit(2)
 
 
+def log_verify(coda: Coda, args) -> None:
+    """The latest checkpoint's signature; then, as asked, events' inclusion, consistency with a checkpoint saved
+    earlier, and every leaf (docs/log.md). A failure raises LogInvalid (exit 1, the first bad leaf named)."""
+    verifier = LogVerifier(coda)
+    checkpoint = verifier.checkpoint()
+    data = {"checkpoint": checkpoint.as_dict(), "events": {}, "valid": True}
+    lines = [f"checkpoint of {checkpoint.origin}: {checkpoint.size} leaves, signature verified (key {checkpoint.key_id[:16]})"]
+    if args.since:
+        with open(args.since, encoding="utf-8") as saved:
+            older = verifier.note_verify(saved.read())
+        verifier.consistency(older, checkpoint)
+        data["since"] = older.as_dict()
+        lines.append(f"extends the saved checkpoint of {older.size} leaves")
+    for event_id in args.event or []:
+        data["events"][event_id] = verifier.inclusion(event_id, checkpoint)
+        lines.append(f"event {event_id} is leaf {data['events'][event_id]} of the signed tree")
+    if args.full:
+        report = verifier.full(checkpoint)
+        data["full"] = {"checked": report.checked, "withheld": report.withheld}
+        lines.append(f"all {report.size} leaf hashes give the signed root; {report.checked} leaves match their "
+                     "events" + "".join(f"; {n} withheld ({why})" for why, n in report.withheld.items()))
+    if args.save:
+        with open(args.save, "w", encoding="utf-8") as out:
+            out.write(checkpoint.note)
+        lines.append(f"checkpoint saved to {args.save}")
+    _emit(args, data, lines)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="coda", description="Coda preservation archive client")
     top.add_argument("--endpoint", help="server URL (default: $CODA_ENDPOINT)")
@@ -140,6 +169,12 @@ def parser() -> argparse.ArgumentParser:
     command(groups, "verify", verify, model_arg, (("directory",), {}), revision_opt,
             help="re-hash a downloaded snapshot against the manifest")
     approvals.add_commands(groups, command)
+    log = groups.add_parser("log", help="the tamper-evident event log").add_subparsers(dest="action", required=True)
+    command(log, "verify", log_verify, (("--event",), {"type": int, "action": "append", "help": "an event id"}),
+            (("--since",), {"help": "a checkpoint saved earlier (file): the log must extend it"}),
+            (("--full",), {"action": "store_true", "help": "check every leaf against its event"}),
+            (("--save",), {"help": "save the verified checkpoint to this file"}),
+            help="verify the log's signed checkpoint, inclusion, consistency, every leaf")
     return top
 
 

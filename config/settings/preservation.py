@@ -1,6 +1,6 @@
 """Preservation assurance: how many copies, how often every copy is re-read, leftovers, leases on long work, retries and alerts."""
 
-from config.env import env_int, env_str
+from config.env import env_bool, env_int, env_str
 from config.settings.base import VAR_DIR
 
 _min_copies = env_str("CODA_MIN_COPIES", "")
@@ -22,3 +22,8 @@ CODA_TASK_RETRY_BACKOFF = env_int("CODA_TASK_RETRY_BACKOFF", 5)
 # The archive's elliptic-curve (P-256) private key, PEM: signs every sealed snapshot (OpenSSF model-signing format).
 # `make run` generates one here on first start (manage.py signing_key_init); empty or absent: snapshots are unsigned.
 CODA_SIGNING_KEY_FILE = env_str("CODA_SIGNING_KEY_FILE", str(VAR_DIR / "signing" / "archive-key.pem"))
+# The tamper-evident log (archive/log/, docs/log.md): each event's leaf is recorded with it unless CODA_EVENT_LOG is
+# false (benchmarks only: events recorded then are back-filled by `manage.py log_backfill`); checkpoints name the log by
+# CODA_LOG_ORIGIN (a schema-less URL, fixed for the log's life) and are signed by the log-checkpoint beat.
+CODA_EVENT_LOG = env_bool("CODA_EVENT_LOG", True)
+CODA_LOG_ORIGIN = env_str("CODA_LOG_ORIGIN", "coda.localhost/log")

@@ -77,4 +77,6 @@ CELERY_BEAT_SCHEDULE: dict = {
     **_beat("approvals-expire", "archive.tasks.proposals_expire", "*/10 * * * *"),
     # Object Lock: extend the retention of copies whose date is near, apply legal holds (archive/assurance/retention.py).
     **_beat("retention-extend", "archive.tasks.retention_extend", "40 2 * * *"),
+    # Sign a checkpoint of the tamper-evident log when it grew (archive/log/services.py; docs/log.md).
+    **_beat("log-checkpoint", "archive.tasks.checkpoint_sign", "*/10 * * * *"),
 }
